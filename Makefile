@@ -1,0 +1,94 @@
+# flownb developer / CI entry points.  GNU make.
+#
+#   make test      lint + pytest (installs .venv and Debian chromium when needed)
+#   make lint      ruff + mypy
+#   make lab       JupyterLab on notebooks/
+#   make bench     python -m benchmarks
+#   make clean     caches and build output (keeps .venv); `make distclean` also drops .venv
+#
+# Knobs: PYTHON, VENV, PYTEST_ARGS, LAB_ARGS, BENCH_ARGS, CHROMIUM, CI=true (missing browser = error)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+
+PYTHON      ?= python3
+VENV        ?= .venv
+VPY         := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
+CHROMIUM    ?= /usr/bin/chromium
+PYTEST_ARGS ?=
+LAB_ARGS    ?=
+BENCH_ARGS  ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv browser lint test lab bench clean distclean
+
+## venv: .venv with the project (editable) and its test extras; re-installs only when
+## pyproject.toml is newer than the stamp file.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if ! "$(VPY)" -c 'import sys' >/dev/null 2>&1; then \
+	  echo "make venv: creating $(VENV) with $(PYTHON)"; \
+	  rm -rf "$(VENV)"; \
+	  "$(PYTHON)" -m venv "$(VENV)"; \
+	fi
+	"$(VPY)" -m pip install --quiet --upgrade pip
+	"$(VPY)" -m pip install --quiet -e ".[test]"
+	@touch "$@"
+
+$(BENCH_STAMP): $(STAMP)
+	"$(VPY)" -m pip install --quiet -e ".[test,bench]"
+	@touch "$@"
+
+## browser: Debian's Chromium at $(CHROMIUM) for Playwright (never `playwright install`).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "make browser: $(CHROMIUM) missing; installing Debian chromium"; \
+	  apt-get update -qq || echo "make browser: apt-get update failed" >&2; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-dejavu-core >/dev/null \
+	    || echo "make browser: apt-get install chromium failed" >&2; \
+	fi; \
+	if [ -x "$(CHROMIUM)" ]; then \
+	  echo "make browser: $$("$(CHROMIUM)" --version 2>/dev/null || echo chromium)"; \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "make browser: ERROR: $(CHROMIUM) not found and could not be installed" \
+	       "(need root + apt-get: apt-get install chromium)" >&2; \
+	  exit 1; \
+	else \
+	  echo "make browser: WARNING: $(CHROMIUM) not found; browser tests will be skipped" \
+	       "(as root: apt-get install chromium)" >&2; \
+	fi
+
+## lint: ruff + mypy (mypy's file list is in pyproject.toml).
+lint: venv
+	"$(VENV)/bin/ruff" check flownb tests
+	"$(VENV)/bin/mypy"
+
+## test: lint first, then the pytest suite.
+test: lint browser
+	"$(VPY)" -m pytest -q $(PYTEST_ARGS)
+
+## lab: JupyterLab rooted at notebooks/.
+lab: venv
+	@mkdir -p notebooks
+	@root_flag=""; if [ "$$(id -u)" = 0 ]; then root_flag="--allow-root"; fi; \
+	exec "$(VENV)/bin/jupyter" lab notebooks/ $$root_flag $(LAB_ARGS)
+
+## bench: the benchmark suite (installs the bench extra on first use).
+bench: $(BENCH_STAMP)
+	"$(VPY)" -m benchmarks $(BENCH_ARGS)
+
+clean:
+	@rm -rf build dist ./*.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts .hypothesis
+	@find . -path "./$(VENV)" -prune -o -path ./.git -prune -o \
+	  \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	@rm -rf "$(VENV)"

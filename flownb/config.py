@@ -1,0 +1,73 @@
+"""Global configuration: ``configure()`` and the default store.
+
+The store a workflow's runs go to is, in order: the workflow's own ``storage=``; the one
+given to ``flownb.configure(storage=...)``; the ``FLOWNB_STORAGE`` environment variable
+(a path, or ``:memory:``); else ``SQLiteStore(".flownb/runs.db")`` in the working directory.
+``storage=False`` (per workflow or in ``configure``) keeps runs in memory only.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .storage.base import Store
+
+__all__ = ["DEFAULT_PATH", "configure", "resolve_store"]
+
+DEFAULT_PATH = ".flownb/runs.db"
+_UNSET: Any = object()
+_configured: Any = _UNSET
+_lock = threading.Lock()
+_sqlite_stores: dict[str, Store] = {}
+_memory_store: Store | None = None
+
+
+def configure(*, storage: Store | str | bool | None = _UNSET) -> None:
+    """Set process-wide defaults.
+
+    ``storage``: a ``Store``, a path to an SQLite file, ``":memory:"``, ``False`` (no
+    persistence) or ``None`` (back to the environment/default).
+
+    >>> import flownb
+    >>> flownb.configure(storage=":memory:")
+    """
+    global _configured
+    if storage is _UNSET:
+        return
+    if isinstance(storage, (str, Path)):
+        storage = _store_for(str(storage))
+    _configured = _UNSET if storage is None else storage
+
+
+def resolve_store(explicit: Store | bool | None) -> Store | None:
+    """The store for a workflow whose own setting is ``explicit``."""
+    if explicit is False:
+        return None
+    if explicit is not None and explicit is not True:
+        return explicit
+    if _configured is not _UNSET:
+        return None if _configured is False else _configured  # type: ignore[no-any-return]
+    env = os.environ.get("FLOWNB_STORAGE", "").strip()
+    return _store_for(env or DEFAULT_PATH)
+
+
+def _store_for(spec: str) -> Store:
+    global _memory_store
+    with _lock:
+        if spec == ":memory:":
+            if _memory_store is None:
+                from .storage.memory import MemoryStore
+
+                _memory_store = MemoryStore()
+            return _memory_store
+        path = str(Path(spec).expanduser().resolve())
+        store = _sqlite_stores.get(path)
+        if store is None:
+            from .storage.sqlite import SQLiteStore
+
+            store = _sqlite_stores[path] = SQLiteStore(path)
+        return store

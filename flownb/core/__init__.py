@@ -1,0 +1,1 @@
+"""The pure-Python workflow core: stdlib and pydantic only."""

@@ -1,0 +1,39 @@
+"""``run_sync``: run a coroutine to completion from sync code, notebooks included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Coroutine
+from typing import TypeVar
+
+__all__ = ["run_sync"]
+
+T = TypeVar("T")
+
+
+def run_sync(awaitable: Awaitable[T]) -> T:
+    """Run ``awaitable`` to completion and return its result.
+
+    Without a running event loop this is ``asyncio.run``. Inside one (a Jupyter cell, a
+    widget callback) the loop is made re-entrant with nest-asyncio2, only then, so the
+    call still returns the result synchronously.
+
+    >>> async def answer(): return 42
+    >>> run_sync(answer())
+    42
+    """
+    coro = awaitable if isinstance(awaitable, Coroutine) else _wrap(awaitable)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import nest_asyncio2
+
+    nest_asyncio2.apply(loop)
+    return loop.run_until_complete(coro)
+
+
+async def _wrap(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+

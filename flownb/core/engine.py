@@ -1,0 +1,762 @@
+"""The execution engine: one handler per construct, one ``Scope`` handed down.
+
+Execution is a *replay with a journal*: every step execution, ``.map``, sleep, branch
+decision and loop verdict is recorded under a key derived from its place in the graph
+(``"outer.inner"``, ``"review[1]"``, ``"inc@2"`` for a loop iteration). Starting, resuming
+and restarting a run all walk the graph from the top; whatever the journal already holds
+is reused instead of run again. That one mechanism makes suspend/resume work in every
+position (nested workflows, parallel branches, loops, foreach items) and makes a run
+continue from a JSON snapshot in another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import describe_field_errors, field_errors_from_pydantic
+from . import clock
+from .context import RuntimeContext
+from .events import (
+    STEP_OUTPUT,
+    STEP_RESULT,
+    STEP_START,
+    STEP_SUSPENDED,
+    STEP_WAITING,
+    Event,
+)
+from .graph import (
+    BranchEntry,
+    Condition,
+    ForeachEntry,
+    LoopEntry,
+    MapEntry,
+    ParallelEntry,
+    SleepEntry,
+    StepEntry,
+)
+from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSource, pluck
+from .params import Signature
+from .results import StepResult
+from .schema import validate
+
+__all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
+
+log = logging.getLogger("flownb")
+
+SUCCESS, FAILED, SUSPENDED, RUNNING, CANCELED = (
+    "success", "failed", "suspended", "running", "canceled")
+
+
+# -- control-flow signals ------------------------------------------------------------------
+# Raised inside user code, so they derive from BaseException: an ``except Exception`` in a
+# step must not swallow a suspend or a bail.
+
+
+class SuspendSignal(BaseException):
+    def __init__(self, payload: Any) -> None:
+        self.payload = payload
+
+
+class BailSignal(BaseException):
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+def suspend(payload: Any = None) -> Any:
+    """Suspend the calling step at once (``return await suspend(x)`` works too)."""
+    raise SuspendSignal(payload)
+
+
+def bail(result: Any = None) -> Any:
+    """End the directly containing workflow successfully, with ``result`` as its output."""
+    raise BailSignal(result)
+
+
+# Raised by the engine between its own frames.
+
+
+class Suspended(Exception):
+    """Some step below suspended; the enclosing constructs stop (siblings finish first)."""
+
+
+class StepFailed(Exception):
+    def __init__(self, path: str, message: str, cause: BaseException | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.cause = cause
+
+
+class _Bail(Exception):
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+# -- the run's mutable state -----------------------------------------------------------------
+
+
+class Execution:
+    """Everything a run knows while it executes; JSON-able through ``storage.snapshot``."""
+
+    def __init__(self, run_id: str, workflow: Any) -> None:
+        self.run_id = run_id
+        self.workflow = workflow
+        self.workflow_id: str = workflow.id
+        self.input: Any = None
+        self.steps: dict[str, StepResult] = {}
+        self.journal: dict[str, dict[str, Any]] = {}
+        self.state: Any = None
+        self.runtime_context = RuntimeContext()
+        self.targets: dict[str, Any] = {}  # journal key -> validated resume data
+        self.suspended: dict[str, str] = {}  # display path -> journal key
+        self.stored_json: set[str] = set()  # keys whose outputs are still raw JSON
+        self.listeners: list[tuple[Callable[[Event], Any], bool]] = []
+        self.dirty_steps: dict[str, None] = {}  # an ordered set: new records keep run order
+        self.dirty_journal: dict[str, None] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._step_index: dict[str, Any] | None = None
+
+    # events
+    def emit(self, type: str, path: tuple[str, ...], payload: dict[str, Any]) -> None:
+        if not self.listeners:
+            return
+        event = Event(type, self.run_id, self.workflow_id, path, payload, clock.now())
+        for callback, critical in tuple(self.listeners):
+            if critical:
+                callback(event)
+                continue
+            try:
+                callback(event)
+            except Exception:
+                log.exception("flownb: an observer of run %s failed on %s", self.run_id, type)
+
+    # records
+    def set_step(self, display: str, sr: StepResult) -> None:
+        self.steps[display] = sr
+        self.dirty_steps[display] = None
+        self.stored_json.discard(display)
+
+    def record(self, key: str, data: dict[str, Any]) -> None:
+        self.journal[key] = data
+        self.dirty_journal[key] = None
+        self.stored_json.discard(key)
+
+    def recorded(self, key: str, display: str) -> tuple[str | None, Any]:
+        """(status, output) recorded for ``key``, or (None, None)."""
+        if key == display:
+            sr = self.steps.get(display)
+            return (sr.status, sr.output) if sr is not None else (None, None)
+        rec = self.journal.get(key)
+        return (rec.get("status"), rec.get("output")) if rec else (None, None)
+
+    def live_output(self, key: str, display: str, schema: Any) -> Any:
+        """A recorded output as a Python value of ``schema`` (validating stored JSON once)."""
+        _, output = self.recorded(key, display)
+        if key not in self.stored_json:
+            return output
+        value = validate(schema, output)
+        if key == display:
+            self.steps[display].output = value
+        else:
+            self.journal[key]["output"] = value
+        self.stored_json.discard(key)
+        return value
+
+    def step_by_display(self, display: str) -> Any:
+        if self._step_index is None:
+            self._step_index = self.workflow.steps
+        return self._step_index.get(_strip_items(display))
+
+    def output_of(self, display: str) -> Any:
+        sr = self.steps.get(display)
+        if sr is None or sr.status != SUCCESS:
+            return None
+        if display in self.stored_json:
+            step = self.step_by_display(display)
+            schema = step.output_schema if step is not None else Any
+            return self.live_output(display, display, schema)
+        return sr.output
+
+    def targets_under(self, key: str) -> bool:
+        """Is a resume target inside the container recorded at ``key``?"""
+        return any(t.startswith((key + ".", key + "[")) for t in self.targets)
+
+    def suspended_paths(self) -> list[list[str]]:
+        return [display.split(".") for display in self.suspended]
+
+
+def _strip_items(display: str) -> str:
+    return ".".join(part.split("[", 1)[0] for part in display.split("."))
+
+
+class Scope:
+    """Where a piece of the graph runs: the workflow that directly contains it, and the
+    key and display prefixes of its place in the run."""
+
+    __slots__ = ("execution", "workflow", "key_prefix", "path_prefix")
+
+    def __init__(self, execution: Execution, workflow: Any, key_prefix: str,
+                 path_prefix: tuple[str, ...]) -> None:
+        self.execution = execution
+        self.workflow = workflow
+        self.key_prefix = key_prefix
+        self.path_prefix = path_prefix
+
+    def construct(self, index: int, text: str) -> str:
+        where = ".".join(self.path_prefix)
+        inside = f" (in '{where}')" if where else ""
+        return f"{text} (construct {index + 1} of workflow '{self.workflow.id}'{inside})"
+
+
+# -- running a workflow's entries ------------------------------------------------------------
+
+
+async def run_entries(scope: Scope, workflow: Any, value: Any) -> Any:
+    """Run every construct of ``workflow`` in order; a bail ends it early."""
+    try:
+        for index, entry in enumerate(workflow.graph.entries):
+            value = await _HANDLERS[type(entry)](scope, entry, value, index)
+    except _Bail as b:
+        return b.result
+    return value
+
+
+async def _on_step(scope: Scope, entry: StepEntry, value: Any, index: int) -> Any:
+    return await run_step(scope, entry.step, value)
+
+
+async def _on_parallel(scope: Scope, entry: ParallelEntry, value: Any, index: int) -> Any:
+    async def one(step: Any) -> Any:
+        try:
+            return await run_step(scope, step, value)
+        except Suspended:
+            return _SUSPENDED_MARK
+
+    outputs = await gather_all([one(s) for s in entry.steps])
+    if any(o is _SUSPENDED_MARK for o in outputs):
+        raise Suspended()
+    return {s.id: o for s, o in zip(entry.steps, outputs, strict=True)}
+
+
+_SUSPENDED_MARK = object()
+
+
+async def _on_branch(scope: Scope, entry: BranchEntry, value: Any, index: int) -> Any:
+    ex = scope.execution
+    key = f"{scope.key_prefix}{entry.id}?"
+    rec = ex.journal.get(key)
+    if rec is not None:
+        chosen = rec["choice"]
+    else:
+        chosen = -1
+        for n, (cond, _) in enumerate(entry.branches):
+            what = scope.construct(index, f"condition {n + 1} ('{cond.label}') of .branch "
+                                          f"'{entry.id}'")
+            if await call_condition(scope, cond, value, None, what, entry.id):
+                chosen = n
+                break
+        ex.record(key, {"choice": chosen})
+    if chosen < 0:
+        return {}
+    step = entry.branches[chosen][1]
+    return {step.id: await run_step(scope, step, value)}
+
+
+async def _on_map(scope: Scope, entry: MapEntry, value: Any, index: int) -> Any:
+    ex = scope.execution
+    key, path, display = _where(scope, entry.id)
+    status, _ = ex.recorded(key, display)
+    if status == SUCCESS:
+        return ex.live_output(key, display, Any)
+    sr = StepResult(RUNNING, payload=value, started_at=clock.now(), attempts=1)
+    ex.set_step(display, sr)
+    ex.emit(STEP_START, path, {"payload": value})
+    try:
+        if entry.spec is not None:
+            out = _resolve_mapping(scope, entry.spec, entry.id)
+        else:
+            assert entry.fn is not None and entry.signature is not None
+            kwargs = _callable_kwargs(scope, entry.signature, value, None)
+            out = await call_user(entry.fn, entry.signature, kwargs, in_thread=False)
+    except (SuspendSignal, BailSignal) as sig:
+        raise _fail(scope, sr, path, index, f".map '{entry.id}'",
+                    RuntimeError(f"{type(sig).__name__} is only allowed inside a step")) from None
+    except Exception as exc:
+        raise _fail(scope, sr, path, index, f".map '{entry.id}'", exc) from exc
+    _succeed(scope, sr, key, display, path, out)
+    return out
+
+
+def _resolve_mapping(scope: Scope, spec: Any, map_id: str) -> dict[str, Any]:
+    ex = scope.execution
+    out: dict[str, Any] = {}
+    for field, src in spec.items():
+        if not isinstance(src, MapSource):
+            out[field] = _resolve_mapping(scope, src, map_id)
+            continue
+        what = f".map '{map_id}' field '{field}'"
+        if isinstance(src, StepSource):
+            display = ".".join((*scope.path_prefix, src.step_id))
+            if display not in ex.steps:
+                display = src.step_id
+            sr = ex.steps.get(display)
+            if sr is None or sr.status != SUCCESS:
+                raise LookupError(f"{what}: step '{src.step_id}' has no output in this run")
+            out[field] = pluck(ex.output_of(display), src.path, what=what)
+        elif isinstance(src, InitSource):
+            out[field] = pluck(ex.input, src.path, what=what)
+        elif isinstance(src, ContextSource):
+            out[field] = pluck(dict(ex.runtime_context), src.key, what=what)
+        elif isinstance(src, ConstSource):
+            out[field] = src.value
+    return out
+
+
+async def _on_loop(scope: Scope, entry: LoopEntry, value: Any, index: int) -> Any:
+    ex = scope.execution
+    step = entry.step
+    iteration = 0
+    what = scope.construct(index, f"condition ('{entry.condition.label}') of "
+                                  f".do{entry.mode}('{step.id}')")
+    while True:
+        part = f"{step.id}@{iteration}"
+        value = await run_step(scope, step, value, key_part=part)
+        key = f"{scope.key_prefix}{part}?"
+        rec = ex.journal.get(key)
+        if rec is not None:
+            verdict = rec["verdict"]
+        else:
+            verdict = bool(await call_condition(scope, entry.condition, value, iteration + 1,
+                                                what, step.id))
+            ex.record(key, {"verdict": verdict})
+        iteration += 1
+        if verdict is (entry.mode == "until"):
+            return value
+
+
+async def _on_foreach(scope: Scope, entry: ForeachEntry, value: Any, index: int) -> Any:
+    ex = scope.execution
+    step = entry.step
+    key, path, display = _where(scope, step.id)
+    status, _ = ex.recorded(key, display)
+    if status == SUCCESS:
+        return ex.live_output(key, display, list[step.output_schema])  # type: ignore[name-defined]
+    if status == SUSPENDED and not ex.targets_under(key):
+        raise Suspended()  # no item of this foreach is being resumed
+    if not isinstance(value, (list, tuple)):
+        sr = StepResult(RUNNING, payload=value, started_at=clock.now())
+        ex.set_step(display, sr)
+        raise _fail(scope, sr, path, index, f".foreach '{step.id}'",
+                    TypeError(f"foreach needs a list, got {type(value).__name__}"))
+    items = list(value)
+    sr = StepResult(RUNNING, payload=items, started_at=clock.now(), attempts=1)
+    ex.set_step(display, sr)
+    ex.emit(STEP_START, path, {"payload": items, "items": len(items)})
+    outputs: list[Any] = [None] * len(items)
+    pending = iter(range(len(items)))
+    suspended_any = False
+
+    async def worker() -> None:
+        nonlocal suspended_any
+        for i in pending:  # a shared iterator: each free worker takes the next item
+            part = f"{step.id}[{i}]"
+            try:
+                outputs[i] = await run_step(scope, step, items[i], key_part=part,
+                                            path_part=part)
+            except Suspended:
+                suspended_any = True
+
+    try:
+        await gather_all([worker() for _ in range(min(entry.concurrency, len(items)) or 1)])
+    except StepFailed as failed:
+        _finish(scope, sr, FAILED, path, error=failed.message)
+        raise
+    except asyncio.CancelledError:
+        _finish(scope, sr, CANCELED, path)
+        raise
+    if suspended_any:
+        _finish(scope, sr, SUSPENDED, path)
+        raise Suspended()
+    _succeed(scope, sr, key, display, path, outputs)
+    return outputs
+
+
+async def _on_sleep(scope: Scope, entry: SleepEntry, value: Any, index: int) -> Any:
+    ex = scope.execution
+    key, path, display = _where(scope, entry.id)
+    status, _ = ex.recorded(key, display)
+    if status == SUCCESS:
+        return value
+    sr = StepResult(RUNNING, payload=None, started_at=clock.now(), attempts=1)
+    ex.set_step(display, sr)
+    ex.emit(STEP_START, path, {"payload": None})
+    try:
+        target: Any = entry.seconds if entry.mode == "sleep" else entry.until
+        if entry.fn is not None:
+            assert entry.signature is not None
+            kwargs = _callable_kwargs(scope, entry.signature, value, None)
+            target = await call_user(entry.fn, entry.signature, kwargs, in_thread=False)
+        if entry.mode == "sleep":
+            seconds = float(target)
+            until = None
+        else:
+            until = target
+            seconds = max(0.0, until.timestamp() - clock.now())
+        ex.emit(STEP_WAITING, path, {"seconds": seconds,
+                                     "until": until.isoformat() if until else None})
+        await clock.sleep(seconds)
+    except asyncio.CancelledError:
+        _finish(scope, sr, CANCELED, path)
+        raise
+    except Exception as exc:
+        raise _fail(scope, sr, path, index, f".{entry.mode} '{entry.id}'", exc) from exc
+    _succeed(scope, sr, key, display, path, None)
+    return value
+
+
+_HANDLERS: dict[type, Callable[[Scope, Any, Any, int], Coroutine[Any, Any, Any]]] = {
+    StepEntry: _on_step,
+    ParallelEntry: _on_parallel,
+    BranchEntry: _on_branch,
+    MapEntry: _on_map,
+    LoopEntry: _on_loop,
+    ForeachEntry: _on_foreach,
+    SleepEntry: _on_sleep,
+}
+
+
+# -- one step ----------------------------------------------------------------------------------
+
+
+def _where(scope: Scope, part: str) -> tuple[str, tuple[str, ...], str]:
+    path = (*scope.path_prefix, part)
+    return scope.key_prefix + part, path, ".".join(path)
+
+
+async def run_step(scope: Scope, step: Any, value: Any, *, key_part: str | None = None,
+                   path_part: str | None = None) -> Any:
+    """Run a step (or nested workflow) at its place in the run, or reuse its record."""
+    ex = scope.execution
+    path = (*scope.path_prefix, path_part or step.id)
+    display = ".".join(path)
+    key = scope.key_prefix + (key_part or step.id)
+    status, _ = ex.recorded(key, display)
+    if status == SUCCESS:
+        return ex.live_output(key, display, step.output_schema)
+    resuming = key in ex.targets
+    if status == SUSPENDED and not resuming:
+        if not step.is_workflow:
+            ex.suspended.setdefault(display, key)
+            raise Suspended()
+        if not ex.targets_under(key):
+            raise Suspended()  # nothing to resume inside: leave it as it is
+    if step.is_workflow:
+        return await _run_nested(scope, step, value, key, path, display)
+    return await _run_leaf(scope, step, value, key, path, display, resuming)
+
+
+async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[str, ...],
+                      display: str) -> Any:
+    ex = scope.execution
+    sr = StepResult(RUNNING, payload=value, started_at=clock.now(), attempts=1)
+    previous = ex.steps.get(display)
+    ex.set_step(display, sr)
+    try:
+        value = validate(wf.input_schema, value)
+    except ValidationError as exc:
+        raise _invalid(scope, sr, path, f"workflow '{wf.id}' input", exc) from None
+    sr.payload = value
+    ex.emit(STEP_START, path, {"payload": value, "resumed": previous is not None})
+    child = Scope(ex, wf, key + ".", path)
+    try:
+        out = await run_entries(child, wf, value)
+    except Suspended:
+        _finish(scope, sr, SUSPENDED, path)
+        raise
+    except StepFailed as failed:
+        _finish(scope, sr, FAILED, path, error=failed.message)
+        raise
+    except asyncio.CancelledError:
+        _finish(scope, sr, CANCELED, path)
+        raise
+    try:
+        out = validate(wf.output_schema, out)
+    except ValidationError as exc:
+        raise _invalid(scope, sr, path, f"workflow '{wf.id}' output", exc) from None
+    _succeed(scope, sr, key, display, path, out)
+    return out
+
+
+async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[str, ...],
+                    display: str, resuming: bool) -> Any:
+    ex = scope.execution
+    previous = ex.steps.get(display) if key == display else None
+    if key != display and resuming:
+        rec = ex.journal.get(key, {})
+        previous = StepResult(SUSPENDED, suspend_payload=rec.get("suspend_payload"))
+    sr = StepResult(RUNNING, payload=value, started_at=clock.now())
+    resume_data = None
+    if resuming:
+        resume_data = ex.targets.pop(key)
+        ex.suspended.pop(display, None)
+        sr.resume_payload = resume_data
+        if previous is not None:
+            sr.suspend_payload = previous.suspend_payload
+    ex.set_step(display, sr)
+    try:
+        value = validate(step.input_schema, value)
+    except ValidationError as exc:
+        raise _invalid(scope, sr, path, f"step '{step.id}' input", exc) from None
+    sr.payload = value
+    ex.emit(STEP_START, path, {"payload": value, "resumed": resuming})
+    retry = step.retries or scope.workflow.retry_config
+    attempts = 1 + (retry.attempts if retry is not None else 0)
+    for attempt in range(attempts):
+        sr.attempts = attempt + 1
+        kwargs = _step_kwargs(scope, step, value, resume_data, attempt, path)
+        try:
+            if step.timeout is None:
+                out = await call_user(step.execute, step.signature, kwargs, in_thread=True)
+            else:
+                async with asyncio.timeout(step.timeout):
+                    out = await call_user(step.execute, step.signature, kwargs, in_thread=True)
+        except SuspendSignal as sig:
+            _suspend_step(scope, step, sr, key, display, path, sig.payload)
+        except BailSignal as sig:
+            _succeed(scope, sr, key, display, path, sig.result)
+            raise _Bail(sig.result) from None
+        except asyncio.CancelledError:
+            _finish(scope, sr, CANCELED, path)
+            raise
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and step.timeout is not None:
+                exc = TimeoutError(f"timed out after {step.timeout:g} s")
+            if attempt + 1 < attempts:
+                log.info("flownb: step '%s' attempt %d failed (%s); retrying", display,
+                         attempt + 1, exc)
+                if retry is not None and retry.delay:
+                    await clock.sleep(retry.delay)
+                continue
+            raise _fail(scope, sr, path, None, f"step '{display}'", exc) from exc
+        try:
+            out = validate(step.output_schema, out)
+        except ValidationError as exc:
+            raise _invalid(scope, sr, path, f"step '{step.id}' output", exc) from None
+        _succeed(scope, sr, key, display, path, out)
+        return out
+    raise AssertionError("unreachable: the retry loop always returns or raises")
+
+
+def _suspend_step(scope: Scope, step: Any, sr: StepResult, key: str, display: str,
+                  path: tuple[str, ...], payload: Any) -> None:
+    ex = scope.execution
+    if step.suspend_schema is not None:
+        try:
+            payload = validate(step.suspend_schema, payload)
+        except ValidationError as exc:
+            raise _invalid(scope, sr, path, f"step '{step.id}' suspend payload", exc) from None
+    sr.suspend_payload = payload
+    sr.status = SUSPENDED
+    sr.ended_at = clock.now()
+    ex.dirty_steps[display] = None
+    if key != display:
+        ex.record(key, {"status": SUSPENDED, "suspend_payload": payload})
+    ex.suspended[display] = key
+    ex.emit(STEP_SUSPENDED, path, {"suspend_payload": payload})
+    raise Suspended()
+
+
+def _succeed(scope: Scope, sr: StepResult, key: str, display: str, path: tuple[str, ...],
+             out: Any) -> None:
+    ex = scope.execution
+    sr.output = out
+    sr.status = SUCCESS
+    sr.ended_at = clock.now()
+    ex.dirty_steps[display] = None
+    if key != display:
+        ex.record(key, {"status": SUCCESS, "output": out})
+    ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out, "attempts": sr.attempts})
+
+
+def _finish(scope: Scope, sr: StepResult, status: str, path: tuple[str, ...],
+            error: str | None = None) -> None:
+    ex = scope.execution
+    sr.status = status
+    sr.error = error
+    sr.ended_at = clock.now()
+    ex.dirty_steps[".".join(path)] = None
+    if status == SUSPENDED:
+        ex.emit(STEP_SUSPENDED, path, {"suspend_payload": None})
+    else:
+        payload: dict[str, Any] = {"status": status, "attempts": sr.attempts}
+        if error is not None:
+            payload["error"] = error
+        ex.emit(STEP_RESULT, path, payload)
+
+
+def _fail(scope: Scope, sr: StepResult, path: tuple[str, ...], index: int | None, what: str,
+          exc: BaseException) -> StepFailed:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    _finish(scope, sr, FAILED, path, error=text)
+    where = scope.construct(index, what) if index is not None else what
+    return StepFailed(".".join(path), f"{where} failed: {text}", exc)
+
+
+def _invalid(scope: Scope, sr: StepResult, path: tuple[str, ...], what: str,
+             exc: ValidationError) -> StepFailed:
+    fields = describe_field_errors(field_errors_from_pydantic(exc))
+    text = f"{what} does not match its schema: {fields}"
+    _finish(scope, sr, FAILED, path, error=text)
+    display = ".".join(path)
+    return StepFailed(display, f"step '{display}' in workflow '{scope.workflow.id}': {text}",
+                      exc)
+
+
+# -- calling user code -----------------------------------------------------------------------
+
+
+async def call_user(fn: Callable[..., Any], sig: Signature, kwargs: dict[str, Any], *,
+                    in_thread: bool) -> Any:
+    """Call ``fn``; a sync step function runs in a worker thread."""
+    if sig.is_async:
+        return await fn(**kwargs)
+    if in_thread:
+        result = await asyncio.to_thread(fn, **kwargs)
+    else:
+        result = fn(**kwargs)
+    if isinstance(result, Awaitable):
+        result = await result
+    return result
+
+
+async def call_condition(scope: Scope, cond: Condition, value: Any, iteration: int | None,
+                         what: str, step_id: str) -> Any:
+    kwargs = _callable_kwargs(scope, cond.signature, value, iteration)
+    try:
+        return await call_user(cond.fn, cond.signature, kwargs, in_thread=False)
+    except Exception as exc:
+        path = ".".join((*scope.path_prefix, step_id))
+        text = f"{type(exc).__name__}: {exc}"
+        raise StepFailed(path, f"{what} raised {text}", exc) from exc
+
+
+def _callable_kwargs(scope: Scope, sig: Signature, value: Any,
+                     iteration: int | None) -> dict[str, Any]:
+    ex = scope.execution
+    out: dict[str, Any] = {}
+    for name in sig.names:
+        if name == "input_data":
+            out[name] = value
+        elif name == "iteration_count":
+            out[name] = iteration
+        else:
+            out[name] = _common(scope, ex, name)
+    return out
+
+
+def _step_kwargs(scope: Scope, step: Any, value: Any, resume_data: Any, attempt: int,
+                 path: tuple[str, ...]) -> dict[str, Any]:
+    ex = scope.execution
+    out: dict[str, Any] = {}
+    for name in step.signature.names:
+        if name == "input_data":
+            out[name] = value
+        elif name == "resume_data":
+            out[name] = resume_data
+        elif name == "suspend":
+            out[name] = suspend
+        elif name == "bail":
+            out[name] = bail
+        elif name == "retry_count":
+            out[name] = attempt
+        elif name == "emit":
+            out[name] = _emitter(ex, path)
+        elif name == "set_state":
+            out[name] = _state_setter(scope)
+        else:
+            out[name] = _common(scope, ex, name)
+    return out
+
+
+def _common(scope: Scope, ex: Execution, name: str) -> Any:
+    if name == "get_step_result":
+        return _step_result_getter(scope)
+    if name == "get_init_data":
+        return lambda: ex.input
+    if name == "state":
+        return ex.state
+    if name == "runtime_context":
+        return ex.runtime_context
+    if name == "run_id":
+        return ex.run_id
+    if name == "workflow_id":
+        return scope.workflow.id
+    raise KeyError(name)  # read_signature only lets known names through
+
+
+def _step_result_getter(scope: Scope) -> Callable[[Any], Any]:
+    ex = scope.execution
+
+    def get_step_result(step_or_id: Any) -> Any:
+        step_id = step_or_id if isinstance(step_or_id, str) else step_or_id.id
+        local = ".".join((*scope.path_prefix, step_id))
+        if local in ex.steps:
+            return ex.output_of(local)
+        return ex.output_of(step_id)
+
+    return get_step_result
+
+
+def _state_setter(scope: Scope) -> Callable[[Any], None]:
+    ex = scope.execution
+    schema = ex.workflow.state_schema
+
+    def set_state(new_state: Any) -> None:
+        ex.state = validate(schema, new_state) if schema is not None else new_state
+
+    return set_state
+
+
+def _emitter(ex: Execution, path: tuple[str, ...]) -> Callable[[Any], None]:
+    loop = ex.loop
+
+    def emit(payload: Any) -> None:
+        data = payload if isinstance(payload, dict) else {"value": payload}
+        if loop is not None and _in_other_thread(loop):
+            loop.call_soon_threadsafe(ex.emit, STEP_OUTPUT, path, data)
+        else:
+            ex.emit(STEP_OUTPUT, path, data)
+
+    return emit
+
+
+def _in_other_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is not loop
+    except RuntimeError:
+        return True
+
+
+# -- concurrency -------------------------------------------------------------------------------
+
+
+async def gather_all(coros: Iterable[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """Run coroutines concurrently; on the first error cancel the rest, then re-raise."""
+    coros = list(coros)
+    if len(coros) == 1:
+        return [await coros[0]]
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.gather(*tasks, return_exceptions=True)
+        raise

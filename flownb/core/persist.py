@@ -1,0 +1,114 @@
+"""Between an ``Execution`` and a stored ``Snapshot``: the persistence observer.
+
+Persistence is one more observer of the run's event stream. After every step transition
+that matters (a step finished or suspended, the run suspended or finished) it sends the
+records that changed since the last write, as one compare-and-swap update.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .events import STEP_RESULT, STEP_SUSPENDED, WORKFLOW_FINISH, WORKFLOW_SUSPENDED, Event
+from .results import StepResult
+from .schema import to_jsonable
+
+if TYPE_CHECKING:
+    from ..storage.base import Snapshot, Store
+    from .engine import Execution
+
+__all__ = ["Persister", "hydrate", "meta_of", "new_snapshot"]
+
+_WRITE_ON = frozenset({STEP_RESULT, STEP_SUSPENDED, WORKFLOW_SUSPENDED, WORKFLOW_FINISH})
+
+
+def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
+            origin: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "suspended": dict(ex.suspended),
+        "suspended_paths": ex.suspended_paths(),
+        "state": to_jsonable(ex.state),
+        "targets": {k: to_jsonable(v) for k, v in ex.targets.items()},
+    }
+    if result is not None:
+        meta["result"] = to_jsonable(result)
+    if error is not None:
+        meta["error"] = error
+    if origin is not None:
+        meta["origin"] = origin
+    return meta
+
+
+def new_snapshot(ex: Execution, *, status: str, created_at: float,
+                 origin: str | None) -> Snapshot:
+    from ..storage.base import Snapshot
+
+    snap = Snapshot(
+        run_id=ex.run_id,
+        workflow_id=ex.workflow_id,
+        status=status,
+        version=1,
+        created_at=created_at,
+        updated_at=created_at,
+        input=to_jsonable(ex.input),
+        graph=ex.workflow.graph.describe(),
+        meta=meta_of(ex, origin=origin),
+    )
+    return snap
+
+
+def hydrate(ex: Execution, snap: Snapshot) -> None:
+    """Fill an execution from a stored snapshot (outputs stay JSON until replay needs them)."""
+    from .schema import validate
+
+    ex.input = validate(ex.workflow.input_schema, snap.input)
+    ex.steps = {path: StepResult.from_dict(d) for path, d in snap.steps.items()}
+    ex.journal = {key: dict(d) for key, d in snap.journal.items()}
+    ex.stored_json = set(ex.steps) | {k for k, d in ex.journal.items() if "output" in d}
+    ex.suspended = dict(snap.meta.get("suspended", {}))
+    schema = ex.workflow.state_schema
+    state = snap.meta.get("state")
+    ex.state = validate(schema, state) if schema is not None and state is not None else state
+    ex.dirty_steps.clear()
+    ex.dirty_journal.clear()
+
+
+class Persister:
+    """Writes a run's changes to its store as the run's events go by."""
+
+    def __init__(self, store: Store, ex: Execution, version: int, origin: str | None) -> None:
+        self.store = store
+        self.ex = ex
+        self.version = version
+        self.origin = origin
+        self.status = "running"
+        self.result: Any = None
+        self.error: str | None = None
+
+    def __call__(self, event: Event) -> None:
+        if event.type in _WRITE_ON:
+            self.flush()
+
+    def flush(self, status: str | None = None) -> None:
+        ex = self.ex
+        if status is not None:
+            self.status = status
+        steps = {p: ex.steps[p].to_dict() for p in ex.dirty_steps if p in ex.steps}
+        journal = {k: _json_record(ex.journal[k]) for k in ex.dirty_journal if k in ex.journal}
+        from . import clock
+
+        self.version = self.store.update(
+            ex.run_id,
+            expected_version=self.version,
+            status=self.status,
+            updated_at=clock.now(),
+            meta=meta_of(ex, result=self.result, error=self.error, origin=self.origin),
+            steps=steps,
+            journal=journal,
+        )
+        ex.dirty_steps.clear()
+        ex.dirty_journal.clear()
+
+
+def _json_record(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_jsonable(v) for k, v in record.items()}

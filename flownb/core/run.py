@@ -1,0 +1,505 @@
+"""``Run``: one execution of a workflow — start, stream, watch, cancel, resume, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..errors import (
+    ConcurrentRunError,
+    FlownbError,
+    InputValidationError,
+    ResumeError,
+    ResumeValidationError,
+    RunNotFoundError,
+    WorkflowDefinitionError,
+    describe_field_errors,
+    field_errors_from_pydantic,
+)
+from . import clock
+from .context import RuntimeContext
+from .engine import (
+    CANCELED,
+    FAILED,
+    RUNNING,
+    SUCCESS,
+    SUSPENDED,
+    Execution,
+    Scope,
+    StepFailed,
+    Suspended,
+    run_entries,
+)
+from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
+from .graph import fingerprint
+from .persist import Persister, hydrate, new_snapshot
+from .results import StepResult, WorkflowResult
+from .schema import validate
+
+if TYPE_CHECKING:
+    from ..storage.base import Snapshot, Store
+    from .workflow import Workflow
+
+__all__ = ["Run"]
+
+log = logging.getLogger("flownb")
+
+Watcher = Callable[[Event], Any]
+
+
+class Run:
+    """One execution of a workflow. Get one from ``wf.create_run()``.
+
+    >>> run = wf.create_run()                                     # doctest: +SKIP
+    >>> result = await run.start(input_data={"message": "hello"})  # doctest: +SKIP
+    >>> result.status                                             # doctest: +SKIP
+    'success'
+    """
+
+    def __init__(self, workflow: Workflow, run_id: str, store: Store | None) -> None:
+        self.workflow = workflow
+        self.run_id = run_id
+        self.store = store
+        self.status = "pending"
+        self.result: WorkflowResult | None = None
+        self.origin: str | None = None  # "module:attr" when known, for `flownb resume`
+        self._ex = Execution(run_id, workflow)
+        self._persister: Persister | None = None
+        self._version = 0
+        self._created_at: float | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._active = False
+        self._cancel_requested = False
+        self._async_watchers: list[_AsyncWatcher] = []
+
+    # -- creation ---------------------------------------------------------------------------
+
+    @classmethod
+    def _create(cls, workflow: Workflow, run_id: str | None, *, new: bool = False) -> Run:
+        from ..config import resolve_store
+
+        if not workflow.committed:
+            raise WorkflowDefinitionError(
+                f"workflow '{workflow.id}' is not committed; call .commit() before creating runs",
+                workflow_id=workflow.id)
+        store = resolve_store(workflow.storage)
+        if run_id is None or new:
+            return cls(workflow, run_id or clock.new_run_id(), store)
+        if store is None:
+            raise RunNotFoundError(
+                f"workflow '{workflow.id}' keeps no stored runs (storage=False), so run "
+                f"'{run_id}' cannot be reattached", workflow_id=workflow.id, run_id=run_id)
+        run = cls(workflow, run_id, store)
+        run._load(run._fetch())
+        return run
+
+    def _fetch(self) -> Snapshot:
+        assert self.store is not None
+        snap = self.store.load(self.run_id)
+        wf = self.workflow
+        if snap is None:
+            raise RunNotFoundError(f"no stored run '{self.run_id}' for workflow '{wf.id}'",
+                                   workflow_id=wf.id, run_id=self.run_id)
+        if snap.workflow_id != wf.id:
+            raise RunNotFoundError(
+                f"run '{self.run_id}' belongs to workflow '{snap.workflow_id}', not '{wf.id}'",
+                workflow_id=wf.id, run_id=self.run_id)
+        if fingerprint(snap.graph) != fingerprint(wf.graph.describe()):
+            raise WorkflowDefinitionError(
+                f"stored run '{self.run_id}' was made by a different definition of workflow "
+                f"'{wf.id}' (its steps or constructs changed); it can only be continued by "
+                "the definition that started it", workflow_id=wf.id, run_id=self.run_id)
+        return snap
+
+    def _load(self, snap: Snapshot) -> None:
+        hydrate(self._ex, snap)
+        self.status = snap.status
+        self._version = snap.version
+        self._created_at = snap.created_at
+        self.origin = snap.meta.get("origin", self.origin)
+        if snap.status in (SUCCESS, FAILED, SUSPENDED, CANCELED):
+            result = snap.meta.get("result")
+            if snap.status == SUCCESS and result is not None:
+                result = validate(self.workflow.output_schema, result)
+            self.result = WorkflowResult(
+                status=snap.status, run_id=self.run_id, workflow_id=self.workflow.id,
+                steps=dict(self._ex.steps), result=result, error=snap.meta.get("error"),
+                suspended=self._ex.suspended_paths(), state=self._ex.state)
+
+    # -- what a view reads ----------------------------------------------------------------
+
+    @property
+    def steps(self) -> dict[str, StepResult]:
+        """Every step's result so far (live while the run executes)."""
+        return self._ex.steps
+
+    @property
+    def suspended(self) -> list[list[str]]:
+        """Paths of the steps waiting for ``resume``."""
+        return self._ex.suspended_paths()
+
+    @property
+    def state(self) -> Any:
+        return self._ex.state
+
+    def __repr__(self) -> str:
+        return f"Run(workflow={self.workflow.id!r}, run_id={self.run_id!r}, status={self.status!r})"
+
+    # -- observing ----------------------------------------------------------------------------
+
+    def watch(self, callback: Watcher) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event; returns a function that unsubscribes.
+
+        An async callback runs in its own task, in event order; the run waits for it to
+        catch up before ``start()``/``resume()`` return.
+        """
+        target: Watcher = callback
+        if inspect.iscoroutinefunction(callback):
+            target = _AsyncWatcher(callback)
+            self._async_watchers.append(target)
+        entry = (target, False)
+        self._ex.listeners.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._ex.listeners:
+                self._ex.listeners.remove(entry)
+            if isinstance(target, _AsyncWatcher) and target in self._async_watchers:
+                self._async_watchers.remove(target)
+                target.close()
+
+        return unsubscribe
+
+    # -- starting -----------------------------------------------------------------------------
+
+    async def start(self, input_data: Any = None, *,
+                    runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                    initial_state: Any = None) -> WorkflowResult:
+        """Validate the input, run the workflow and return its ``WorkflowResult``.
+
+        Invalid input raises ``InputValidationError`` before anything runs or is stored. A
+        failing step does not raise: the result's status is ``"failed"``.
+        """
+        self._prepare_start(input_data, runtime_context, initial_state)
+        return await self._drive(resumed=False)
+
+    def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any) -> None:
+        wf = self.workflow
+        if self.status != "pending":
+            raise FlownbError(
+                f"run '{self.run_id}' of workflow '{wf.id}' was already started (it is "
+                f"{self.status}); create a new run with wf.create_run()",
+                workflow_id=wf.id, run_id=self.run_id)
+        ex = self._ex
+        try:
+            ex.input = validate(wf.input_schema, input_data)
+        except ValidationError as exc:
+            errors = field_errors_from_pydantic(exc)
+            raise InputValidationError(
+                f"invalid input for workflow '{wf.id}': {describe_field_errors(errors)}",
+                workflow_id=wf.id, field_errors=errors) from None
+        ex.state = self._initial_state(initial_state)
+        ex.runtime_context = RuntimeContext.of(runtime_context)
+        self._created_at = clock.now()
+        if self.store is not None:
+            self.store.insert(new_snapshot(ex, status=RUNNING, created_at=self._created_at,
+                                           origin=self.origin))
+            self._version = 1
+        self.status = RUNNING
+
+    def _initial_state(self, initial_state: Any) -> Any:
+        schema = self.workflow.state_schema
+        if schema is None:
+            return {} if initial_state is None else initial_state
+        try:
+            return validate(schema, {} if initial_state is None else initial_state)
+        except ValidationError as exc:
+            errors = field_errors_from_pydantic(exc)
+            raise InputValidationError(
+                f"invalid initial_state for workflow '{self.workflow.id}': "
+                f"{describe_field_errors(errors)}",
+                workflow_id=self.workflow.id, field_errors=errors) from None
+
+    def stream(self, input_data: Any = None, *,
+               runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+               initial_state: Any = None) -> AsyncIterator[Event]:
+        """Start the run and yield its events, ending with ``workflow-finish``.
+
+        Afterwards ``run.result`` holds the ``WorkflowResult``. Closing the iterator
+        early cancels the run.
+        """
+        self._prepare_start(input_data, runtime_context, initial_state)
+        return self._stream(lambda: self._drive(resumed=False))
+
+    # -- resuming -----------------------------------------------------------------------------
+
+    async def resume(self, resume_data: Any = None, step: Any = None, *,
+                     runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                     ) -> WorkflowResult:
+        """Resume a suspended step with ``resume_data``; the rest of the run continues.
+
+        ``step`` is a ``Step``, an id, a dotted path or a list of path parts; it may be
+        left out when exactly one step is suspended. Invalid data raises
+        ``ResumeValidationError`` and leaves the run (and its snapshot) untouched.
+        """
+        self._prepare_resume(resume_data, step, runtime_context)
+        return await self._drive(resumed=True)
+
+    def stream_resume(self, resume_data: Any = None, step: Any = None, *,
+                      runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                      ) -> AsyncIterator[Event]:
+        """``resume`` as a stream of the resumed part's events."""
+        self._prepare_resume(resume_data, step, runtime_context)
+        return self._stream(lambda: self._drive(resumed=True))
+
+    def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any) -> None:
+        wf = self.workflow
+        if self._active:
+            raise ConcurrentRunError(
+                f"run '{self.run_id}' of workflow '{wf.id}' is executing right now; wait for "
+                "it before resuming", workflow_id=wf.id, run_id=self.run_id)
+        snap = self._fetch() if self.store is not None else None
+        if snap is not None:
+            self._load(snap)
+        if self.status != SUSPENDED:
+            raise ResumeError(
+                f"run '{self.run_id}' of workflow '{wf.id}' is {self.status}, not suspended; "
+                "only a suspended run can be resumed", workflow_id=wf.id, run_id=self.run_id)
+        display, key = self._resolve(step)
+        target = self._ex.step_by_display(display)
+        schema = getattr(target, "resume_schema", None)
+        data = resume_data
+        if schema is not None:
+            try:
+                data = validate(schema, resume_data)
+            except ValidationError as exc:
+                errors = field_errors_from_pydantic(exc)
+                raise ResumeValidationError(
+                    f"invalid resume data for step '{display}' of workflow '{wf.id}': "
+                    f"{describe_field_errors(errors)} (the run is still suspended)",
+                    workflow_id=wf.id, step_path=display, run_id=self.run_id,
+                    field_errors=errors) from None
+        if runtime_context is not None:
+            self._ex.runtime_context = RuntimeContext.of(runtime_context)
+        self._ex.targets = {key: data}
+        if self.store is not None:
+            self._persister = Persister(self.store, self._ex, self._version, self.origin)
+            try:
+                self._persister.flush(status=RUNNING)  # the claim: one writer wins
+            except BaseException:
+                self._ex.targets = {}
+                self._persister = None
+                raise
+        self.status = RUNNING
+
+    def _resolve(self, step: Any) -> tuple[str, str]:
+        """The (display path, journal key) of the suspended step ``step`` names."""
+        wf = self.workflow
+        suspended = self._ex.suspended
+        listing = ", ".join(f"'{p}'" for p in suspended) or "none"
+
+        def fail(text: str) -> ResumeError:
+            return ResumeError(f"run '{self.run_id}' of workflow '{wf.id}': {text} "
+                               f"(suspended: {listing})", workflow_id=wf.id,
+                               run_id=self.run_id)
+
+        if step is None:
+            if len(suspended) == 1:
+                display = next(iter(suspended))
+                return display, suspended[display]
+            raise fail("several steps are suspended; pass step= to say which")
+        if isinstance(step, (list, tuple)):
+            name = ".".join(str(p) for p in step)
+        elif isinstance(step, str):
+            name = step
+        elif hasattr(step, "id"):
+            name = step.id
+        else:
+            raise fail(f"step= must be a Step, an id or a path, not {type(step).__name__}")
+        if name in suspended:
+            return name, suspended[name]
+        matches = [p for p in suspended if p.startswith((name + ".", name + "["))]
+        if not matches:
+            matches = [p for p in suspended if p.rsplit(".", 1)[-1].split("[", 1)[0] == name]
+        if len(matches) == 1:
+            return matches[0], suspended[matches[0]]
+        if matches:
+            raise fail(f"'{name}' matches several suspended steps; name one")
+        raise fail(f"step '{name}' is not suspended")
+
+    async def restart(self, *, runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                      ) -> WorkflowResult:
+        """Continue a run whose process died mid-run (stored status ``running``).
+
+        Completed steps are reused from the snapshot; only the interrupted step runs again.
+        Call it only when the process that ran it is gone.
+        """
+        wf = self.workflow
+        if self.store is None:
+            raise ResumeError(f"workflow '{wf.id}' keeps no stored runs; nothing to restart",
+                              workflow_id=wf.id, run_id=self.run_id)
+        if self._active:
+            raise ConcurrentRunError(f"run '{self.run_id}' is executing in this process",
+                                     workflow_id=wf.id, run_id=self.run_id)
+        snap = self._fetch()
+        self._load(snap)
+        if snap.status != RUNNING:
+            raise ResumeError(
+                f"run '{self.run_id}' of workflow '{wf.id}' is {snap.status}; restart() "
+                "continues only a run whose process died while it was running",
+                workflow_id=wf.id, run_id=self.run_id)
+        targets = snap.meta.get("targets") or {}
+        self._ex.targets = {}
+        for key, data in targets.items():
+            display = next((d for d, k in self._ex.suspended.items() if k == key), key)
+            step = self._ex.step_by_display(display)
+            schema = getattr(step, "resume_schema", None)
+            self._ex.targets[key] = validate(schema, data) if schema is not None else data
+        if runtime_context is not None:
+            self._ex.runtime_context = RuntimeContext.of(runtime_context)
+        self._persister = Persister(self.store, self._ex, self._version, self.origin)
+        self._persister.flush(status=RUNNING)
+        self.status = RUNNING
+        return await self._drive(resumed=True)
+
+    # -- cancelling -----------------------------------------------------------------------------
+
+    async def cancel(self) -> None:
+        """Cancel the running steps; the pending ``start()``/``resume()`` returns a
+        ``canceled`` result."""
+        task = self._task
+        if not self._active or task is None or task.done():
+            return
+        self._cancel_requested = True
+        if task is asyncio.current_task():
+            raise asyncio.CancelledError()
+        task.cancel()
+        await asyncio.sleep(0)
+
+    # -- driving ----------------------------------------------------------------------------------
+
+    async def _drive(self, *, resumed: bool) -> WorkflowResult:
+        ex = self._ex
+        wf = self.workflow
+        ex.loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._active = True
+        self._cancel_requested = False
+        persister = self._persister
+        if self.store is not None and persister is None:
+            persister = Persister(self.store, ex, self._version, self.origin)
+        self._persister = None
+        critical = (persister, True) if persister is not None else None
+        if critical is not None:
+            ex.listeners.insert(0, critical)
+        status, output, error, exception, reraise = RUNNING, None, None, None, False
+        try:
+            ex.emit(WORKFLOW_START, (), {"input": ex.input, "resumed": resumed})
+            try:
+                output = await run_entries(Scope(ex, wf, "", ()), wf, ex.input)
+                output = validate(wf.output_schema, output)
+                status = SUCCESS
+            except Suspended:
+                status = SUSPENDED
+            except StepFailed as failed:
+                status, error, exception = FAILED, failed.message, failed.cause
+            except ValidationError as exc:
+                fields = describe_field_errors(field_errors_from_pydantic(exc))
+                status, exception = FAILED, exc
+                error = f"workflow '{wf.id}' output does not match its output_schema: {fields}"
+            except asyncio.CancelledError:
+                status = CANCELED
+                error = f"run '{self.run_id}' of workflow '{wf.id}' was canceled"
+                if self._cancel_requested and self._task is not None:
+                    self._task.uncancel()
+                else:
+                    reraise = True
+            ex.targets.clear()
+            self.result = WorkflowResult(
+                status=status, run_id=self.run_id, workflow_id=wf.id, steps=dict(ex.steps),
+                result=output if status == SUCCESS else None,
+                error=error if status in (FAILED, CANCELED) else None, exception=exception,
+                suspended=ex.suspended_paths() if status == SUSPENDED else [],
+                state=ex.state)
+            self.status = status
+            if persister is not None:
+                persister.status = status
+                persister.result = self.result.result
+                persister.error = self.result.error
+            if status == SUSPENDED:
+                ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
+            ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
+            for watcher in list(self._async_watchers):
+                await watcher.drain()
+        finally:
+            if critical is not None and critical in ex.listeners:
+                ex.listeners.remove(critical)
+            self._active = False
+            if persister is not None:
+                self._version = persister.version
+        if reraise:
+            raise asyncio.CancelledError()
+        return self.result
+
+    def _stream(self, drive: Callable[[], Any]) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        unsubscribe = self.watch(queue.put_nowait)
+
+        async def events() -> AsyncIterator[Event]:
+            task = asyncio.ensure_future(drive())
+            task.add_done_callback(lambda _: queue.put_nowait(None))
+            try:
+                while True:
+                    event = await queue.get()
+                    if event is None:
+                        break
+                    yield event
+                task.result()  # surface an unexpected error of the run itself
+            finally:
+                unsubscribe()
+                if not task.done():
+                    self._cancel_requested = True
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+
+        return events()
+
+
+class _AsyncWatcher:
+    """Feeds an async callback from a queue, so events reach it in order."""
+
+    def __init__(self, fn: Callable[[Event], Any]) -> None:
+        self.fn = fn
+        self.queue: asyncio.Queue[Event] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.queue is None or self.task is None or self.task.done():
+            self.queue = asyncio.Queue()
+            self.task = asyncio.get_running_loop().create_task(self._pump(self.queue))
+        self.queue.put_nowait(event)
+
+    async def _pump(self, queue: asyncio.Queue[Event]) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                await self.fn(event)
+            except Exception:
+                log.exception("flownb: an async watcher failed on %s", event.type)
+            finally:
+                queue.task_done()
+
+    async def drain(self) -> None:
+        if self.queue is not None:
+            await self.queue.join()
+        self.close()
+
+    def close(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        self.task = None
+        self.queue = None

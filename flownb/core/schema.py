@@ -1,0 +1,258 @@
+"""Schemas: validation at step boundaries, JSON conversion, and structural compatibility.
+
+A schema is any type pydantic can validate. ``TypeAdapter``s are built once per type and
+cached; a ``BaseModel`` schema takes a faster path through its own validator.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+__all__ = [
+    "ANY",
+    "Schema",
+    "check_compatible",
+    "is_any",
+    "json_shape",
+    "schema_name",
+    "to_jsonable",
+    "validate",
+]
+
+Schema = Any
+ANY: Any = Any
+
+_ANY_ADAPTER: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def is_any(schema: Schema) -> bool:
+    return schema is Any or schema is object
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_adapter(schema: Schema) -> TypeAdapter[Any]:
+    return TypeAdapter(schema)
+
+
+def adapter(schema: Schema) -> TypeAdapter[Any]:
+    try:
+        return _cached_adapter(schema)
+    except TypeError:  # unhashable schema (e.g. Annotated with a dict): build each time
+        return TypeAdapter(schema)
+
+
+def validate(schema: Schema, value: Any) -> Any:
+    """Validate ``value`` into ``schema``; raises ``pydantic.ValidationError``.
+
+    A model instance of the very same class passes untouched. Values produced by other
+    schemas (another model with the same fields, dicts of models) are first dumped to
+    plain data, so structurally compatible schemas hand over cleanly.
+    """
+    if schema is Any:
+        return value
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        if type(value) is schema:
+            return value
+        if isinstance(value, BaseModel) or _holds_models(value):
+            value = to_plain(value)
+        return schema.model_validate(value)
+    if isinstance(value, BaseModel) or _holds_models(value):
+        value = to_plain(value)
+    return adapter(schema).validate_python(value)
+
+
+def _holds_models(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(isinstance(v, (BaseModel, dict, list)) for v in value.values())
+    if isinstance(value, list):
+        return bool(value) and isinstance(value[0], (BaseModel, dict, list))
+    return False
+
+
+def to_plain(value: Any) -> Any:
+    """Python data with every model dumped to a dict (by alias), containers kept."""
+    return _ANY_ADAPTER.dump_python(value, by_alias=True)
+
+
+def to_jsonable(value: Any) -> Any:
+    """JSON-safe data (dicts, lists, str, numbers, bools, None) for snapshots and events."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return _ANY_ADAPTER.dump_python(value, mode="json", by_alias=True)
+
+
+def schema_name(schema: Schema) -> str:
+    if schema is Any:
+        return "Any"
+    name = getattr(schema, "__name__", None)
+    if isinstance(name, str) and not getattr(schema, "__args__", None):
+        return name
+    return repr(schema).replace("typing.", "")
+
+
+# ---------------------------------------------------------------------------------------
+# Structural compatibility on JSON shapes
+# ---------------------------------------------------------------------------------------
+
+_MAX_DEPTH = 12
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_cached(schema: Schema, mode: str) -> dict[str, Any]:
+    raw = adapter(schema).json_schema(mode=mode)  # type: ignore[arg-type]
+    defs = raw.get("$defs", {})
+    return _inline(raw, defs, 0)
+
+
+def json_shape(schema: Schema, mode: str = "validation") -> dict[str, Any]:
+    """The schema's JSON Schema with every ``$ref`` inlined (recursion cut to "anything")."""
+    if schema is Any:
+        return {}
+    try:
+        return _shape_cached(schema, mode)
+    except TypeError:
+        raw = adapter(schema).json_schema(mode=mode)  # type: ignore[arg-type]
+        return _inline(raw, raw.get("$defs", {}), 0)
+    except Exception:  # a schema pydantic cannot describe: treat as "anything"
+        return {}
+
+
+def _inline(node: Any, defs: dict[str, Any], depth: int) -> Any:
+    if isinstance(node, list):
+        return [_inline(n, defs, depth) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if depth > _MAX_DEPTH:
+        return {}
+    if "$ref" in node:
+        target = defs.get(node["$ref"].rsplit("/", 1)[-1], {})
+        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _inline(merged, defs, depth + 1)
+    return {k: _inline(v, defs, depth) for k, v in node.items() if k != "$defs"}
+
+
+def _alternatives(shape: dict[str, Any]) -> list[dict[str, Any]] | None:
+    for key in ("anyOf", "oneOf"):
+        if key in shape:
+            return list(shape[key])
+    return None
+
+
+def _types(shape: dict[str, Any]) -> set[str] | None:
+    t = shape.get("type")
+    if t is None:
+        if "enum" in shape:
+            return {_json_type(v) for v in shape["enum"]}
+        if "const" in shape:
+            return {_json_type(shape["const"])}
+        return None
+    return set(t) if isinstance(t, list) else {t}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _describe(shape: dict[str, Any]) -> str:
+    types = _types(shape)
+    if types is None:
+        alts = _alternatives(shape)
+        if alts:
+            return " or ".join(_describe(a) for a in alts)
+        return "anything"
+    return "/".join(sorted(types))
+
+
+def check_compatible(out: dict[str, Any], into: dict[str, Any], where: str = "") -> list[str]:
+    """Problems found when data of JSON shape ``out`` flows into JSON shape ``into``.
+
+    Each problem names the field (``where``) and what is missing or of another type. Shapes
+    we cannot judge (anything, unions we cannot resolve) count as compatible: the run-time
+    validation at every boundary is the final word.
+    """
+    if not out or not into:
+        return []
+    in_alts = _alternatives(into)
+    if in_alts is not None:
+        if any(not check_compatible(out, alt, where) for alt in in_alts):
+            return []
+        return [f"{_field(where)}: expected {_describe(into)}, got {_describe(out)}"]
+    out_alts = _alternatives(out)
+    if out_alts is not None:
+        problems: list[str] = []
+        for alt in out_alts:
+            if alt.get("type") == "null":
+                continue  # an optional output; judged at run time
+            problems.extend(check_compatible(alt, into, where))
+        return problems
+
+    out_t, in_t = _types(out), _types(into)
+    if out_t is None or in_t is None:
+        return []
+    if not out_t & in_t and not ("integer" in out_t and "number" in in_t):
+        return [f"{_field(where)}: expected {_describe(into)}, got {_describe(out)}"]
+    if "object" in in_t and "object" in out_t:
+        return _check_object(out, into, where)
+    if "array" in in_t and "array" in out_t:
+        return check_compatible(out.get("items", {}), into.get("items", {}), f"{where}[]")
+    return []
+
+
+def _check_object(out: dict[str, Any], into: dict[str, Any], where: str) -> list[str]:
+    in_props: dict[str, Any] = into.get("properties", {})
+    out_props: dict[str, Any] | None = out.get("properties")
+    if out_props is None:
+        extra = out.get("additionalProperties")
+        if isinstance(extra, dict) and extra:
+            return [
+                p
+                for name, sub in in_props.items()
+                for p in check_compatible(extra, sub, _join(where, name))
+            ]
+        return []  # a free-form object: cannot judge
+    required_out = set(out.get("required", ()))
+    problems: list[str] = []
+    for name in into.get("required", ()):
+        if name not in out_props:
+            problems.append(f"missing field '{_join(where, name)}'")
+        elif name not in required_out:
+            problems.append(f"field '{_join(where, name)}' is required but may be missing")
+    for name, sub in in_props.items():
+        if name in out_props:
+            problems.extend(check_compatible(out_props[name], sub, _join(where, name)))
+    return problems
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _field(where: str) -> str:
+    return f"field '{where}'" if where else "value"
+
+
+def object_shape(properties: dict[str, dict[str, Any]], *, required: bool) -> dict[str, Any]:
+    """The JSON shape of a keyed dict of outputs (``.parallel`` / ``.branch``)."""
+    shape: dict[str, Any] = {"type": "object", "properties": dict(properties)}
+    if required:
+        shape["required"] = list(properties)
+    return shape
+
+
+def array_shape(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}

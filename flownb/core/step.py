@@ -1,0 +1,224 @@
+"""Steps: typed units of work with injected parameters."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, overload
+
+from ..errors import WorkflowDefinitionError
+from .params import STEP_PARAMS, Signature, read_signature
+from .schema import Schema
+
+__all__ = ["RetryConfig", "Step", "check_step_id", "clone_step", "create_step", "step"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryConfig:
+    """Re-run a failing step up to ``attempts`` more times, ``delay`` seconds apart.
+
+    >>> RetryConfig(attempts=2, delay=0.5)   # at most 3 executions
+    RetryConfig(attempts=2, delay=0.5)
+    """
+
+    attempts: int = 0
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 0 or self.delay < 0:
+            raise ValueError("RetryConfig: attempts and delay must be >= 0")
+
+
+def check_step_id(step_id: object, *, what: str = "step") -> str:
+    """A step id is a non-empty string without ``.`` (dots separate nested paths)."""
+    if not isinstance(step_id, str) or not step_id:
+        raise WorkflowDefinitionError(f"{what} id must be a non-empty string, got {step_id!r}")
+    if "." in step_id:
+        raise WorkflowDefinitionError(
+            f"{what} id {step_id!r} contains '.', which separates the parts of a nested "
+            "path; use '-' or '_' instead",
+            step_path=step_id,
+        )
+    return step_id
+
+
+class Step:
+    """A typed unit of work. Build one with :func:`create_step` or :func:`step`.
+
+    Every keyword of ``create_step`` is an attribute of the same name. A ``Step`` is still
+    callable like its function: ``my_step(input_data=...)`` calls ``execute`` directly.
+    """
+
+    is_workflow = False
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        execute: Callable[..., Any],
+        input_schema: Schema,
+        output_schema: Schema,
+        description: str | None = None,
+        resume_schema: Schema | None = None,
+        suspend_schema: Schema | None = None,
+        retries: RetryConfig | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.id = check_step_id(id)
+        self.execute = execute
+        self.input_schema = input_schema
+        self.output_schema = output_schema
+        self.description = description
+        self.resume_schema = resume_schema
+        self.suspend_schema = suspend_schema
+        if retries is not None and not isinstance(retries, RetryConfig):
+            raise WorkflowDefinitionError(
+                f"step '{id}': retries must be a RetryConfig, got {type(retries).__name__}",
+                step_path=id,
+            )
+        self.retries = retries
+        if timeout is not None and timeout <= 0:
+            raise WorkflowDefinitionError(f"step '{id}': timeout must be > 0", step_path=id)
+        self.timeout = timeout
+        self.signature: Signature = read_signature(execute, STEP_PARAMS, what=f"step '{id}'")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.execute(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Step(id={self.id!r})"
+
+
+def create_step(
+    *,
+    id: str,
+    execute: Callable[..., Any],
+    input_schema: Schema,
+    output_schema: Schema,
+    description: str | None = None,
+    resume_schema: Schema | None = None,
+    suspend_schema: Schema | None = None,
+    retries: RetryConfig | None = None,
+    timeout: float | None = None,
+) -> Step:
+    """Create a step.
+
+    >>> from pydantic import BaseModel
+    >>> class Msg(BaseModel):
+    ...     message: str
+    >>> upper = create_step(id="upper", input_schema=Msg, output_schema=Msg,
+    ...                     execute=lambda input_data: {"message": input_data.message.upper()})
+    >>> upper.id
+    'upper'
+    """
+    return Step(
+        id=id,
+        execute=execute,
+        input_schema=input_schema,
+        output_schema=output_schema,
+        description=description,
+        resume_schema=resume_schema,
+        suspend_schema=suspend_schema,
+        retries=retries,
+        timeout=timeout,
+    )
+
+
+@overload
+def step(fn: Callable[..., Any], /) -> Step: ...
+@overload
+def step(
+    *,
+    id: str | None = None,
+    input_schema: Schema | None = None,
+    output_schema: Schema | None = None,
+    description: str | None = None,
+    resume_schema: Schema | None = None,
+    suspend_schema: Schema | None = None,
+    retries: RetryConfig | None = None,
+    timeout: float | None = None,
+) -> Callable[[Callable[..., Any]], Step]: ...
+
+
+def step(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    id: str | None = None,
+    input_schema: Schema | None = None,
+    output_schema: Schema | None = None,
+    description: str | None = None,
+    resume_schema: Schema | None = None,
+    suspend_schema: Schema | None = None,
+    retries: RetryConfig | None = None,
+    timeout: float | None = None,
+) -> Step | Callable[[Callable[..., Any]], Step]:
+    """Decorator form of :func:`create_step`; schemas come from the annotations.
+
+    ``input_schema`` is the annotation of ``input_data``, ``output_schema`` the return
+    annotation, ``resume_schema`` the annotation of ``resume_data`` (``X | None`` → ``X``);
+    the id defaults to the function name and the description to its docstring.
+
+    >>> @step(id="shout")
+    ... async def shout(input_data: str) -> str:
+    ...     return input_data.upper()
+    >>> shout.input_schema, shout.output_schema
+    (<class 'str'>, <class 'str'>)
+    """
+
+    def build(func: Callable[..., Any]) -> Step:
+        hints = _hints(func)
+        res_schema = resume_schema
+        if res_schema is None and "resume_data" in hints:
+            res_schema = _strip_optional(hints["resume_data"])
+        return Step(
+            id=id if id is not None else func.__name__,
+            execute=func,
+            input_schema=input_schema if input_schema is not None
+            else hints.get("input_data", Any),
+            output_schema=output_schema if output_schema is not None
+            else hints.get("return", Any),
+            description=description if description is not None
+            else (inspect.getdoc(func) or None),
+            resume_schema=res_schema,
+            suspend_schema=suspend_schema,
+            retries=retries,
+            timeout=timeout,
+        )
+
+    if fn is not None:
+        return build(fn)
+    return build
+
+
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:
+        raise WorkflowDefinitionError(
+            f"step '{getattr(func, '__name__', func)}': cannot resolve its annotations ({exc}); "
+            "pass input_schema=/output_schema= explicitly"
+        ) from exc
+
+
+def _strip_optional(tp: Any) -> Any:
+    args = typing.get_args(tp)
+    if args and type(None) in args:
+        rest = tuple(a for a in args if a is not type(None))
+        if len(rest) == 1:
+            return rest[0]
+    return tp
+
+
+def clone_step(original: Any, *, id: str) -> Any:
+    """A copy of a step (or committed workflow) with a new id; same logic and schemas.
+
+    >>> twin = clone_step(shout, id="shout-again")  # doctest: +SKIP
+    """
+    check_step_id(id)
+    twin = copy.copy(original)
+    twin.id = id
+    return twin

@@ -1,0 +1,144 @@
+"""The storage contract: a small abstract ``Store`` over JSON snapshots.
+
+A run is stored as one *snapshot*: a header (ids, status, version, timestamps, the
+workflow's input, a JSON description of its graph, and ``meta``: suspended paths, state,
+result, error, resume claim) plus two ordered maps of small JSON records: ``steps``
+(display path -> ``StepResult.to_dict()``) and ``journal`` (replay records of loop
+iterations and decisions). Updates send only the records that changed, so writing after
+each step costs O(what changed), not O(run).
+
+Every update is a compare-and-swap on ``version``: the store applies it only if the
+stored version is still ``expected_version``, else raises ``ConcurrentRunError``. That is
+what makes two concurrent resumes of one run resolve to exactly one winner.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.results import RunInfo
+
+__all__ = ["SCHEMA_VERSION", "Snapshot", "Store"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Snapshot:
+    """One stored run, all JSON data (never pickle)."""
+
+    run_id: str
+    workflow_id: str
+    status: str
+    version: int
+    created_at: float
+    updated_at: float
+    input: Any
+    graph: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    journal: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole snapshot as one JSON document."""
+        return {
+            "schema_version": self.schema_version,
+            "run_id": self.run_id,
+            "workflow_id": self.workflow_id,
+            "status": self.status,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "input": self.input,
+            "graph": self.graph,
+            "meta": self.meta,
+            "steps": self.steps,
+            "journal": self.journal,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Snapshot:
+        return cls(
+            run_id=doc["run_id"],
+            workflow_id=doc["workflow_id"],
+            status=doc["status"],
+            version=doc["version"],
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            input=doc.get("input"),
+            graph=doc.get("graph") or {},
+            meta=doc.get("meta") or {},
+            steps=dict(doc.get("steps") or {}),
+            journal=dict(doc.get("journal") or {}),
+            schema_version=doc.get("schema_version", SCHEMA_VERSION),
+        )
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=False, separators=(",", ":"))
+
+    def info(self) -> RunInfo:
+        return RunInfo(
+            run_id=self.run_id,
+            workflow_id=self.workflow_id,
+            status=self.status,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            suspended=[list(p) for p in self.meta.get("suspended_paths", [])],
+        )
+
+
+class Store(ABC):
+    """Where runs live. Implementations: ``MemoryStore``, ``SQLiteStore``.
+
+    Implementations must be safe to call from several threads, and (for stores shared
+    between processes) must apply ``update`` atomically with its version check.
+    """
+
+    @abstractmethod
+    def insert(self, snapshot: Snapshot) -> None:
+        """Store a new run (its ``version`` as given, normally 1).
+
+        Raises ``ConcurrentRunError`` if a run with that id exists.
+        """
+
+    @abstractmethod
+    def load(self, run_id: str) -> Snapshot | None:
+        """The stored run, steps and journal in insertion order; ``None`` if unknown."""
+
+    @abstractmethod
+    def update(
+        self,
+        run_id: str,
+        *,
+        expected_version: int,
+        status: str,
+        updated_at: float,
+        meta: Mapping[str, Any],
+        steps: Mapping[str, Mapping[str, Any]] = {},  # noqa: B006 - read-only default
+        journal: Mapping[str, Mapping[str, Any]] = {},  # noqa: B006
+    ) -> int:
+        """Apply a change atomically if the stored version is ``expected_version``.
+
+        Replaces status, ``updated_at`` and ``meta``; upserts the given step and journal
+        records (a new key goes after the existing ones, an existing key keeps its place).
+        Returns the new version (``expected_version + 1``). Raises ``ConcurrentRunError``
+        if the version differs, ``RunNotFoundError`` if the run is unknown.
+        """
+
+    @abstractmethod
+    def list_runs(
+        self, *, workflow_id: str | None = None, status: str | None = None
+    ) -> list[RunInfo]:
+        """Stored runs, newest first (by ``created_at``), optionally filtered."""
+
+    @abstractmethod
+    def delete(self, run_id: str) -> bool:
+        """Forget a run; ``True`` if it existed."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
+        """Release resources (connections); the store is not used afterwards."""
