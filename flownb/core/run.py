@@ -265,6 +265,11 @@ class Run:
         snap = self._fetch() if self.store is not None else None
         if snap is not None:
             self._load(snap)
+        if self.status == RUNNING:
+            raise ConcurrentRunError(
+                f"run '{self.run_id}' of workflow '{wf.id}' is running (another resume or "
+                "process holds it); if the process running it died, call run.restart()",
+                workflow_id=wf.id, run_id=self.run_id)
         if self.status != SUSPENDED:
             raise ResumeError(
                 f"run '{self.run_id}' of workflow '{wf.id}' is {self.status}, not suspended; "
