@@ -10,19 +10,16 @@
 ...                      storage=False).then(upper).commit()
 >>> wf.invoke({"message": "hello"}).result
 Msg(message='HELLO')
+
+The public names load on first use (PEP 562), so ``import flownb`` costs almost nothing
+until a workflow is built; the notebook and terminal layers load only when used.
 """
 
 from __future__ import annotations
 
-from .config import configure
-from .core.aio import run_sync
-from .core.context import RuntimeContext
-from .core.events import Event
-from .core.mapping import const, from_context, from_init, from_step
-from .core.results import RunInfo, StepResult, WorkflowResult
-from .core.run import Run
-from .core.step import RetryConfig, Step, clone_step, create_step, step
-from .core.workflow import Workflow, create_workflow
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     ConcurrentRunError,
     FlownbError,
@@ -34,36 +31,65 @@ from .errors import (
     WorkflowDefinitionError,
 )
 
+if TYPE_CHECKING:
+    from .config import configure
+    from .core.aio import run_sync
+    from .core.context import RuntimeContext
+    from .core.events import Event
+    from .core.mapping import const, from_context, from_init, from_step
+    from .core.results import RunInfo, StepResult, WorkflowResult
+    from .core.run import Run
+    from .core.step import RetryConfig, Step, clone_step, create_step, step
+    from .core.workflow import Workflow, create_workflow
+    from .registry import Registry
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "configure": "config",
+    "run_sync": "core.aio",
+    "RuntimeContext": "core.context",
+    "Event": "core.events",
+    "const": "core.mapping",
+    "from_context": "core.mapping",
+    "from_init": "core.mapping",
+    "from_step": "core.mapping",
+    "RunInfo": "core.results",
+    "StepResult": "core.results",
+    "WorkflowResult": "core.results",
+    "Run": "core.run",
+    "RetryConfig": "core.step",
+    "Step": "core.step",
+    "clone_step": "core.step",
+    "create_step": "core.step",
+    "step": "core.step",
+    "Workflow": "core.workflow",
+    "create_workflow": "core.workflow",
+    "Registry": "registry",
+}
 
 __all__ = [
     "ConcurrentRunError",
-    "Event",
     "FlownbError",
     "InputValidationError",
     "ResumeError",
     "ResumeValidationError",
-    "RetryConfig",
-    "Run",
-    "RunInfo",
     "RunNotFoundError",
-    "RuntimeContext",
     "SchemaMismatchError",
-    "Step",
-    "StepResult",
-    "Workflow",
     "WorkflowDefinitionError",
-    "WorkflowResult",
     "__version__",
-    "clone_step",
-    "configure",
-    "const",
-    "create_step",
-    "create_workflow",
-    "from_context",
-    "from_init",
-    "from_step",
-    "run_sync",
-    "step",
+    *_LAZY,
 ]
 
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flownb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -50,7 +50,7 @@ def resolve_store(explicit: Store | bool | None) -> Store | None:
     if explicit is not None and explicit is not True:
         return explicit
     if _configured is not _UNSET:
-        return None if _configured is False else _configured  # type: ignore[no-any-return]
+        return None if _configured is False else _configured
     env = os.environ.get("FLOWNB_STORAGE", "").strip()
     return _store_for(env or DEFAULT_PATH)
 

@@ -199,14 +199,15 @@ class Scope:
     """Where a piece of the graph runs: the workflow that directly contains it, and the
     key and display prefixes of its place in the run."""
 
-    __slots__ = ("execution", "workflow", "key_prefix", "path_prefix")
+    __slots__ = ("execution", "init", "key_prefix", "path_prefix", "workflow")
 
     def __init__(self, execution: Execution, workflow: Any, key_prefix: str,
-                 path_prefix: tuple[str, ...]) -> None:
+                 path_prefix: tuple[str, ...], init: Any) -> None:
         self.execution = execution
         self.workflow = workflow
         self.key_prefix = key_prefix
         self.path_prefix = path_prefix
+        self.init = init  # the validated input of ``workflow`` (what get_init_data returns)
 
     def construct(self, index: int, text: str) -> str:
         where = ".".join(self.path_prefix)
@@ -310,7 +311,7 @@ def _resolve_mapping(scope: Scope, spec: Any, map_id: str) -> dict[str, Any]:
                 raise LookupError(f"{what}: step '{src.step_id}' has no output in this run")
             out[field] = pluck(ex.output_of(display), src.path, what=what)
         elif isinstance(src, InitSource):
-            out[field] = pluck(ex.input, src.path, what=what)
+            out[field] = pluck(scope.init, src.path, what=what)
         elif isinstance(src, ContextSource):
             out[field] = pluck(dict(ex.runtime_context), src.key, what=what)
         elif isinstance(src, ConstSource):
@@ -473,7 +474,7 @@ async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[s
         raise _invalid(scope, sr, path, f"workflow '{wf.id}' input", exc) from None
     sr.payload = value
     ex.emit(STEP_START, path, {"payload": value, "resumed": previous is not None})
-    child = Scope(ex, wf, key + ".", path)
+    child = Scope(ex, wf, key + ".", path, value)
     try:
         out = await run_entries(child, wf, value)
     except Suspended:
@@ -496,18 +497,17 @@ async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[s
 async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[str, ...],
                     display: str, resuming: bool) -> Any:
     ex = scope.execution
-    previous = ex.steps.get(display) if key == display else None
-    if key != display and resuming:
-        rec = ex.journal.get(key, {})
-        previous = StepResult(SUSPENDED, suspend_payload=rec.get("suspend_payload"))
     sr = StepResult(RUNNING, payload=value, started_at=clock.now())
     resume_data = None
     if resuming:
         resume_data = ex.targets.pop(key)
         ex.suspended.pop(display, None)
         sr.resume_payload = resume_data
-        if previous is not None:
-            sr.suspend_payload = previous.suspend_payload
+        if key == display:
+            previous = ex.steps.get(display)
+            sr.suspend_payload = previous.suspend_payload if previous is not None else None
+        else:
+            sr.suspend_payload = ex.journal.get(key, {}).get("suspend_payload")
     ex.set_step(display, sr)
     try:
         value = validate(step.input_schema, value)
@@ -688,7 +688,7 @@ def _common(scope: Scope, ex: Execution, name: str) -> Any:
     if name == "get_step_result":
         return _step_result_getter(scope)
     if name == "get_init_data":
-        return lambda: ex.input
+        return lambda: scope.init
     if name == "state":
         return ex.state
     if name == "runtime_context":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +13,6 @@ from .params import Signature
 from .schema import schema_name
 
 if TYPE_CHECKING:
-    from .step import Step
     from .workflow import Workflow
 
 __all__ = [
@@ -132,8 +133,18 @@ class Graph:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def describe(self) -> dict[str, Any]:
+    @functools.cached_property
+    def description(self) -> dict[str, Any]:
+        """The JSON description (computed once; the graph is frozen)."""
         return describe_step(self.workflow)
+
+    @functools.cached_property
+    def fingerprint(self) -> Any:
+        return fingerprint(self.description)
+
+    def describe(self) -> dict[str, Any]:
+        """A fresh copy of the JSON description."""
+        return copy.deepcopy(self.description)
 
 
 def describe_step(step: StepLike) -> dict[str, Any]:

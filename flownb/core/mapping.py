@@ -1,4 +1,4 @@
-"""Declarative ``.map({...})`` sources: ``from_step``, ``from_init``, ``from_context``, ``const``."""
+"""Declarative ``.map({...})`` sources: from_step, from_init, from_context, const."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def new_snapshot(ex: Execution, *, status: str, created_at: float,
         created_at=created_at,
         updated_at=created_at,
         input=to_jsonable(ex.input),
-        graph=ex.workflow.graph.describe(),
+        graph=ex.workflow.graph.description,
         meta=meta_of(ex, origin=origin),
     )
     return snap

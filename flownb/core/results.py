@@ -51,7 +51,8 @@ class StepResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepResult:
-        return cls(**{k: data.get(k) for k in _STEP_FIELDS} | {"attempts": data.get("attempts") or 0})
+        fields: dict[str, Any] = {k: data.get(k) for k in _STEP_FIELDS}
+        return cls(**fields, attempts=data.get("attempts") or 0)
 
 
 _STEP_FIELDS = ("status", "payload", "output", "error", "suspend_payload", "resume_payload",

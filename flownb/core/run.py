@@ -109,7 +109,7 @@ class Run:
             raise RunNotFoundError(
                 f"run '{self.run_id}' belongs to workflow '{snap.workflow_id}', not '{wf.id}'",
                 workflow_id=wf.id, run_id=self.run_id)
-        if fingerprint(snap.graph) != fingerprint(wf.graph.describe()):
+        if fingerprint(snap.graph) != wf.graph.fingerprint:
             raise WorkflowDefinitionError(
                 f"stored run '{self.run_id}' was made by a different definition of workflow "
                 f"'{wf.id}' (its steps or constructs changed); it can only be continued by "
@@ -401,11 +401,17 @@ class Run:
         critical = (persister, True) if persister is not None else None
         if critical is not None:
             ex.listeners.insert(0, critical)
+        logging_entry = None
+        if wf.logger is not None:
+            from ..registry import log_observer
+
+            logging_entry = (log_observer(wf.logger), False)
+            ex.listeners.append(logging_entry)
         status, output, error, exception, reraise = RUNNING, None, None, None, False
         try:
             ex.emit(WORKFLOW_START, (), {"input": ex.input, "resumed": resumed})
             try:
-                output = await run_entries(Scope(ex, wf, "", ()), wf, ex.input)
+                output = await run_entries(Scope(ex, wf, "", (), ex.input), wf, ex.input)
                 output = validate(wf.output_schema, output)
                 status = SUCCESS
             except Suspended:
@@ -437,12 +443,14 @@ class Run:
                 persister.error = self.result.error
             if status == SUSPENDED:
                 ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-            ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
+            if ex.listeners:
+                ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
             for watcher in list(self._async_watchers):
                 await watcher.drain()
         finally:
-            if critical is not None and critical in ex.listeners:
-                ex.listeners.remove(critical)
+            for entry in (critical, logging_entry):
+                if entry is not None and entry in ex.listeners:
+                    ex.listeners.remove(entry)
             self._active = False
             if persister is not None:
                 self._version = persister.version

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 __all__ = [
     "ANY",
@@ -25,7 +25,6 @@ __all__ = [
 Schema = Any
 ANY: Any = Any
 
-_ANY_ADAPTER: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def is_any(schema: Schema) -> bool:
@@ -47,41 +46,39 @@ def adapter(schema: Schema) -> TypeAdapter[Any]:
 def validate(schema: Schema, value: Any) -> Any:
     """Validate ``value`` into ``schema``; raises ``pydantic.ValidationError``.
 
-    A model instance of the very same class passes untouched. Values produced by other
-    schemas (another model with the same fields, dicts of models) are first dumped to
-    plain data, so structurally compatible schemas hand over cleanly.
+    A value that already is of the schema's very type passes untouched. Values produced
+    by other schemas (another model with the same fields, dicts of such models) are
+    retried as plain data, so structurally compatible schemas hand over cleanly.
     """
-    if schema is Any:
+    if schema is Any or type(value) is schema:
         return value
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        if type(value) is schema:
-            return value
+    try:
+        return adapter(schema).validate_python(value)
+    except ValidationError:
         if isinstance(value, BaseModel) or _holds_models(value):
-            value = to_plain(value)
-        return schema.model_validate(value)
-    if isinstance(value, BaseModel) or _holds_models(value):
-        value = to_plain(value)
-    return adapter(schema).validate_python(value)
+            return adapter(schema).validate_python(to_plain(value))
+        raise
 
 
 def _holds_models(value: Any) -> bool:
     if isinstance(value, dict):
         return any(isinstance(v, (BaseModel, dict, list)) for v in value.values())
-    if isinstance(value, list):
-        return bool(value) and isinstance(value[0], (BaseModel, dict, list))
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, (BaseModel, dict, list)) for v in value)
     return False
 
 
 def to_plain(value: Any) -> Any:
     """Python data with every model dumped to a dict (by alias), containers kept."""
-    return _ANY_ADAPTER.dump_python(value, by_alias=True)
+    return adapter(Any).dump_python(value, by_alias=True)
 
 
 def to_jsonable(value: Any) -> Any:
     """JSON-safe data (dicts, lists, str, numbers, bools, None) for snapshots and events."""
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (str, int, float, bool)) or (
+            not value and isinstance(value, (dict, list))):
         return value
-    return _ANY_ADAPTER.dump_python(value, mode="json", by_alias=True)
+    return adapter(Any).dump_python(value, mode="json", by_alias=True)
 
 
 def schema_name(schema: Schema) -> str:
@@ -103,8 +100,8 @@ _MAX_DEPTH = 12
 @functools.lru_cache(maxsize=1024)
 def _shape_cached(schema: Schema, mode: str) -> dict[str, Any]:
     raw = adapter(schema).json_schema(mode=mode)  # type: ignore[arg-type]
-    defs = raw.get("$defs", {})
-    return _inline(raw, defs, 0)
+    shape: dict[str, Any] = _inline(raw, raw.get("$defs", {}), 0)
+    return shape
 
 
 def json_shape(schema: Schema, mode: str = "validation") -> dict[str, Any]:
@@ -115,7 +112,8 @@ def json_shape(schema: Schema, mode: str = "validation") -> dict[str, Any]:
         return _shape_cached(schema, mode)
     except TypeError:
         raw = adapter(schema).json_schema(mode=mode)  # type: ignore[arg-type]
-        return _inline(raw, raw.get("$defs", {}), 0)
+        shape: dict[str, Any] = _inline(raw, raw.get("$defs", {}), 0)
+        return shape
     except Exception:  # a schema pydantic cannot describe: treat as "anything"
         return {}
 

@@ -55,7 +55,7 @@ class Workflow:
         description: str | None = None,
         state_schema: S.Schema | None = None,
         retry_config: RetryConfig | None = None,
-        storage: Store | None | bool = None,
+        storage: Store | bool | None = None,
     ) -> None:
         self.id = check_step_id(id, what="workflow")
         self.input_schema = input_schema
@@ -387,7 +387,7 @@ def create_workflow(
     description: str | None = None,
     state_schema: S.Schema | None = None,
     retry_config: RetryConfig | None = None,
-    storage: Store | None | bool = None,
+    storage: Store | bool | None = None,
 ) -> Workflow:
     """Start building a workflow.
 
