@@ -119,8 +119,8 @@ class Store(ABC):
         status: str,
         updated_at: float,
         meta: Mapping[str, Any],
-        steps: Mapping[str, Mapping[str, Any]] = {},  # noqa: B006 - read-only default
-        journal: Mapping[str, Mapping[str, Any]] = {},  # noqa: B006
+        steps: Mapping[str, Mapping[str, Any]] = {},
+        journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
         """Apply a change atomically if the stored version is ``expected_version``.
 
