@@ -76,6 +76,7 @@ class Run:
         self._active = False
         self._cancel_requested = False
         self._async_watchers: list[_AsyncWatcher] = []
+        self._fresh = False  # loaded from the store just now and not used since
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -96,6 +97,7 @@ class Run:
                 f"'{run_id}' cannot be reattached", workflow_id=workflow.id, run_id=run_id)
         run = cls(workflow, run_id, store)
         run._load(run._fetch())
+        run._fresh = True
         return run
 
     def _fetch(self) -> Snapshot:
@@ -262,9 +264,11 @@ class Run:
             raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' is executing right now; wait for "
                 "it before resuming", workflow_id=wf.id, run_id=self.run_id)
-        snap = self._fetch() if self.store is not None else None
-        if snap is not None:
-            self._load(snap)
+        if self.store is not None and not self._fresh:
+            # Another process may have moved the run on; the claim below would catch a
+            # stale view anyway, but reloading gives the precise error (not suspended).
+            self._load(self._fetch())
+        self._fresh = False
         if self.status == RUNNING:
             raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' is running (another resume or "

@@ -88,7 +88,7 @@ class Snapshot:
             status=self.status,
             created_at=self.created_at,
             updated_at=self.updated_at,
-            suspended=[list(p) for p in self.meta.get("suspended_paths", [])],
+            suspended=[list(p) for p in self.meta.get("suspended_paths") or []],
         )
 
 

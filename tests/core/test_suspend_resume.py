@@ -321,7 +321,7 @@ async def test_suspend_is_not_swallowed_by_except_exception():
         try:
             if resume_data is None:
                 suspend(None)
-        except Exception:  # noqa: BLE001 - the point of the test
+        except Exception:
             return {"text": "swallowed"}
         return {"text": "resumed"}
 

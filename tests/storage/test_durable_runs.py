@@ -281,7 +281,7 @@ def test_resume_in_a_second_process_after_the_first_exits(workdir, monkeypatch):
 
 def test_concurrent_resumes_from_two_processes_exactly_one_wins(workdir):
     proc = _spawn(workdir, "start")
-    out, err = proc.communicate(timeout=60)
+    out, _err = proc.communicate(timeout=60)
     run_id = out.split()[0]
     (workdir / "go").write_text("")
     racers = [_spawn(workdir, "resume", run_id) for _ in range(2)]

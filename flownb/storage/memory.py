@@ -1,0 +1,192 @@
+"""``MemoryStore``: runs kept in this process, gone when it exits.
+
+Every value is kept as JSON *text*, not as the objects the caller passed: what a caller
+holds (the snapshot it inserted, the dicts it sent to ``update``, a snapshot it loaded)
+never aliases stored data, and a value that is not JSON fails here exactly as it would
+in ``SQLiteStore``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..core.results import RunInfo
+from ..errors import ConcurrentRunError, RunNotFoundError
+from .base import Snapshot, Store
+
+__all__ = ["MemoryStore"]
+
+
+# One encoder for every value: ``json.dumps`` with options builds a new one per call,
+# which costs more than encoding a small record.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    # The JSON encoder takes dicts only; other mappings are copied (dicts need not be).
+    return value if isinstance(value, dict) else dict(value)
+
+
+def _dumps_records(records: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    return {key: _dumps(_as_dict(data)) for key, data in records.items()}
+
+
+@dataclass(slots=True)
+class _Run:
+    """One stored run: scalars as they are, everything mutable as JSON text."""
+
+    seq: int  # insertion order, breaks ties between equal ``created_at``
+    run_id: str
+    workflow_id: str
+    status: str
+    version: int
+    created_at: float
+    updated_at: float
+    schema_version: int
+    input: str
+    graph: str
+    meta: str
+    # dicts keep first-insertion order and an upsert of an existing key keeps its place,
+    # which is exactly the record order the contract asks for.
+    steps: dict[str, str] = field(default_factory=dict)
+    journal: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryStore(Store):
+    """A thread-safe store in process memory, for tests and throwaway runs.
+
+    >>> from flownb.storage import MemoryStore, Snapshot
+    >>> store = MemoryStore()
+    >>> store.insert(Snapshot(run_id="r1", workflow_id="wf", status="running", version=1,
+    ...                       created_at=0.0, updated_at=0.0, input={"x": 1}, graph={}))
+    >>> store.update("r1", expected_version=1, status="success", updated_at=1.0, meta={})
+    2
+    >>> store.load("r1").status
+    'success'
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+        self._next_seq = 0
+
+    def insert(self, snapshot: Snapshot) -> None:
+        entry = _Run(
+            seq=0,
+            run_id=snapshot.run_id,
+            workflow_id=snapshot.workflow_id,
+            status=snapshot.status,
+            version=snapshot.version,
+            created_at=snapshot.created_at,
+            updated_at=snapshot.updated_at,
+            schema_version=snapshot.schema_version,
+            input=_dumps(snapshot.input),
+            graph=_dumps(snapshot.graph),
+            meta=_dumps(snapshot.meta),
+            steps=_dumps_records(snapshot.steps),
+            journal=_dumps_records(snapshot.journal),
+        )
+        with self._lock:
+            if snapshot.run_id in self._runs:
+                raise ConcurrentRunError(
+                    f"A run with id {snapshot.run_id!r} is already stored; "
+                    "start a new run with another id, or resume the stored one.",
+                    run_id=snapshot.run_id,
+                )
+            self._next_seq += 1
+            entry.seq = self._next_seq
+            self._runs[snapshot.run_id] = entry
+
+    def load(self, run_id: str) -> Snapshot | None:
+        with self._lock:
+            entry = self._runs.get(run_id)
+            if entry is None:
+                return None
+            # Header fields are immutable (str/int/float and JSON text); only the record
+            # maps need copying before the lock is released. Parsing happens outside it.
+            e = replace(entry, steps=dict(entry.steps), journal=dict(entry.journal))
+        return Snapshot(
+            run_id=e.run_id,
+            workflow_id=e.workflow_id,
+            status=e.status,
+            version=e.version,
+            created_at=e.created_at,
+            updated_at=e.updated_at,
+            input=json.loads(e.input),
+            graph=json.loads(e.graph),
+            meta=json.loads(e.meta),
+            steps={key: json.loads(text) for key, text in e.steps.items()},
+            journal={key: json.loads(text) for key, text in e.journal.items()},
+            schema_version=e.schema_version,
+        )
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        expected_version: int,
+        status: str,
+        updated_at: float,
+        meta: Mapping[str, Any],
+        steps: Mapping[str, Mapping[str, Any]] = {},
+        journal: Mapping[str, Mapping[str, Any]] = {},
+    ) -> int:
+        # Serialize first: a value that is not JSON must fail before anything changes.
+        meta_text = _dumps(_as_dict(meta))
+        step_texts = _dumps_records(steps)
+        journal_texts = _dumps_records(journal)
+        with self._lock:
+            entry = self._runs.get(run_id)
+            if entry is None:
+                raise RunNotFoundError(f"No stored run has id {run_id!r}.", run_id=run_id)
+            if entry.version != expected_version:
+                raise ConcurrentRunError(
+                    f"Run {run_id!r} was changed concurrently: expected version "
+                    f"{expected_version}, stored version is {entry.version}. Another "
+                    "start or resume of this run won the race; nothing was applied.",
+                    run_id=run_id,
+                )
+            entry.status = status
+            entry.updated_at = updated_at
+            entry.meta = meta_text
+            entry.steps.update(step_texts)
+            entry.journal.update(journal_texts)
+            entry.version = expected_version + 1
+            return entry.version
+
+    def list_runs(
+        self, *, workflow_id: str | None = None, status: str | None = None
+    ) -> list[RunInfo]:
+        with self._lock:
+            rows = [
+                (e.seq, e.run_id, e.workflow_id, e.status, e.created_at, e.updated_at, e.meta)
+                for e in self._runs.values()
+                if (workflow_id is None or e.workflow_id == workflow_id)
+                and (status is None or e.status == status)
+            ]
+        rows.sort(key=lambda row: (row[4], row[0]), reverse=True)
+        return [
+            RunInfo(
+                run_id=run_id,
+                workflow_id=wf_id,
+                status=st,
+                created_at=created_at,
+                updated_at=updated_at,
+                suspended=_suspended(meta),
+            )
+            for _seq, run_id, wf_id, st, created_at, updated_at, meta in rows
+        ]
+
+    def delete(self, run_id: str) -> bool:
+        with self._lock:
+            return self._runs.pop(run_id, None) is not None
+
+
+def _suspended(meta_text: str) -> list[list[str]]:
+    meta = json.loads(meta_text)
+    paths = meta.get("suspended_paths") if isinstance(meta, dict) else None
+    return [list(path) for path in paths or ()]

@@ -1,0 +1,321 @@
+"""``SQLiteStore``: runs in one SQLite file (stdlib ``sqlite3``, WAL), shared by processes.
+
+Layout: ``runs`` holds one row per run (the snapshot header, ``input``/``graph``/``meta``
+as JSON text); ``run_records`` holds one row per step or journal record, keyed by
+``(run_id, kind, key)``, so an update writes only the records that changed.
+
+``seq`` orders records by first insertion without an extra query: a record first written
+by the change that produces version ``v`` gets ``seq = v << 32 | i`` (``i`` its position in
+that change). Versions only grow, so later records sort after earlier ones, and an upsert
+of an existing key leaves its ``seq`` alone.
+
+Every write is one transaction opened with ``BEGIN IMMEDIATE``: it takes SQLite's write
+lock up front, so writers in other processes queue (``busy_timeout``) instead of failing
+half-way, and ``update``'s version check and its writes are atomic together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..core.results import RunInfo
+from ..errors import ConcurrentRunError, FlownbError, RunNotFoundError
+from .base import Snapshot, Store
+
+__all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
+
+STORAGE_SCHEMA_VERSION = 1
+"""Version of the table layout below; stored in the ``schema_version`` table."""
+
+BUSY_TIMEOUT_MS = 10_000
+
+_SEQ_SHIFT = 32  # room for 2**32 records per change
+
+_CREATE_SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+_CREATE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        workflow_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        schema_version INTEGER NOT NULL,
+        input TEXT NOT NULL,
+        graph TEXT NOT NULL,
+        meta TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
+    """CREATE TABLE IF NOT EXISTS run_records (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('step', 'journal')),
+        key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, kind, key)
+    )""",
+)
+
+_INSERT_RUN = """INSERT INTO runs (run_id, workflow_id, status, version, created_at, updated_at,
+    schema_version, input, graph, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id) DO NOTHING"""
+
+_UPSERT_RECORD = """INSERT INTO run_records (run_id, kind, key, seq, data) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data"""
+
+_UPDATE_RUN = """UPDATE runs SET status = ?, updated_at = ?, meta = ?, version = version + 1
+    WHERE run_id = ? AND version = ?"""
+
+_SELECT_VERSION = "SELECT version FROM runs WHERE run_id = ?"
+
+_SELECT_RUN = """SELECT workflow_id, status, version, created_at, updated_at, schema_version,
+    input, graph, meta FROM runs WHERE run_id = ?"""
+
+_SELECT_RECORDS = "SELECT kind, key, data FROM run_records WHERE run_id = ? ORDER BY seq"
+
+_DELETE_RECORDS = "DELETE FROM run_records WHERE run_id = ?"
+_DELETE_RUN = "DELETE FROM runs WHERE run_id = ?"
+
+# One constant statement per filter combination (never SQL built from input), each able
+# to use its index.
+_LIST_COLUMNS = "SELECT run_id, workflow_id, status, created_at, updated_at, meta FROM runs"
+_LIST_ORDER = " ORDER BY created_at DESC, rowid DESC"
+_LIST_RUNS = {
+    (False, False): _LIST_COLUMNS + _LIST_ORDER,
+    (True, False): _LIST_COLUMNS + " WHERE workflow_id = ?" + _LIST_ORDER,
+    (False, True): _LIST_COLUMNS + " WHERE status = ?" + _LIST_ORDER,
+    (True, True): _LIST_COLUMNS + " WHERE workflow_id = ? AND status = ?" + _LIST_ORDER,
+}
+
+
+# One encoder for every value: ``json.dumps`` with options builds a new one per call,
+# which costs more than encoding a small record.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    # The JSON encoder takes dicts only; other mappings are copied (dicts need not be).
+    return value if isinstance(value, dict) else dict(value)
+
+
+class SQLiteStore(Store):
+    """Runs in an SQLite database file, safe across threads and processes.
+
+    ``path`` is a file path (missing parent directories are created) or ``":memory:"``.
+    One connection per store, guarded by a lock; the database uses WAL journaling so
+    readers never block the writer.
+
+    >>> from flownb.storage import SQLiteStore, Snapshot
+    >>> store = SQLiteStore(":memory:")
+    >>> store.insert(Snapshot(run_id="r1", workflow_id="wf", status="running", version=1,
+    ...                       created_at=0.0, updated_at=0.0, input={"x": 1}, graph={}))
+    >>> store.update("r1", expected_version=1, status="success", updated_at=1.0, meta={},
+    ...              steps={"add": {"status": "success", "output": 2}})
+    2
+    >>> store.load("r1").steps
+    {'add': {'status': 'success', 'output': 2}}
+    >>> store.close()
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path if path == ":memory:" else Path(path)
+        in_memory = self.path == ":memory:"
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # autocommit; transactions are explicit BEGIN/COMMIT
+            check_same_thread=False,  # shared between threads, serialized by self._lock
+        )
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            if not in_memory:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._create_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _create_schema(self) -> None:
+        with self._transaction():
+            self._conn.execute(_CREATE_SCHEMA_TABLE)
+            row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            stored = row[0] if row else None
+            if stored is None:
+                for statement in _CREATE_TABLES:
+                    self._conn.execute(statement)
+                self._conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (STORAGE_SCHEMA_VERSION,)
+                )
+            elif stored > STORAGE_SCHEMA_VERSION:
+                raise FlownbError(
+                    f"The run database {str(self.path)!r} uses storage schema version "
+                    f"{stored}, but this flownb only knows version {STORAGE_SCHEMA_VERSION}. "
+                    "It was written by a newer flownb: upgrade flownb, or use another path."
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the caller holds ``self._lock`` (or is ``__init__``)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            # Also after a failed COMMIT (disk full, I/O error): never leave the shared
+            # connection inside a transaction.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def insert(self, snapshot: Snapshot) -> None:
+        s = snapshot
+        row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
+               s.schema_version, _dumps(s.input), _dumps(s.graph), _dumps(s.meta))
+        records = _record_rows(s.run_id, s.version, s.steps, s.journal)
+        with self._lock, self._transaction() as conn:
+            if conn.execute(_INSERT_RUN, row).rowcount == 0:
+                raise ConcurrentRunError(
+                    f"A run with id {s.run_id!r} is already stored; "
+                    "start a new run with another id, or resume the stored one.",
+                    run_id=s.run_id,
+                )
+            if records:
+                conn.executemany(_UPSERT_RECORD, records)
+
+    def load(self, run_id: str) -> Snapshot | None:
+        with self._lock:
+            conn = self._conn
+            # A read transaction, so the header and the records come from one version
+            # even while another process writes.
+            conn.execute("BEGIN")
+            try:
+                header = conn.execute(_SELECT_RUN, (run_id,)).fetchone()
+                records = conn.execute(_SELECT_RECORDS, (run_id,)).fetchall() if header else []
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+        if header is None:
+            return None
+        workflow_id, status, version, created_at, updated_at, schema_version, inp, graph, meta = (
+            header
+        )
+        steps: dict[str, dict[str, Any]] = {}
+        journal: dict[str, dict[str, Any]] = {}
+        for kind, key, data in records:
+            (steps if kind == "step" else journal)[key] = json.loads(data)
+        return Snapshot(
+            run_id=run_id,
+            workflow_id=workflow_id,
+            status=status,
+            version=version,
+            created_at=created_at,
+            updated_at=updated_at,
+            input=json.loads(inp),
+            graph=json.loads(graph),
+            meta=json.loads(meta),
+            steps=steps,
+            journal=journal,
+            schema_version=schema_version,
+        )
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        expected_version: int,
+        status: str,
+        updated_at: float,
+        meta: Mapping[str, Any],
+        steps: Mapping[str, Mapping[str, Any]] = {},
+        journal: Mapping[str, Mapping[str, Any]] = {},
+    ) -> int:
+        # Serialize before the transaction: a value that is not JSON fails with nothing
+        # written, and the write lock is held only for the SQL itself.
+        meta_text = _dumps(_as_dict(meta))
+        new_version = expected_version + 1
+        records = _record_rows(run_id, new_version, steps, journal)
+        with self._lock, self._transaction() as conn:
+            cur = conn.execute(_UPDATE_RUN, (status, updated_at, meta_text, run_id,
+                                             expected_version))
+            if cur.rowcount == 0:
+                row = conn.execute(_SELECT_VERSION, (run_id,)).fetchone()
+                if row is None:
+                    raise RunNotFoundError(f"No stored run has id {run_id!r}.", run_id=run_id)
+                raise ConcurrentRunError(
+                    f"Run {run_id!r} was changed concurrently: expected version "
+                    f"{expected_version}, stored version is {row[0]}. Another start or "
+                    "resume of this run won the race; nothing was applied.",
+                    run_id=run_id,
+                )
+            if records:
+                conn.executemany(_UPSERT_RECORD, records)
+        return new_version
+
+    def list_runs(
+        self, *, workflow_id: str | None = None, status: str | None = None
+    ) -> list[RunInfo]:
+        sql = _LIST_RUNS[workflow_id is not None, status is not None]
+        params = tuple(v for v in (workflow_id, status) if v is not None)
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return [
+            RunInfo(
+                run_id=run_id,
+                workflow_id=wf_id,
+                status=st,
+                created_at=created_at,
+                updated_at=updated_at,
+                suspended=_suspended(meta),
+            )
+            for run_id, wf_id, st, created_at, updated_at, meta in rows
+        ]
+
+    def delete(self, run_id: str) -> bool:
+        with self._lock, self._transaction() as conn:
+            # Records first and explicitly: correct even on a connection without
+            # foreign-key enforcement.
+            conn.execute(_DELETE_RECORDS, (run_id,))
+            return conn.execute(_DELETE_RUN, (run_id,)).rowcount > 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+
+def _record_rows(
+    run_id: str,
+    version: int,
+    steps: Mapping[str, Mapping[str, Any]],
+    journal: Mapping[str, Mapping[str, Any]],
+) -> list[tuple[str, str, str, int, str]]:
+    base = version << _SEQ_SHIFT
+    rows = [(run_id, "step", key, base + i, _dumps(_as_dict(data)))
+            for i, (key, data) in enumerate(steps.items())]
+    offset = base + len(rows)
+    rows.extend((run_id, "journal", key, offset + i, _dumps(_as_dict(data)))
+                for i, (key, data) in enumerate(journal.items()))
+    return rows
+
+
+def _suspended(meta_text: str) -> list[list[str]]:
+    meta = json.loads(meta_text)
+    paths = meta.get("suspended_paths") if isinstance(meta, dict) else None
+    return [list(path) for path in paths or ()]

@@ -1,0 +1,515 @@
+"""The storage contract, run against every store (``MemoryStore`` and ``SQLiteStore``).
+
+Then what only ``SQLiteStore`` promises: durability across reopen, WAL, its schema
+version, and a compare-and-swap that holds between two processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flownb.core.results import RunInfo
+from flownb.errors import ConcurrentRunError, FlownbError, RunNotFoundError
+from flownb.storage import MemoryStore, Snapshot, SQLiteStore, Store
+
+REPO = Path(__file__).resolve().parents[2]
+
+AWKWARD = [
+    "a.b",
+    'say "hi"',
+    "it's",
+    "a[1]",
+    "'; DROP TABLE runs; --",
+    "ünïcødé ✓ 🚀",
+    "tab\tnew\nline",
+    "",
+    "%s ? :name $1",
+]
+
+
+def record(status: str = "success", **extra: Any) -> dict[str, Any]:
+    return {"status": status, "payload": {"x": 1}, "output": {"y": [1, 2]}, "error": None,
+            "started_at": 1.5, "ended_at": 2.5, "attempts": 1, **extra}
+
+
+def snapshot(run_id: str = "run-1", **changes: Any) -> Snapshot:
+    fields: dict[str, Any] = {
+        "run_id": run_id,
+        "workflow_id": "wf",
+        "status": "running",
+        "version": 1,
+        "created_at": 100.0,
+        "updated_at": 100.0,
+        "input": {"message": "hello", "n": [1, 2.5, None, True]},
+        "graph": {"id": "wf", "steps": [{"kind": "step", "id": "a"}]},
+        "meta": {"state": {"k": 1}, "suspended_paths": []},
+        "steps": {"a": record(), "b": record("running")},
+        "journal": {"loop:0": {"iteration": 0}},
+    }
+    fields.update(changes)
+    return Snapshot(**fields)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "runs.db")
+    yield s
+    s.close()
+
+
+def dumps(store: Store, run_id: str) -> str:
+    snap = store.load(run_id)
+    assert snap is not None
+    return snap.dumps()
+
+
+# ------------------------------------------------------------------ insert / load
+
+
+def test_insert_load_roundtrip(store: Store) -> None:
+    snap = snapshot()
+    store.insert(snap)
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert loaded.to_json() == snap.to_json()
+    assert list(loaded.steps) == ["a", "b"]
+    assert loaded.dumps() == snap.dumps()
+
+
+def test_insert_keeps_given_version_and_record_order(store: Store) -> None:
+    steps = {k: record() for k in ["z", "a", "m", "b"]}
+    store.insert(snapshot(version=5, steps=steps, journal={"2": {}, "1": {}}))
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert loaded.version == 5
+    assert list(loaded.steps) == ["z", "a", "m", "b"]
+    assert list(loaded.journal) == ["2", "1"]
+    assert store.update("run-1", expected_version=5, status="running", updated_at=1.0,
+                        meta={}) == 6
+
+
+def test_load_unknown_is_none(store: Store) -> None:
+    assert store.load("nope") is None
+    store.insert(snapshot())
+    assert store.load("run-2") is None
+
+
+def test_insert_duplicate_raises_and_keeps_the_first(store: Store) -> None:
+    store.insert(snapshot())
+    before = dumps(store, "run-1")
+    with pytest.raises(ConcurrentRunError) as info:
+        store.insert(snapshot(status="success", steps={"other": record()}))
+    assert info.value.run_id == "run-1"
+    assert "run-1" in info.value.message
+    assert dumps(store, "run-1") == before
+
+
+# ------------------------------------------------------------------ update
+
+
+def test_update_applies_change_and_bumps_version(store: Store) -> None:
+    store.insert(snapshot())
+    new_meta = {"suspended_paths": [["approve"]], "state": {"k": 2}, "result": None}
+    version = store.update(
+        "run-1",
+        expected_version=1,
+        status="suspended",
+        updated_at=200.0,
+        meta=new_meta,
+        steps={"approve": record("suspended", suspend_payload={"q": "ok?"})},
+        journal={"loop:1": {"iteration": 1}},
+    )
+    assert version == 2
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert (loaded.status, loaded.version, loaded.updated_at) == ("suspended", 2, 200.0)
+    assert loaded.created_at == 100.0
+    assert loaded.meta == new_meta
+    assert loaded.steps["approve"]["suspend_payload"] == {"q": "ok?"}
+    assert loaded.journal == {"loop:0": {"iteration": 0}, "loop:1": {"iteration": 1}}
+    assert loaded.input == snapshot().input
+    assert loaded.graph == snapshot().graph
+    assert store.update("run-1", expected_version=2, status="success", updated_at=300.0,
+                        meta={}) == 3
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert (loaded.status, loaded.version, loaded.meta) == ("success", 3, {})
+    assert list(loaded.steps) == ["a", "b", "approve"]  # records untouched by an empty update
+
+
+def test_upsert_keeps_first_insertion_order(store: Store) -> None:
+    store.insert(snapshot(steps={"a": record("running"), "b": record("running")}, journal={}))
+    v = store.update("run-1", expected_version=1, status="running", updated_at=1.0, meta={},
+                     steps={"c": record("running"), "a": record("success")})
+    v = store.update("run-1", expected_version=v, status="running", updated_at=2.0, meta={},
+                     steps={"d": record(), "b": record("failed"), "c": record()},
+                     journal={"j2": {"n": 2}, "j1": {"n": 1}})
+    v = store.update("run-1", expected_version=v, status="running", updated_at=3.0, meta={},
+                     journal={"j1": {"n": 10}, "j3": {"n": 3}})
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert list(loaded.steps) == ["a", "b", "c", "d"]
+    assert [s["status"] for s in loaded.steps.values()] == ["success", "failed", "success",
+                                                            "success"]
+    assert loaded.journal == {"j2": {"n": 2}, "j1": {"n": 10}, "j3": {"n": 3}}
+    assert list(loaded.journal) == ["j2", "j1", "j3"]
+
+
+def test_stale_update_raises_and_changes_nothing(store: Store) -> None:
+    store.insert(snapshot())
+    store.update("run-1", expected_version=1, status="suspended", updated_at=2.0,
+                 meta={"suspended_paths": [["a"]]}, steps={"a": record("suspended")})
+    before = dumps(store, "run-1")
+    infos_before = store.list_runs()
+    with pytest.raises(ConcurrentRunError) as info:
+        store.update("run-1", expected_version=1, status="success", updated_at=3.0,
+                     meta={"result": 1}, steps={"a": record(), "new": record()},
+                     journal={"x": {}})
+    assert info.value.run_id == "run-1"
+    assert "expected version 1" in info.value.message
+    assert "stored version is 2" in info.value.message
+    assert dumps(store, "run-1") == before
+    assert store.list_runs() == infos_before
+    # ... and the run still accepts the right version afterwards.
+    assert store.update("run-1", expected_version=2, status="success", updated_at=4.0,
+                        meta={}) == 3
+
+
+def test_update_with_non_json_value_changes_nothing(store: Store) -> None:
+    store.insert(snapshot())
+    before = dumps(store, "run-1")
+    with pytest.raises(TypeError):
+        store.update("run-1", expected_version=1, status="success", updated_at=2.0, meta={},
+                     steps={"ok": record(), "bad": {"output": object()}})
+    assert dumps(store, "run-1") == before
+    assert store.update("run-1", expected_version=1, status="success", updated_at=2.0,
+                        meta={}) == 2
+
+
+def test_update_unknown_run_raises(store: Store) -> None:
+    with pytest.raises(RunNotFoundError) as info:
+        store.update("ghost", expected_version=1, status="success", updated_at=1.0, meta={},
+                     steps={"a": record()})
+    assert info.value.run_id == "ghost"
+    assert "ghost" in info.value.message
+    assert store.load("ghost") is None
+
+
+# ------------------------------------------------------------------ list / delete
+
+
+def test_list_runs_newest_first_with_filters(store: Store) -> None:
+    store.insert(snapshot("old", created_at=1.0, updated_at=1.0))
+    store.insert(snapshot("newest", created_at=3.0, updated_at=3.5, workflow_id="other",
+                          status="success"))
+    store.insert(snapshot("mid", created_at=2.0, updated_at=2.0))
+    store.insert(snapshot("mid-later", created_at=2.0, updated_at=2.0, status="failed"))
+    store.update("old", expected_version=1, status="suspended", updated_at=9.0,
+                 meta={"suspended_paths": [["outer", "inner"], ["approve"]]})
+
+    assert [r.run_id for r in store.list_runs()] == ["newest", "mid-later", "mid", "old"]
+    assert [r.run_id for r in store.list_runs(workflow_id="wf")] == ["mid-later", "mid", "old"]
+    assert [r.run_id for r in store.list_runs(status="suspended")] == ["old"]
+    assert [r.run_id for r in store.list_runs(workflow_id="wf", status="running")] == ["mid"]
+    assert store.list_runs(workflow_id="other", status="running") == []
+    assert store.list_runs(workflow_id="missing") == []
+
+    old = store.list_runs(status="suspended")[0]
+    assert old == RunInfo(run_id="old", workflow_id="wf", status="suspended", created_at=1.0,
+                          updated_at=9.0, suspended=[["outer", "inner"], ["approve"]])
+    newest = store.list_runs(workflow_id="other")[0]
+    assert newest == RunInfo(run_id="newest", workflow_id="other", status="success",
+                             created_at=3.0, updated_at=3.5, suspended=[])
+
+
+def test_list_runs_without_suspended_paths_in_meta(store: Store) -> None:
+    store.insert(snapshot(meta={}))
+    assert store.list_runs()[0].suspended == []
+
+
+def test_delete(store: Store) -> None:
+    store.insert(snapshot("keep"))
+    store.insert(snapshot("drop"))
+    assert store.delete("drop") is True
+    assert store.load("drop") is None
+    assert store.delete("drop") is False
+    assert [r.run_id for r in store.list_runs()] == ["keep"]
+    assert store.load("keep") is not None
+    # The records went with it: a new run under that id starts empty.
+    store.insert(snapshot("drop", steps={}, journal={}))
+    loaded = store.load("drop")
+    assert loaded is not None
+    assert (loaded.steps, loaded.journal) == ({}, {})
+
+
+# ------------------------------------------------------------------ isolation
+
+
+def test_no_aliasing(store: Store) -> None:
+    snap = snapshot()
+    store.insert(snap)
+    expected = dumps(store, "run-1")
+
+    snap.input["message"] = "changed"
+    snap.meta["state"]["k"] = 99
+    snap.steps["a"]["output"]["y"].append(3)
+    snap.steps["new"] = record()
+    snap.journal.clear()
+    snap.graph["steps"].clear()
+    assert dumps(store, "run-1") == expected
+
+    loaded = store.load("run-1")
+    assert loaded is not None
+    loaded.meta["state"]["k"] = 7
+    loaded.steps["a"]["status"] = "failed"
+    loaded.input["n"].clear()
+    assert dumps(store, "run-1") == expected
+    again = store.load("run-1")
+    assert again is not None and again is not loaded and again.steps is not loaded.steps
+
+    meta: dict[str, Any] = {"state": {"k": 2}, "suspended_paths": [["a"]]}
+    steps = {"a": record()}
+    journal = {"j": {"n": [1]}}
+    store.update("run-1", expected_version=1, status="running", updated_at=2.0, meta=meta,
+                 steps=steps, journal=journal)
+    expected = dumps(store, "run-1")
+    meta["state"]["k"] = 3
+    meta["suspended_paths"][0].append("b")
+    steps["a"]["status"] = "failed"
+    steps["z"] = record()
+    journal["j"]["n"].append(2)
+    assert dumps(store, "run-1") == expected
+    assert store.list_runs()[0].suspended == [["a"]]
+
+
+def test_awkward_keys_and_unicode_are_verbatim(store: Store) -> None:
+    for i, run_id in enumerate(AWKWARD):
+        workflow_id = f"wf {run_id}"
+        steps = {key: record(output=f"out {key} ✓") for key in AWKWARD}
+        journal = {f"{key}:j": {key: key} for key in AWKWARD}
+        snap = snapshot(run_id, workflow_id=workflow_id, created_at=float(i), steps=steps,
+                        journal=journal, input={"text": run_id, run_id: "🚀"},
+                        meta={"suspended_paths": [[run_id, "x.y"]]})
+        store.insert(snap)
+        assert store.update(run_id, expected_version=1, status=f"st {run_id}", updated_at=1.0,
+                            meta=snap.meta, steps={run_id: record("done")}) == 2
+        loaded = store.load(run_id)
+        assert loaded is not None
+        assert loaded.run_id == run_id
+        assert loaded.workflow_id == workflow_id
+        assert loaded.status == f"st {run_id}"
+        assert loaded.input == {"text": run_id, run_id: "🚀"}
+        assert list(loaded.steps) == AWKWARD
+        assert loaded.steps[run_id]["status"] == "done"
+        assert loaded.journal == journal
+        assert [r.run_id for r in store.list_runs(workflow_id=workflow_id)] == [run_id]
+        assert store.list_runs(status=f"st {run_id}")[0].suspended == [[run_id, "x.y"]]
+    assert [r.run_id for r in store.list_runs()] == AWKWARD[::-1]
+    assert store.delete("'; DROP TABLE runs; --") is True
+    assert len(store.list_runs()) == len(AWKWARD) - 1
+
+
+# ------------------------------------------------------------------ races
+
+
+def _race_threads(store: Store, run_id: str, threads_n: int) -> list[str]:
+    """``threads_n`` threads load ``run_id``, meet at a barrier, then all try to update it."""
+    barrier = threading.Barrier(threads_n)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def contend(i: int) -> None:
+        snap = store.load(run_id)
+        assert snap is not None
+        barrier.wait(timeout=10)
+        try:
+            store.update(run_id, expected_version=snap.version, status="success",
+                         updated_at=2.0, meta={"winner": i}, steps={f"t{i}": record()})
+            result = f"won {i}"
+        except ConcurrentRunError:
+            result = "lost"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=contend, args=(i,)) for i in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    return outcomes
+
+
+def test_threaded_race_has_exactly_one_winner(store: Store) -> None:
+    for round_ in range(5):
+        run_id = f"race-{round_}"
+        store.insert(snapshot(run_id))
+        outcomes = _race_threads(store, run_id, threads_n=8)
+        winners = [o for o in outcomes if o != "lost"]
+        assert len(outcomes) == 8
+        assert len(winners) == 1, outcomes
+        winner = int(winners[0].split()[1])
+        loaded = store.load(run_id)
+        assert loaded is not None
+        assert loaded.version == 2
+        assert loaded.meta == {"winner": winner}
+        assert [k for k in loaded.steps if k.startswith("t")] == [f"t{winner}"]
+
+
+# ------------------------------------------------------------------ SQLite only
+
+
+def test_sqlite_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "runs.db"
+    store = SQLiteStore(path)
+    store.insert(snapshot())
+    store.update("run-1", expected_version=1, status="suspended", updated_at=5.0,
+                 meta={"suspended_paths": [["approve"]]}, steps={"approve": record("suspended")})
+    expected = dumps(store, "run-1")
+    store.close()
+
+    reopened = SQLiteStore(str(path))
+    try:
+        assert dumps(reopened, "run-1") == expected
+        assert reopened.list_runs()[0].suspended == [["approve"]]
+        assert reopened.update("run-1", expected_version=2, status="success", updated_at=6.0,
+                               meta={}, steps={"after": record()}) == 3
+        loaded = reopened.load("run-1")
+        assert loaded is not None
+        assert list(loaded.steps) == ["a", "b", "approve", "after"]
+    finally:
+        reopened.close()
+
+
+def test_sqlite_in_memory_database() -> None:
+    store = SQLiteStore(":memory:")
+    try:
+        store.insert(snapshot())
+        assert store.update("run-1", expected_version=1, status="success", updated_at=1.0,
+                            meta={}) == 2
+        assert [r.status for r in store.list_runs()] == ["success"]
+    finally:
+        store.close()
+
+
+def test_sqlite_uses_wal_and_records_its_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    SQLiteStore(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert {"runs", "run_records", "schema_version"} <= tables
+    finally:
+        conn.close()
+
+
+def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    store = SQLiteStore(path)
+    store.insert(snapshot())
+    store.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE schema_version SET version = 99")
+    conn.close()
+    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 1.*upgrade"):
+        SQLiteStore(path)
+
+
+_RACER = r"""
+import sys
+from flownb.errors import ConcurrentRunError
+from flownb.storage import SQLiteStore
+
+store = SQLiteStore(sys.argv[1])
+name = sys.argv[2]
+print("started", flush=True)
+for line in sys.stdin:
+    run_id = line.strip()
+    snap = store.load(run_id)
+    print("ready", snap.version, flush=True)
+    sys.stdin.readline()  # the parent's "go", sent to both racers at once
+    try:
+        store.update(run_id, expected_version=snap.version, status="success", updated_at=2.0,
+                     meta={"winner": name}, steps={name: {"status": "success"}})
+        print("won", flush=True)
+    except ConcurrentRunError:
+        print("lost", flush=True)
+store.close()
+"""
+
+
+def test_sqlite_two_process_race_has_exactly_one_winner(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    store = SQLiteStore(path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    racers = [
+        subprocess.Popen([sys.executable, "-c", _RACER, str(path), name],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        for name in ("p1", "p2")
+    ]
+
+    def send(proc: subprocess.Popen[str], line: str) -> None:
+        assert proc.stdin is not None
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+
+    def read(proc: subprocess.Popen[str]) -> str:
+        assert proc.stdout is not None
+        return proc.stdout.readline().strip()
+
+    try:
+        assert [read(p) for p in racers] == ["started", "started"]
+        for round_ in range(5):
+            run_id = f"race-{round_}"
+            store.insert(snapshot(run_id))
+            for p in racers:
+                send(p, run_id)
+            # Both have loaded version 1 before either may write.
+            assert [read(p) for p in racers] == ["ready 1", "ready 1"]
+            for p in racers:
+                send(p, "go")
+            results = [read(p) for p in racers]
+            assert sorted(results) == ["lost", "won"], results
+            winner = ("p1", "p2")[results.index("won")]
+            loaded = store.load(run_id)
+            assert loaded is not None
+            assert loaded.version == 2
+            assert loaded.meta == {"winner": winner}
+            assert list(loaded.steps) == ["a", "b", winner]
+    finally:
+        for p in racers:
+            if p.stdin is not None:
+                p.stdin.close()
+        for p in racers:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
+        store.close()
+    assert [p.returncode for p in racers] == [0, 0]
+
+
+def test_snapshot_json_is_plain_json(store: Store) -> None:
+    """What a store hands back is JSON through and through (no tuples, no objects)."""
+    store.insert(snapshot(input={"t": (1, 2)}, meta={"suspended_paths": [("a", "b")]}))
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert loaded.input == {"t": [1, 2]}
+    assert json.loads(loaded.dumps()) == loaded.to_json()
+    assert store.list_runs()[0].suspended == [["a", "b"]]
