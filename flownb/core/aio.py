@@ -26,7 +26,10 @@ def run_sync(awaitable: Awaitable[T]) -> T:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        # asyncio.Runner rather than asyncio.run: once nest-asyncio2 is applied anywhere in
+        # the process it replaces asyncio.run with a version that never closes its loop.
+        with asyncio.Runner() as runner:
+            return runner.run(coro)
     import nest_asyncio2
 
     nest_asyncio2.apply(loop)

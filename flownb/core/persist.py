@@ -84,6 +84,8 @@ class Persister:
         self.status = "running"
         self.result: Any = None
         self.error: str | None = None
+        self._sent_status: str | None = None  # what the store holds, to send only changes
+        self._sent_meta: dict[str, Any] | None = None
 
     def __call__(self, event: Event) -> None:
         if event.type in _WRITE_ON:
@@ -97,15 +99,17 @@ class Persister:
         journal = {k: _json_record(ex.journal[k]) for k in ex.dirty_journal if k in ex.journal}
         from . import clock
 
+        meta = meta_of(ex, result=self.result, error=self.error, origin=self.origin)
         self.version = self.store.update(
             ex.run_id,
             expected_version=self.version,
-            status=self.status,
+            status=None if self.status == self._sent_status else self.status,
             updated_at=clock.now(),
-            meta=meta_of(ex, result=self.result, error=self.error, origin=self.origin),
+            meta=None if meta == self._sent_meta else meta,
             steps=steps,
             journal=journal,
         )
+        self._sent_status, self._sent_meta = self.status, meta
         ex.dirty_steps.clear()
         ex.dirty_journal.clear()
 

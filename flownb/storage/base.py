@@ -116,15 +116,17 @@ class Store(ABC):
         run_id: str,
         *,
         expected_version: int,
-        status: str,
+        status: str | None,
         updated_at: float,
-        meta: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
         steps: Mapping[str, Mapping[str, Any]] = {},
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
         """Apply a change atomically if the stored version is ``expected_version``.
 
-        Replaces status, ``updated_at`` and ``meta``; upserts the given step and journal
+        Replaces ``updated_at``, and status and ``meta`` unless they are ``None`` (unchanged:
+        callers that write after every step send them only when they change, which spares
+        SQLite an index update per write); upserts the given step and journal
         records (a new key goes after the existing ones, an existing key keeps its place).
         Returns the new version (``expected_version + 1``). Raises ``ConcurrentRunError``
         if the version differs, ``RunNotFoundError`` if the run is unknown.

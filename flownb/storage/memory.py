@@ -129,14 +129,14 @@ class MemoryStore(Store):
         run_id: str,
         *,
         expected_version: int,
-        status: str,
+        status: str | None,
         updated_at: float,
-        meta: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
         steps: Mapping[str, Mapping[str, Any]] = {},
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
         # Serialize first: a value that is not JSON must fail before anything changes.
-        meta_text = _dumps(_as_dict(meta))
+        meta_text = None if meta is None else _dumps(_as_dict(meta))
         step_texts = _dumps_records(steps)
         journal_texts = _dumps_records(journal)
         with self._lock:
@@ -150,9 +150,11 @@ class MemoryStore(Store):
                     "start or resume of this run won the race; nothing was applied.",
                     run_id=run_id,
                 )
-            entry.status = status
+            if status is not None:
+                entry.status = status
             entry.updated_at = updated_at
-            entry.meta = meta_text
+            if meta_text is not None:
+                entry.meta = meta_text
             entry.steps.update(step_texts)
             entry.journal.update(journal_texts)
             entry.version = expected_version + 1

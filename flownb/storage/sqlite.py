@@ -72,8 +72,19 @@ _INSERT_RUN = """INSERT INTO runs (run_id, workflow_id, status, version, created
 _UPSERT_RECORD = """INSERT INTO run_records (run_id, kind, key, seq, data) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data"""
 
-_UPDATE_RUN = """UPDATE runs SET status = ?, updated_at = ?, meta = ?, version = version + 1
-    WHERE run_id = ? AND version = ?"""
+# One statement per combination of (status given, meta given): a column named in SET is
+# rewritten, and rewriting `status` also rewrites its index, so unchanged columns are left
+# out. The statements are constants; nothing of the input is ever spliced into SQL.
+_UPDATE_RUN = {
+    (True, True): """UPDATE runs SET status = ?, updated_at = ?, meta = ?,
+        version = version + 1 WHERE run_id = ? AND version = ?""",
+    (True, False): """UPDATE runs SET status = ?, updated_at = ?,
+        version = version + 1 WHERE run_id = ? AND version = ?""",
+    (False, True): """UPDATE runs SET updated_at = ?, meta = ?,
+        version = version + 1 WHERE run_id = ? AND version = ?""",
+    (False, False): """UPDATE runs SET updated_at = ?,
+        version = version + 1 WHERE run_id = ? AND version = ?""",
+}
 
 _SELECT_VERSION = "SELECT version FROM runs WHERE run_id = ?"
 
@@ -238,20 +249,22 @@ class SQLiteStore(Store):
         run_id: str,
         *,
         expected_version: int,
-        status: str,
+        status: str | None,
         updated_at: float,
-        meta: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
         steps: Mapping[str, Mapping[str, Any]] = {},
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
         # Serialize before the transaction: a value that is not JSON fails with nothing
         # written, and the write lock is held only for the SQL itself.
-        meta_text = _dumps(_as_dict(meta))
+        meta_text = None if meta is None else _dumps(_as_dict(meta))
         new_version = expected_version + 1
         records = _record_rows(run_id, new_version, steps, journal)
+        sql = _UPDATE_RUN[status is not None, meta_text is not None]
+        params = (*((status,) if status is not None else ()), updated_at,
+                  *((meta_text,) if meta_text is not None else ()), run_id, expected_version)
         with self._lock, self._transaction() as conn:
-            cur = conn.execute(_UPDATE_RUN, (status, updated_at, meta_text, run_id,
-                                             expected_version))
+            cur = conn.execute(sql, params)
             if cur.rowcount == 0:
                 row = conn.execute(_SELECT_VERSION, (run_id,)).fetchone()
                 if row is None:
