@@ -222,7 +222,10 @@ async def run_entries(scope: Scope, workflow: Any, value: Any) -> Any:
     """Run every construct of ``workflow`` in order; a bail ends it early."""
     try:
         for index, entry in enumerate(workflow.graph.entries):
-            value = await _HANDLERS[type(entry)](scope, entry, value, index)
+            if type(entry) is StepEntry:  # the common case, one coroutine layer less
+                value = await run_step(scope, entry.step, value)
+            else:
+                value = await _HANDLERS[type(entry)](scope, entry, value, index)
     except _Bail as b:
         return b.result
     return value
@@ -514,7 +517,8 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     except ValidationError as exc:
         raise _invalid(scope, sr, path, f"step '{step.id}' input", exc) from None
     sr.payload = value
-    ex.emit(STEP_START, path, {"payload": value, "resumed": resuming})
+    if ex.listeners:
+        ex.emit(STEP_START, path, {"payload": value, "resumed": resuming})
     retry = step.retries or scope.workflow.retry_config
     attempts = 1 + (retry.attempts if retry is not None else 0)
     for attempt in range(attempts):
@@ -522,7 +526,11 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         kwargs = _step_kwargs(scope, step, value, resume_data, attempt, path)
         try:
             if step.timeout is None:
-                out = await call_user(step.execute, step.signature, kwargs, in_thread=True)
+                if step.signature.is_async:  # inline the common case of call_user
+                    out = await step.execute(**kwargs)
+                else:
+                    out = await call_user(step.execute, step.signature, kwargs,
+                                          in_thread=True)
             else:
                 async with asyncio.timeout(step.timeout):
                     out = await call_user(step.execute, step.signature, kwargs, in_thread=True)
@@ -581,7 +589,8 @@ def _succeed(scope: Scope, sr: StepResult, key: str, display: str, path: tuple[s
     ex.dirty_steps[display] = None
     if key != display:
         ex.record(key, {"status": SUCCESS, "output": out})
-    ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out, "attempts": sr.attempts})
+    if ex.listeners:
+        ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out, "attempts": sr.attempts})
 
 
 def _finish(scope: Scope, sr: StepResult, status: str, path: tuple[str, ...],

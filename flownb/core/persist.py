@@ -1,15 +1,21 @@
 """Between an ``Execution`` and a stored ``Snapshot``: the persistence observer.
 
-Persistence is one more observer of the run's event stream. After every step transition
-that matters (a step finished or suspended, the run suspended or finished) it sends the
-records that changed since the last write, as one compare-and-swap update.
+Persistence is one more observer of the run's event stream. It sends the records that
+changed since its last write, as one compare-and-swap update:
+
+* when a step finishes or suspends, a write is due: it happens before the next step
+  starts, or on the event loop's next turn, whichever comes first; so every finished
+  step is stored before anything after it runs, and many foreach items finishing in the
+  same turn share one write;
+* when the run finishes (or suspends), the last write carries the final status.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
-from .events import STEP_RESULT, STEP_SUSPENDED, WORKFLOW_FINISH, WORKFLOW_SUSPENDED, Event
+from .events import STEP_RESULT, STEP_START, STEP_SUSPENDED, WORKFLOW_FINISH, Event
 from .results import StepResult
 from .schema import to_jsonable
 
@@ -19,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Persister", "hydrate", "meta_of", "new_snapshot"]
 
-_WRITE_ON = frozenset({STEP_RESULT, STEP_SUSPENDED, WORKFLOW_SUSPENDED, WORKFLOW_FINISH})
+_STEP_DONE = frozenset({STEP_RESULT, STEP_SUSPENDED})
 
 
 def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
@@ -86,12 +92,38 @@ class Persister:
         self.error: str | None = None
         self._sent_status: str | None = None  # what the store holds, to send only changes
         self._sent_meta: dict[str, Any] | None = None
+        self._due = False  # a finished step waits to be written
+        self._soon: asyncio.Handle | None = None
+        self._error: BaseException | None = None  # raised by a write on the loop's turn
 
     def __call__(self, event: Event) -> None:
-        if event.type in _WRITE_ON:
+        kind = event.type
+        if kind in _STEP_DONE:
+            if not self._due:
+                self._due = True
+                self._soon = asyncio.get_running_loop().call_soon(self._write_due)
+        elif kind == STEP_START:
+            if self._due:
+                self.flush()
+        elif kind == WORKFLOW_FINISH:
             self.flush()
 
+    def _write_due(self) -> None:
+        self._soon = None
+        if self._due and self._error is None:
+            try:
+                self.flush()
+            except BaseException as exc:  # surfaced by the next write, in the run's task
+                self._error = exc
+
     def flush(self, status: str | None = None) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        self._due = False
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         ex = self.ex
         if status is not None:
             self.status = status

@@ -447,8 +447,10 @@ class Run:
                 persister.error = self.result.error
             if status == SUSPENDED:
                 ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-            if ex.listeners:
+            if any(not critical for _, critical in ex.listeners):
                 ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
+            elif ex.listeners:  # only the persister listens: spare it the whole result
+                ex.emit(WORKFLOW_FINISH, (), {"status": status})
             for watcher in list(self._async_watchers):
                 await watcher.drain()
         finally:

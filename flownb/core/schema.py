@@ -7,6 +7,7 @@ cached; a ``BaseModel`` schema takes a faster path through its own validator.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -52,12 +53,28 @@ def validate(schema: Schema, value: Any) -> Any:
     """
     if schema is Any or type(value) is schema:
         return value
+    check = _validator(schema)
     try:
-        return adapter(schema).validate_python(value)
+        return check(value)
     except ValidationError:
         if isinstance(value, BaseModel) or _holds_models(value):
-            return adapter(schema).validate_python(to_plain(value))
+            return check(to_plain(value))
         raise
+
+
+_VALIDATORS: dict[Any, Callable[[Any], Any]] = {}
+
+
+def _validator(schema: Schema) -> Callable[[Any], Any]:
+    """The pydantic-core ``validate_python`` of ``schema``: called directly, it skips
+    ``TypeAdapter``'s per-call Python overhead (the hot path of every step boundary)."""
+    try:
+        return _VALIDATORS[schema]
+    except KeyError:
+        check = _VALIDATORS[schema] = adapter(schema).validator.validate_python
+        return check
+    except TypeError:  # unhashable schema
+        return adapter(schema).validator.validate_python
 
 
 def _holds_models(value: Any) -> bool:

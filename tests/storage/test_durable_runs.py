@@ -335,3 +335,47 @@ def test_restart_refuses_a_run_that_is_not_running(workdir, monkeypatch):
     result = wfmod.wf.invoke({"text": "x"})
     with pytest.raises(ResumeError, match="suspended; restart"):
         flownb.run_sync(wfmod.wf.create_run(run_id=result.run_id).restart())
+
+
+async def test_invalid_resume_data_leaves_the_sqlite_snapshot_byte_identical(tmp_path):
+    from flownb import ResumeValidationError
+
+    store = SQLiteStore(tmp_path / "runs.db")
+    run = approval(storage=store).create_run()
+    await run.start({"text": "x"})
+    before = store.load(run.run_id).dumps()
+    again = approval(storage=SQLiteStore(tmp_path / "runs.db")).create_run(run_id=run.run_id)
+    with pytest.raises(ResumeValidationError, match="approved"):
+        await again.resume({"approved": "perhaps"})
+    assert store.load(run.run_id).dumps() == before
+    assert (await again.resume({"approved": True})).result == Doc(text="x:True!")
+
+
+async def test_a_finished_branch_is_stored_while_its_sibling_still_runs(store):
+    import asyncio
+
+    release = asyncio.Event()
+
+    async def slow(input_data: Doc):
+        await release.wait()
+        return input_data
+
+    fast = create_step(id="fast", input_schema=Doc, output_schema=Doc,
+                       execute=lambda input_data: {"text": input_data.text + "!"})
+    wf = (create_workflow(id="par", input_schema=Doc)
+          .parallel([fast, create_step(id="slow", input_schema=Doc, output_schema=Doc,
+                                       execute=slow)])
+          .commit())
+    run = wf.create_run()
+    task = asyncio.ensure_future(run.start({"text": "x"}))
+    for _ in range(100):
+        await asyncio.sleep(0.005)
+        snap = store.load(run.run_id)
+        if snap is not None and snap.steps.get("fast", {}).get("status") == "success":
+            break
+    assert snap.status == "running"
+    assert snap.steps["fast"]["output"] == {"text": "x!"}
+    assert not task.done()
+    release.set()
+    assert (await task).status == "success"
+    assert store.load(run.run_id).status == "success"
