@@ -103,8 +103,8 @@ class Persister:
                 self._due = True
                 self._soon = asyncio.get_running_loop().call_soon(self._write_due)
         elif kind == STEP_START:
-            if self._due:
-                self.flush()
+            if self._due:  # the starting step's own record waits for the next write
+                self.flush(keep=".".join(event.path))
         elif kind == WORKFLOW_FINISH:
             self.flush()
 
@@ -116,7 +116,7 @@ class Persister:
             except BaseException as exc:  # surfaced by the next write, in the run's task
                 self._error = exc
 
-    def flush(self, status: str | None = None) -> None:
+    def flush(self, status: str | None = None, keep: str | None = None) -> None:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -127,7 +127,7 @@ class Persister:
         ex = self.ex
         if status is not None:
             self.status = status
-        steps = {p: ex.steps[p].to_dict() for p in ex.dirty_steps if p in ex.steps}
+        steps = {p: ex.steps[p].to_dict() for p in ex.dirty_steps if p in ex.steps and p != keep}
         journal = {k: _json_record(ex.journal[k]) for k in ex.dirty_journal if k in ex.journal}
         from . import clock
 
@@ -144,6 +144,8 @@ class Persister:
         self._sent_status, self._sent_meta = self.status, meta
         ex.dirty_steps.clear()
         ex.dirty_journal.clear()
+        if keep is not None and keep in ex.steps:
+            ex.dirty_steps[keep] = None
 
 
 def _json_record(record: dict[str, Any]) -> dict[str, Any]:
