@@ -21,10 +21,44 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.results import RunInfo
+from ..errors import ConcurrentRunError, RunNotFoundError
 
 __all__ = ["SCHEMA_VERSION", "Snapshot", "Store"]
 
 SCHEMA_VERSION = 1
+
+# Shared by the stores. One encoder for every value: ``json.dumps`` with options builds a
+# new encoder per call, which costs more than encoding a small record.
+dumps_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON encoder takes dicts only; other mappings are copied (dicts need not be)."""
+    return value if isinstance(value, dict) else dict(value)
+
+
+def suspended_paths(meta_text: str) -> list[list[str]]:
+    """``RunInfo.suspended`` from a stored ``meta`` JSON text (missing or null: none)."""
+    meta = json.loads(meta_text)
+    paths = meta.get("suspended_paths") if isinstance(meta, dict) else None
+    return [list(path) for path in paths or ()]
+
+
+def run_not_found(run_id: str) -> RunNotFoundError:
+    return RunNotFoundError(f"No stored run has id {run_id!r}.", run_id=run_id)
+
+
+def already_stored(run_id: str) -> ConcurrentRunError:
+    return ConcurrentRunError(
+        f"A run with id {run_id!r} is already stored; start a new run with another id, or "
+        "resume the stored one.", run_id=run_id)
+
+
+def version_conflict(run_id: str, expected: int, stored: int) -> ConcurrentRunError:
+    return ConcurrentRunError(
+        f"Run {run_id!r} was changed concurrently: expected version {expected}, stored "
+        f"version is {stored}. Another start or resume of this run won the race; nothing "
+        "was applied.", run_id=run_id)
 
 
 @dataclass

@@ -15,24 +15,24 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.results import RunInfo
-from ..errors import ConcurrentRunError, RunNotFoundError
-from .base import Snapshot, Store
+from .base import (
+    Snapshot,
+    Store,
+    already_stored,
+    as_dict,
+    dumps_json,
+    run_not_found,
+    suspended_paths,
+    version_conflict,
+)
 
 __all__ = ["MemoryStore"]
 
 
-# One encoder for every value: ``json.dumps`` with options builds a new one per call,
-# which costs more than encoding a small record.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    # The JSON encoder takes dicts only; other mappings are copied (dicts need not be).
-    return value if isinstance(value, dict) else dict(value)
 
 
 def _dumps_records(records: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    return {key: _dumps(_as_dict(data)) for key, data in records.items()}
+    return {key: dumps_json(as_dict(data)) for key, data in records.items()}
 
 
 @dataclass(slots=True)
@@ -84,19 +84,15 @@ class MemoryStore(Store):
             created_at=snapshot.created_at,
             updated_at=snapshot.updated_at,
             schema_version=snapshot.schema_version,
-            input=_dumps(snapshot.input),
-            graph=_dumps(snapshot.graph),
-            meta=_dumps(snapshot.meta),
+            input=dumps_json(snapshot.input),
+            graph=dumps_json(snapshot.graph),
+            meta=dumps_json(snapshot.meta),
             steps=_dumps_records(snapshot.steps),
             journal=_dumps_records(snapshot.journal),
         )
         with self._lock:
             if snapshot.run_id in self._runs:
-                raise ConcurrentRunError(
-                    f"A run with id {snapshot.run_id!r} is already stored; "
-                    "start a new run with another id, or resume the stored one.",
-                    run_id=snapshot.run_id,
-                )
+                raise already_stored(snapshot.run_id)
             self._next_seq += 1
             entry.seq = self._next_seq
             self._runs[snapshot.run_id] = entry
@@ -136,20 +132,15 @@ class MemoryStore(Store):
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
         # Serialize first: a value that is not JSON must fail before anything changes.
-        meta_text = None if meta is None else _dumps(_as_dict(meta))
+        meta_text = None if meta is None else dumps_json(as_dict(meta))
         step_texts = _dumps_records(steps)
         journal_texts = _dumps_records(journal)
         with self._lock:
             entry = self._runs.get(run_id)
             if entry is None:
-                raise RunNotFoundError(f"No stored run has id {run_id!r}.", run_id=run_id)
+                raise run_not_found(run_id)
             if entry.version != expected_version:
-                raise ConcurrentRunError(
-                    f"Run {run_id!r} was changed concurrently: expected version "
-                    f"{expected_version}, stored version is {entry.version}. Another "
-                    "start or resume of this run won the race; nothing was applied.",
-                    run_id=run_id,
-                )
+                raise version_conflict(run_id, expected_version, entry.version)
             if status is not None:
                 entry.status = status
             entry.updated_at = updated_at
@@ -178,7 +169,7 @@ class MemoryStore(Store):
                 status=st,
                 created_at=created_at,
                 updated_at=updated_at,
-                suspended=_suspended(meta),
+                suspended=suspended_paths(meta),
             )
             for _seq, run_id, wf_id, st, created_at, updated_at, meta in rows
         ]
@@ -187,8 +178,3 @@ class MemoryStore(Store):
         with self._lock:
             return self._runs.pop(run_id, None) is not None
 
-
-def _suspended(meta_text: str) -> list[list[str]]:
-    meta = json.loads(meta_text)
-    paths = meta.get("suspended_paths") if isinstance(meta, dict) else None
-    return [list(path) for path in paths or ()]

@@ -26,8 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from ..core.results import RunInfo
-from ..errors import ConcurrentRunError, FlownbError, RunNotFoundError
-from .base import Snapshot, Store
+from ..errors import FlownbError
+from .base import (
+    Snapshot,
+    Store,
+    already_stored,
+    as_dict,
+    dumps_json,
+    run_not_found,
+    suspended_paths,
+    version_conflict,
+)
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
 
@@ -108,14 +117,6 @@ _LIST_RUNS = {
 }
 
 
-# One encoder for every value: ``json.dumps`` with options builds a new one per call,
-# which costs more than encoding a small record.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    # The JSON encoder takes dicts only; other mappings are copied (dicts need not be).
-    return value if isinstance(value, dict) else dict(value)
 
 
 class SQLiteStore(Store):
@@ -196,15 +197,11 @@ class SQLiteStore(Store):
     def insert(self, snapshot: Snapshot) -> None:
         s = snapshot
         row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
-               s.schema_version, _dumps(s.input), _dumps(s.graph), _dumps(s.meta))
+               s.schema_version, dumps_json(s.input), dumps_json(s.graph), dumps_json(s.meta))
         records = _record_rows(s.run_id, s.version, s.steps, s.journal)
         with self._lock, self._transaction() as conn:
             if conn.execute(_INSERT_RUN, row).rowcount == 0:
-                raise ConcurrentRunError(
-                    f"A run with id {s.run_id!r} is already stored; "
-                    "start a new run with another id, or resume the stored one.",
-                    run_id=s.run_id,
-                )
+                raise already_stored(s.run_id)
             if records:
                 conn.executemany(_UPSERT_RECORD, records)
 
@@ -257,7 +254,7 @@ class SQLiteStore(Store):
     ) -> int:
         # Serialize before the transaction: a value that is not JSON fails with nothing
         # written, and the write lock is held only for the SQL itself.
-        meta_text = None if meta is None else _dumps(_as_dict(meta))
+        meta_text = None if meta is None else dumps_json(as_dict(meta))
         new_version = expected_version + 1
         records = _record_rows(run_id, new_version, steps, journal)
         sql = _UPDATE_RUN[status is not None, meta_text is not None]
@@ -268,13 +265,8 @@ class SQLiteStore(Store):
             if cur.rowcount == 0:
                 row = conn.execute(_SELECT_VERSION, (run_id,)).fetchone()
                 if row is None:
-                    raise RunNotFoundError(f"No stored run has id {run_id!r}.", run_id=run_id)
-                raise ConcurrentRunError(
-                    f"Run {run_id!r} was changed concurrently: expected version "
-                    f"{expected_version}, stored version is {row[0]}. Another start or "
-                    "resume of this run won the race; nothing was applied.",
-                    run_id=run_id,
-                )
+                    raise run_not_found(run_id)
+                raise version_conflict(run_id, expected_version, row[0])
             if records:
                 conn.executemany(_UPSERT_RECORD, records)
         return new_version
@@ -293,7 +285,7 @@ class SQLiteStore(Store):
                 status=st,
                 created_at=created_at,
                 updated_at=updated_at,
-                suspended=_suspended(meta),
+                suspended=suspended_paths(meta),
             )
             for run_id, wf_id, st, created_at, updated_at, meta in rows
         ]
@@ -320,15 +312,10 @@ def _record_rows(
     journal: Mapping[str, Mapping[str, Any]],
 ) -> list[tuple[str, str, str, int, str]]:
     base = version << _SEQ_SHIFT
-    rows = [(run_id, "step", key, base + i, _dumps(_as_dict(data)))
+    rows = [(run_id, "step", key, base + i, dumps_json(as_dict(data)))
             for i, (key, data) in enumerate(steps.items())]
     offset = base + len(rows)
-    rows.extend((run_id, "journal", key, offset + i, _dumps(_as_dict(data)))
+    rows.extend((run_id, "journal", key, offset + i, dumps_json(as_dict(data)))
                 for i, (key, data) in enumerate(journal.items()))
     return rows
 
-
-def _suspended(meta_text: str) -> list[list[str]]:
-    meta = json.loads(meta_text)
-    paths = meta.get("suspended_paths") if isinstance(meta, dict) else None
-    return [list(path) for path in paths or ()]
