@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,7 +23,6 @@ from ..errors import describe_field_errors, field_errors_from_pydantic
 from . import clock
 from .context import RuntimeContext
 from .events import (
-    STEP_OUTPUT,
     STEP_RESULT,
     STEP_START,
     STEP_SUSPENDED,
@@ -32,7 +31,6 @@ from .events import (
 )
 from .graph import (
     BranchEntry,
-    Condition,
     ForeachEntry,
     LoopEntry,
     MapEntry,
@@ -40,10 +38,11 @@ from .graph import (
     SleepEntry,
     StepEntry,
 )
+from .invoke import call_condition, call_user, callable_kwargs, step_kwargs
 from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSource, pluck
-from .params import Signature
 from .results import StepResult
 from .schema import validate
+from .signals import Bail, BailSignal, StepFailed, Suspended, SuspendSignal
 
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
 
@@ -51,51 +50,6 @@ log = logging.getLogger("flownb")
 
 SUCCESS, FAILED, SUSPENDED, RUNNING, CANCELED = (
     "success", "failed", "suspended", "running", "canceled")
-
-
-# -- control-flow signals ------------------------------------------------------------------
-# Raised inside user code, so they derive from BaseException: an ``except Exception`` in a
-# step must not swallow a suspend or a bail.
-
-
-class SuspendSignal(BaseException):
-    def __init__(self, payload: Any) -> None:
-        self.payload = payload
-
-
-class BailSignal(BaseException):
-    def __init__(self, result: Any) -> None:
-        self.result = result
-
-
-def suspend(payload: Any = None) -> Any:
-    """Suspend the calling step at once (``return await suspend(x)`` works too)."""
-    raise SuspendSignal(payload)
-
-
-def bail(result: Any = None) -> Any:
-    """End the directly containing workflow successfully, with ``result`` as its output."""
-    raise BailSignal(result)
-
-
-# Raised by the engine between its own frames.
-
-
-class Suspended(Exception):
-    """Some step below suspended; the enclosing constructs stop (siblings finish first)."""
-
-
-class StepFailed(Exception):
-    def __init__(self, path: str, message: str, cause: BaseException | None) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-        self.cause = cause
-
-
-class _Bail(Exception):
-    def __init__(self, result: Any) -> None:
-        self.result = result
 
 
 # -- the run's mutable state -----------------------------------------------------------------
@@ -226,7 +180,7 @@ async def run_entries(scope: Scope, workflow: Any, value: Any) -> Any:
                 value = await run_step(scope, entry.step, value)
             else:
                 value = await _HANDLERS[type(entry)](scope, entry, value, index)
-    except _Bail as b:
+    except Bail as b:
         return b.result
     return value
 
@@ -286,7 +240,7 @@ async def _on_map(scope: Scope, entry: MapEntry, value: Any, index: int) -> Any:
             out = _resolve_mapping(scope, entry.spec, entry.id)
         else:
             assert entry.fn is not None and entry.signature is not None
-            kwargs = _callable_kwargs(scope, entry.signature, value, None)
+            kwargs = callable_kwargs(scope, entry.signature, value, None)
             out = await call_user(entry.fn, entry.signature, kwargs, in_thread=False)
     except (SuspendSignal, BailSignal) as sig:
         raise _fail(scope, sr, path, index, f".map '{entry.id}'",
@@ -404,7 +358,7 @@ async def _on_sleep(scope: Scope, entry: SleepEntry, value: Any, index: int) -> 
         target: Any = entry.seconds if entry.mode == "sleep" else entry.until
         if entry.fn is not None:
             assert entry.signature is not None
-            kwargs = _callable_kwargs(scope, entry.signature, value, None)
+            kwargs = callable_kwargs(scope, entry.signature, value, None)
             target = await call_user(entry.fn, entry.signature, kwargs, in_thread=False)
         if entry.mode == "sleep":
             seconds = float(target)
@@ -523,7 +477,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     attempts = 1 + (retry.attempts if retry is not None else 0)
     for attempt in range(attempts):
         sr.attempts = attempt + 1
-        kwargs = _step_kwargs(scope, step, value, resume_data, attempt, path)
+        kwargs = step_kwargs(scope, step, value, resume_data, attempt, path)
         try:
             if step.timeout is None:
                 if step.signature.is_async:  # inline the common case of call_user
@@ -538,7 +492,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
             _suspend_step(scope, step, sr, key, display, path, sig.payload)
         except BailSignal as sig:
             _succeed(scope, sr, key, display, path, sig.result)
-            raise _Bail(sig.result) from None
+            raise Bail(sig.result) from None
         except asyncio.CancelledError:
             _finish(scope, sr, CANCELED, path)
             raise
@@ -625,131 +579,6 @@ def _invalid(scope: Scope, sr: StepResult, path: tuple[str, ...], what: str,
     display = ".".join(path)
     return StepFailed(display, f"step '{display}' in workflow '{scope.workflow.id}': {text}",
                       exc)
-
-
-# -- calling user code -----------------------------------------------------------------------
-
-
-async def call_user(fn: Callable[..., Any], sig: Signature, kwargs: dict[str, Any], *,
-                    in_thread: bool) -> Any:
-    """Call ``fn``; a sync step function runs in a worker thread."""
-    if sig.is_async:
-        return await fn(**kwargs)
-    if in_thread:
-        result = await asyncio.to_thread(fn, **kwargs)
-    else:
-        result = fn(**kwargs)
-    if isinstance(result, Awaitable):
-        result = await result
-    return result
-
-
-async def call_condition(scope: Scope, cond: Condition, value: Any, iteration: int | None,
-                         what: str, step_id: str) -> Any:
-    kwargs = _callable_kwargs(scope, cond.signature, value, iteration)
-    try:
-        return await call_user(cond.fn, cond.signature, kwargs, in_thread=False)
-    except Exception as exc:
-        path = ".".join((*scope.path_prefix, step_id))
-        text = f"{type(exc).__name__}: {exc}"
-        raise StepFailed(path, f"{what} raised {text}", exc) from exc
-
-
-def _callable_kwargs(scope: Scope, sig: Signature, value: Any,
-                     iteration: int | None) -> dict[str, Any]:
-    ex = scope.execution
-    out: dict[str, Any] = {}
-    for name in sig.names:
-        if name == "input_data":
-            out[name] = value
-        elif name == "iteration_count":
-            out[name] = iteration
-        else:
-            out[name] = _common(scope, ex, name)
-    return out
-
-
-def _step_kwargs(scope: Scope, step: Any, value: Any, resume_data: Any, attempt: int,
-                 path: tuple[str, ...]) -> dict[str, Any]:
-    ex = scope.execution
-    out: dict[str, Any] = {}
-    for name in step.signature.names:
-        if name == "input_data":
-            out[name] = value
-        elif name == "resume_data":
-            out[name] = resume_data
-        elif name == "suspend":
-            out[name] = suspend
-        elif name == "bail":
-            out[name] = bail
-        elif name == "retry_count":
-            out[name] = attempt
-        elif name == "emit":
-            out[name] = _emitter(ex, path)
-        elif name == "set_state":
-            out[name] = _state_setter(scope)
-        else:
-            out[name] = _common(scope, ex, name)
-    return out
-
-
-def _common(scope: Scope, ex: Execution, name: str) -> Any:
-    if name == "get_step_result":
-        return _step_result_getter(scope)
-    if name == "get_init_data":
-        return lambda: scope.init
-    if name == "state":
-        return ex.state
-    if name == "runtime_context":
-        return ex.runtime_context
-    if name == "run_id":
-        return ex.run_id
-    if name == "workflow_id":
-        return scope.workflow.id
-    raise KeyError(name)  # read_signature only lets known names through
-
-
-def _step_result_getter(scope: Scope) -> Callable[[Any], Any]:
-    ex = scope.execution
-
-    def get_step_result(step_or_id: Any) -> Any:
-        step_id = step_or_id if isinstance(step_or_id, str) else step_or_id.id
-        local = ".".join((*scope.path_prefix, step_id))
-        if local in ex.steps:
-            return ex.output_of(local)
-        return ex.output_of(step_id)
-
-    return get_step_result
-
-
-def _state_setter(scope: Scope) -> Callable[[Any], None]:
-    ex = scope.execution
-    schema = ex.workflow.state_schema
-
-    def set_state(new_state: Any) -> None:
-        ex.state = validate(schema, new_state) if schema is not None else new_state
-
-    return set_state
-
-
-def _emitter(ex: Execution, path: tuple[str, ...]) -> Callable[[Any], None]:
-    loop = ex.loop
-
-    def emit(payload: Any) -> None:
-        data = payload if isinstance(payload, dict) else {"value": payload}
-        if loop is not None and _in_other_thread(loop):
-            loop.call_soon_threadsafe(ex.emit, STEP_OUTPUT, path, data)
-        else:
-            ex.emit(STEP_OUTPUT, path, data)
-
-    return emit
-
-
-def _in_other_thread(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is not loop
-    except RuntimeError:
-        return True
 
 
 # -- concurrency -------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Control-flow signals: how a step suspends or bails, and how the engine unwinds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BailSignal", "Bail", "StepFailed", "SuspendSignal", "Suspended", "bail", "suspend"]
+
+
+# -- control-flow signals ------------------------------------------------------------------
+# Raised inside user code, so they derive from BaseException: an ``except Exception`` in a
+# step must not swallow a suspend or a bail.
+
+
+class SuspendSignal(BaseException):
+    def __init__(self, payload: Any) -> None:
+        self.payload = payload
+
+
+class BailSignal(BaseException):
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+def suspend(payload: Any = None) -> Any:
+    """Suspend the calling step at once (``return await suspend(x)`` works too)."""
+    raise SuspendSignal(payload)
+
+
+def bail(result: Any = None) -> Any:
+    """End the directly containing workflow successfully, with ``result`` as its output."""
+    raise BailSignal(result)
+
+
+# Raised by the engine between its own frames.
+
+
+class Suspended(Exception):
+    """Some step below suspended; the enclosing constructs stop (siblings finish first)."""
+
+
+class StepFailed(Exception):
+    def __init__(self, path: str, message: str, cause: BaseException | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.cause = cause
+
+
+class Bail(Exception):
+    def __init__(self, result: Any) -> None:
+        self.result = result
