@@ -216,6 +216,33 @@ class Workflow:
         state = "committed" if self._committed else "open"
         return f"Workflow(id={self.id!r}, steps={len(self.steps)}, {state})"
 
+    # -- display ----------------------------------------------------------------------------
+
+    def to_dot(self, statuses: Mapping[str, str] | None = None) -> str:
+        """The step graph as DOT text; ``statuses`` (step path → status) colours nodes.
+
+        >>> print(wf.to_dot())    # doctest: +SKIP
+        digraph "shout" { ...
+        """
+        from ..render.dot import workflow_dot
+
+        return workflow_dot(self.graph.description, statuses)
+
+    def to_svg(self, statuses: Mapping[str, str] | None = None) -> str:
+        """The step graph as SVG text (laid out by the ``graphviz-pure`` program)."""
+        from ..render.svg import workflow_svg
+
+        return workflow_svg(self.graph.description, statuses)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter display: the step graph as SVG, and the repr as text."""
+        bundle = {"text/plain": repr(self)}
+        wanted = (include is None or "image/svg+xml" in include) and \
+            (exclude is None or "image/svg+xml" not in exclude)
+        if wanted and self._committed:
+            bundle["image/svg+xml"] = self.to_svg()
+        return bundle
+
     # -- running ----------------------------------------------------------------------------
 
     def create_run(self, run_id: str | None = None) -> Run:

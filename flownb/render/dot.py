@@ -1,0 +1,288 @@
+"""A workflow's JSON graph description (and step statuses) → DOT text.
+
+A pure function of its input, standard library only: a stored run is drawn from the
+description kept in its snapshot, without importing the user's code. The output is
+deterministic, so it is tested on the exact text.
+
+Visual language: ``start`` and ``end`` markers; a step is a rounded box (label: its id,
+tooltip: its description); parallel is a fork bar, the branches, a join bar; branch is a
+decision diamond whose edges carry the condition labels, then a merge diamond; a loop is a
+dashed back edge labelled ``until``/``while`` and the condition; foreach adds
+``× each, N at a time`` to the step's label; map is a small ellipse and sleep a small tag; a
+nested workflow is a cluster titled with its id.
+
+Every node that can have a status has a stable id derived from its step path
+(:func:`node_id`), which Graphviz copies to the SVG group, and the classes
+``flownb-<kind> status-<status>``; see :mod:`flownb.render.svg`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from . import style
+
+__all__ = ["dot_string", "node_id", "workflow_dot"]
+
+# What a node of each kind looks like, apart from label, tooltip and colours.
+_MAP = (("shape", "ellipse"), ("style", "filled"), ("fontsize", 9), ("height", 0.3))
+_SLEEP = (("shape", "cds"), ("style", "filled"), ("fontsize", 9), ("height", 0.3))
+_BAR = (("shape", "box"), ("style", "filled"), ("label", ""), ("width", 0.9), ("height", 0.05),
+        ("fixedsize", True), ("fillcolor", style.INK), ("color", style.INK))
+_DIAMOND = (("shape", "diamond"), ("style", "filled"), ("label", ""), ("fixedsize", True),
+            ("fillcolor", "#ffffff"), ("color", style.INK))
+_MARKER = (("style", "filled"), ("label", ""), ("fixedsize", True), ("fillcolor", style.INK),
+           ("color", style.INK))
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def node_id(kind: str, path: str) -> str:
+    """The stable id of a node: the DOT node name, and the id of its group in the SVG.
+
+    ``kind`` is ``step``, ``map``, ``sleep``, ``workflow``, ``parallel`` or ``branch``;
+    ``path`` the dotted step path. Characters other than letters, digits and ``_.-~`` are
+    percent-encoded, so the id reads the same in DOT, SVG, HTML and CSS.
+
+    >>> node_id("step", "outer.inner"), node_id("map", "map-1"), node_id("step", 'a "b"')
+    ('step:outer.inner', 'map:map-1', 'step:a%20%22b%22')
+    """
+    return f"{kind}:{quote(path, safe='')}"
+
+
+def dot_string(text: str) -> str:
+    """``text`` as a quoted DOT string that shows exactly ``text``.
+
+    ``&``, ``<``, ``>`` become HTML entities (Graphviz passes them through to the SVG),
+    ``\\`` and ``"`` are backslash-escaped, line breaks become ``\\n`` and other control
+    characters ``\ufffd``, so no user text can end the string or start markup.
+
+    >>> print(dot_string('say "hi" <b>\\n'))
+    "say \\"hi\\" &lt;b&gt;\\n"
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return '"' + _CONTROL.sub("\ufffd", text) + '"'
+
+
+def workflow_dot(description: Mapping[str, Any],
+                 statuses: Mapping[str, str] | None = None) -> str:
+    """The DOT text of a workflow, from its JSON description (``wf.graph.description``).
+
+    ``statuses`` maps step paths (``"a"``, ``"outer.inner"``, ``"map-1"``) to one of
+    :data:`~flownb.render.style.STATUSES`; the nodes of other paths show ``pending``.
+
+    >>> desc = {"id": "wf", "kind": "workflow", "description": None, "entries": [
+    ...     {"kind": "step", "step": {"id": "a", "kind": "step", "description": None}}]}
+    >>> print(workflow_dot(desc, {"a": "success"}).splitlines()[5])
+      "step:a" [id="step:a", class="flownb-step status-success", label="a", tooltip="a", \
+fillcolor="#ceead6", color="#188038"];
+    """
+    builder = _Builder(statuses or {})
+    return builder.document(description)
+
+
+@dataclass
+class _Frag:
+    """A drawn construct: where edges enter, where they leave, and its own edges."""
+
+    head: str
+    tail: str
+    edges: list[str] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self, statuses: Mapping[str, str]) -> None:
+        self.statuses = {path: style.check_status(s, path) for path, s in statuses.items()}
+        self.lines: list[str] = []
+        self.depth = 1
+
+    # -- text -------------------------------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        self.lines.append("  " * self.depth + text)
+
+    def node(self, name: str, attrs: Iterable[tuple[str, Any]]) -> str:
+        self.line(f"{dot_string(name)} [{_attrs(attrs)}];")
+        return name
+
+    def status_attrs(self, kind: str, path: str) -> list[tuple[str, Any]]:
+        status = self.statuses.get(path, "pending")
+        return [("id", node_id(kind, path)), ("class", f"flownb-{kind} status-{status}")]
+
+    def colours(self, path: str) -> list[tuple[str, Any]]:
+        """Fill and border of a status other than pending (the node defaults)."""
+        status = self.statuses.get(path, "pending")
+        if status == "pending":
+            return []
+        return [("fillcolor", style.STATUS_FILL[status]),
+                ("color", style.STATUS_STROKE[status])]
+
+    # -- the document -----------------------------------------------------------------------
+
+    def document(self, desc: Mapping[str, Any]) -> str:
+        wf_id = str(desc["id"])
+        self.node("start", [("id", "start"), ("class", "flownb-start"), ("shape", "circle"),
+                            *_MARKER, ("width", 0.2), ("tooltip", "start")])
+        entries = desc.get("entries")
+        if entries is None:  # a lone step's description: draw it as a one-step workflow
+            entries = [{"kind": "step", "step": desc}]
+        body = self.sequence(entries, "")
+        self.node("end", [("id", "end"), ("class", "flownb-end"), ("shape", "doublecircle"),
+                          *_MARKER, ("width", 0.16), ("tooltip", "end")])
+        edges = [_edge("start", body.head), *body.edges, _edge(body.tail, "end")]
+        head = [
+            f"digraph {dot_string(wf_id)} {{",
+            "  graph [" + _attrs([
+                ("id", node_id("graph", wf_id)), ("class", "flownb-graph"),
+                ("label", wf_id), ("tooltip", _text(desc.get("description")) or wf_id),
+                ("labelloc", "t"), ("fontname", style.FONT), ("fontsize", 12),
+                ("fontcolor", style.CLUSTER_TEXT), ("rankdir", "TB"), ("nodesep", 0.3),
+                ("ranksep", 0.35)]) + "];",
+            "  node [" + _attrs([("shape", "box"), ("style", "rounded,filled"),
+                                 ("fontname", style.FONT), ("fontsize", 11),
+                                 ("fontcolor", style.TEXT),
+                                 ("fillcolor", style.STATUS_FILL["pending"]),
+                                 ("color", style.STATUS_STROKE["pending"]), ("height", 0.36),
+                                 ("margin", "0.14,0.05"), ("penwidth", 1.2)]) + "];",
+            "  edge [" + _attrs([("fontname", style.FONT), ("fontsize", 9),
+                                 ("fontcolor", style.EDGE), ("color", style.EDGE),
+                                 ("arrowsize", 0.7)]) + "];",
+        ]
+        return "\n".join([*head, *self.lines, *("  " + e for e in edges), "}"]) + "\n"
+
+    def sequence(self, entries: Sequence[Mapping[str, Any]], prefix: str) -> _Frag:
+        """Entries one after the other."""
+        if not entries:
+            where = prefix.rstrip(".") or "the top level"
+            raise ValueError(f"the graph description has a workflow without entries ({where})")
+        frags = [self.entry(e, prefix) for e in entries]
+        edges = list(frags[0].edges)
+        for before, after in itertools.pairwise(frags):
+            edges.append(_edge(before.tail, after.head))
+            edges.extend(after.edges)
+        return _Frag(frags[0].head, frags[-1].tail, edges)
+
+    def entry(self, e: Mapping[str, Any], prefix: str) -> _Frag:
+        kind = e["kind"]
+        if kind == "step":
+            return self.unit(e["step"], prefix)
+        if kind == "parallel":
+            return self.fork(e, prefix)
+        if kind == "branch":
+            return self.decision(e, prefix)
+        if kind == "loop":
+            return self.loop(e, prefix)
+        if kind == "foreach":
+            n = e["concurrency"]
+            return self.unit(e["step"], prefix, note=f"× each, {n} at a time")
+        if kind == "map":
+            return self.small("map", e, prefix, _MAP, _text(e.get("label")) or "map")
+        if kind == "sleep":
+            return self.small("sleep", e, prefix, _SLEEP, _sleep_label(e))
+        raise ValueError(f"unknown entry kind {kind!r} in the graph description")
+
+    # -- one shape per construct ------------------------------------------------------------
+
+    def unit(self, step: Mapping[str, Any], prefix: str, note: str | None = None) -> _Frag:
+        """A step's box, or a nested workflow's cluster."""
+        path = prefix + str(step["id"])
+        label = str(step["id"]) + (f"\n{note}" if note else "")
+        tooltip = _text(step.get("description")) or path
+        if "entries" not in step:
+            name = self.node(node_id("step", path), [
+                *self.status_attrs("step", path), ("label", label), ("tooltip", tooltip),
+                *self.colours(path)])
+            return _Frag(name, name)
+        status = self.statuses.get(path, "pending")
+        self.line(f"subgraph {dot_string('cluster_' + quote(path, safe=''))} {{")
+        self.depth += 1
+        self.line("graph [" + _attrs([
+            *self.status_attrs("workflow", path), ("label", label), ("tooltip", tooltip),
+            ("style", "rounded"), ("color", style.STATUS_STROKE[status]),
+            ("fontcolor", style.CLUSTER_TEXT), ("fontsize", 10), ("labeljust", "l")]) + "];")
+        body = self.sequence(step["entries"], path + ".")
+        self.depth -= 1
+        self.line("}")
+        return body
+
+    def small(self, kind: str, e: Mapping[str, Any], prefix: str,
+              shape: tuple[tuple[str, Any], ...], label: str) -> _Frag:
+        """A map or sleep: a small node of its own shape."""
+        path = prefix + str(e["id"])
+        name = self.node(node_id(kind, path), [
+            *self.status_attrs(kind, path), *shape, ("label", label), ("tooltip", path),
+            *self.colours(path)])
+        return _Frag(name, name)
+
+    def fork(self, e: Mapping[str, Any], prefix: str) -> _Frag:
+        path = prefix + str(e["id"])
+        fork = self.node(node_id("parallel", path) + ":fork", [
+            ("id", node_id("parallel", path) + ":fork"), ("class", "flownb-fork"), *_BAR,
+            ("tooltip", f"{path}: run all at once")])
+        branches = [self.unit(s, prefix) for s in e["steps"]]
+        join = self.node(node_id("parallel", path) + ":join", [
+            ("id", node_id("parallel", path) + ":join"), ("class", "flownb-join"), *_BAR,
+            ("tooltip", f"{path}: wait for all")])
+        edges = []
+        for b in branches:
+            edges += [_edge(fork, b.head), *b.edges, _edge(b.tail, join)]
+        return _Frag(fork, join, edges)
+
+    def decision(self, e: Mapping[str, Any], prefix: str) -> _Frag:
+        path = prefix + str(e["id"])
+        decide = self.node(node_id("branch", path) + ":decide", [
+            ("id", node_id("branch", path) + ":decide"), ("class", "flownb-decision"),
+            *_DIAMOND, ("width", 0.32), ("height", 0.32),
+            ("tooltip", f"{path}: the first condition that holds")])
+        arms = [(_text(b.get("label")), self.unit(b["step"], prefix)) for b in e["branches"]]
+        merge = self.node(node_id("branch", path) + ":merge", [
+            ("id", node_id("branch", path) + ":merge"), ("class", "flownb-merge"),
+            *_DIAMOND, ("width", 0.2), ("height", 0.2), ("tooltip", f"{path}: merge")])
+        edges = []
+        for label, arm in arms:
+            edges += [_edge(decide, arm.head, [("label", label)]), *arm.edges,
+                      _edge(arm.tail, merge)]
+        return _Frag(decide, merge, edges)
+
+    def loop(self, e: Mapping[str, Any], prefix: str) -> _Frag:
+        body = self.unit(e["step"], prefix)
+        mode, cond = str(e["mode"]), _text(e.get("label"))
+        label = mode if cond in ("", mode) else f"{mode} {cond}"
+        back = _edge(body.tail, body.head, [("label", label), ("class", f"flownb-{mode}"),
+                                            ("style", "dashed"), ("constraint", False)])
+        return _Frag(body.head, body.tail, [*body.edges, back])
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _sleep_label(e: Mapping[str, Any]) -> str:
+    label = _text(e.get("label"))
+    if e.get("mode") == "sleep_until":
+        return "sleep until" if label in ("", "until") else f"sleep until {label}"
+    return "sleep" if label in ("", "sleep") else f"sleep {label}"
+
+
+def _edge(tail: str, head: str, attrs: Iterable[tuple[str, Any]] = ()) -> str:
+    listed = _attrs(attrs)
+    return f"{dot_string(tail)} -> {dot_string(head)}" + (f" [{listed}]" if listed else "") + ";"
+
+
+def _attrs(attrs: Iterable[tuple[str, Any]]) -> str:
+    return ", ".join(f"{key}={_value(value)}" for key, value in attrs)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return dot_string(str(value))
