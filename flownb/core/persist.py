@@ -31,8 +31,10 @@ _STEP_DONE = frozenset({STEP_RESULT, STEP_SUSPENDED})
 def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
             origin: str | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {
-        "suspended": dict(ex.suspended),
         "suspended_paths": ex.suspended_paths(),
+        # Only the journal keys that differ from the path (a loop iteration, "inc@2"):
+        # the rest follow from suspended_paths.
+        "suspended_keys": {d: k for d, k in ex.suspended.items() if k != d},
         "state": to_jsonable(ex.state),
         "targets": {k: to_jsonable(v) for k, v in ex.targets.items()},
     }
@@ -71,7 +73,9 @@ def hydrate(ex: Execution, snap: Snapshot) -> None:
     ex.steps = {path: StepResult.from_dict(d) for path, d in snap.steps.items()}
     ex.journal = {key: dict(d) for key, d in snap.journal.items()}
     ex.stored_json = set(ex.steps) | {k for k, d in ex.journal.items() if "output" in d}
-    ex.suspended = dict(snap.meta.get("suspended", {}))
+    keys = snap.meta.get("suspended_keys") or {}
+    displays = (".".join(path) for path in snap.meta.get("suspended_paths") or [])
+    ex.suspended = {d: keys.get(d, d) for d in displays}
     schema = ex.workflow.state_schema
     state = snap.meta.get("state")
     ex.state = validate(schema, state) if schema is not None and state is not None else state
