@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, Field
+from shared_models import Count, Formatted, Msg, Value
 
 from flownb import (
     SchemaMismatchError,
@@ -17,28 +18,12 @@ from flownb import (
 )
 
 
-class Msg(BaseModel):
-    message: str
-
-
-class Formatted(BaseModel):
-    formatted: str
-
-
-class Count(BaseModel):
-    count: int
-
-
 class CountText(BaseModel):
     count: str
 
 
 class Text(BaseModel):
     text: str
-
-
-class Value(BaseModel):
-    value: int
 
 
 class ResultText(BaseModel):

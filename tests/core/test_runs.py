@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from shared_models import Count, Formatted, Msg, Value
 
 from flownb import (
     Event,
@@ -28,22 +29,6 @@ from flownb import (
     run_sync,
 )
 from flownb.core import clock
-
-
-class Msg(BaseModel):
-    message: str
-
-
-class Formatted(BaseModel):
-    formatted: str
-
-
-class Count(BaseModel):
-    count: int
-
-
-class Value(BaseModel):
-    value: int
 
 
 def passthrough(step_id: str, schema: Any = Msg, **kwargs):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from shared_models import Count, Formatted, Msg
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from flownb import (
@@ -20,18 +21,6 @@ from flownb import (
     create_workflow,
     step,
 )
-
-
-class Msg(BaseModel):
-    message: str
-
-
-class Formatted(BaseModel):
-    formatted: str
-
-
-class Count(BaseModel):
-    count: int
 
 
 class Approval(BaseModel):
