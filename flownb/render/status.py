@@ -1,0 +1,93 @@
+"""From a run's step results to what its views show: one status per graph node, a timeline.
+
+Pure functions over ``StepResult`` objects or their stored dicts (``StepResult.to_dict()``), so
+the notebook view, the terminal view and ``inspect`` of a stored run all read the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["graph_path", "node_statuses", "timeline"]
+
+_INDEX = re.compile(r"\[\d+\]")
+
+# When several results draw on one node (the items of a foreach), the one that matters most
+# shows: a failure first, then work still going on, then a wait for a person.
+_PRECEDENCE = ("failed", "running", "suspended", "canceled", "success", "skipped", "pending")
+_RANK = {status: rank for rank, status in enumerate(_PRECEDENCE)}
+
+
+def graph_path(path: str) -> str:
+    """The graph node a step path draws on: foreach item indexes dropped.
+
+    >>> graph_path("per-doc[3].embed"), graph_path("review[12]"), graph_path("a.b")
+    ('per-doc.embed', 'review', 'a.b')
+    """
+    return _INDEX.sub("", path)
+
+
+def node_statuses(steps: Mapping[str, Any]) -> dict[str, str]:
+    """Step path → status → graph node path → the status its node shows.
+
+    ``steps`` maps step paths to ``StepResult`` objects or their dicts. The items of a foreach
+    (``"s[0]"``, ``"s[1]"`` …) share the node ``"s"``: it shows ``failed`` if any item
+    failed, else ``running`` while any runs, else ``suspended``, ``canceled``, ``success``.
+    """
+    shown: dict[str, str] = {}
+    for path, result in steps.items():
+        status = _status_of(result)
+        node = graph_path(path)
+        current = shown.get(node)
+        if current is None or _RANK.get(status, 99) < _RANK.get(current, 99):
+            shown[node] = status
+    return shown
+
+
+def timeline(steps: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The step events a run's results imply, in time order (for stored runs, which keep
+    results, not events).
+
+    Each item is ``{"type", "path", "timestamp", "payload"}`` like ``Event.to_dict()``:
+    ``step-start`` at ``started_at`` (payload: the step's input) and, once it ended,
+    ``step-result`` (status and output or error) or ``step-suspended`` (the suspend payload).
+    """
+    items: list[tuple[float, int, dict[str, Any]]] = []
+    for order, (path, result) in enumerate(steps.items()):
+        data = _as_dict(result)
+        started, ended = data.get("started_at"), data.get("ended_at")
+        status = data.get("status")
+        if started is not None:
+            items.append((started, 2 * order, {
+                "type": "step-start", "path": path, "timestamp": started,
+                "payload": {"input": data.get("payload")}}))
+        if status == "suspended":
+            at = ended if ended is not None else started
+            items.append((at or 0.0, 2 * order + 1, {
+                "type": "step-suspended", "path": path, "timestamp": at,
+                "payload": {"suspend_payload": data.get("suspend_payload")}}))
+        elif status != "running" and ended is not None:
+            payload: dict[str, Any] = {"status": status}
+            if status == "success":
+                payload["output"] = data.get("output")
+            else:
+                payload["error"] = data.get("error")
+            items.append((ended, 2 * order + 1, {
+                "type": "step-result", "path": path, "timestamp": ended, "payload": payload}))
+    items.sort(key=lambda item: (item[0], item[1]))
+    return [event for _, _, event in items]
+
+
+def _status_of(result: Any) -> str:
+    if isinstance(result, Mapping):
+        return str(result.get("status") or "pending")
+    return str(getattr(result, "status", None) or "pending")
+
+
+def _as_dict(result: Any) -> Mapping[str, Any]:
+    if isinstance(result, Mapping):
+        return result
+    to_dict = getattr(result, "to_dict", None)
+    return to_dict() if callable(to_dict) else {}
