@@ -98,7 +98,15 @@ __all__ = [
     "from_step",
     "run_sync",
     "step",
+    "load_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext flownb``: registers the ``%flow`` magics (imported only now)."""
+    from .notebook.magics import register
+
+    register(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -149,8 +149,29 @@ class Run:
     def state(self) -> Any:
         return self._ex.state
 
+    def suspended_step(self, step: Any = None) -> tuple[str, Any]:
+        """The ``(path, Step)`` of the suspended step ``step`` names (as ``resume`` reads
+        ``step=``); what a resume form or prompt needs: ``Step.resume_schema`` says what to
+        ask, ``run.steps[path].suspend_payload`` what the step said. Raises ``ResumeError``
+        (listing the suspended steps) when it names none, or several."""
+        display, _key = self._resolve(step)
+        return display, self._ex.step_by_display(display)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """In a Jupyter kernel: the live view (``flownb.notebook.RunView``); elsewhere the
+        step graph coloured by status, as SVG."""
+        from ..notebook.display import run_mimebundle
+
+        return run_mimebundle(self, include, exclude)
+
     def __repr__(self) -> str:
         return f"Run(workflow={self.workflow.id!r}, run_id={self.run_id!r}, status={self.status!r})"
+
+    def __rich__(self) -> Any:
+        """``rich`` display: the tree of step statuses, then the result (``flownb.terminal``)."""
+        from ..terminal.view import run_renderable
+
+        return run_renderable(self)
 
     # -- observing ----------------------------------------------------------------------------
 

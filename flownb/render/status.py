@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["graph_path", "node_statuses", "timeline"]
+__all__ = ["graph_path", "node_paths", "node_statuses", "timeline"]
 
 _INDEX = re.compile(r"\[\d+\]")
 
@@ -27,6 +27,46 @@ def graph_path(path: str) -> str:
     ('per-doc.embed', 'review', 'a.b')
     """
     return _INDEX.sub("", path)
+
+
+def node_paths(description: Mapping[str, Any]) -> list[str]:
+    """Every node of a graph description that shows a status, in drawing order: steps,
+    nested workflows (and their steps, ``"outer.inner"``), map and sleep entries.
+
+    >>> node_paths({"id": "wf", "entries": [
+    ...     {"kind": "step", "step": {"id": "a"}},
+    ...     {"kind": "parallel", "id": "p", "steps": [{"id": "b"}, {"id": "c"}]},
+    ...     {"kind": "map", "id": "map-1"}]})
+    ['a', 'b', 'c', 'map-1']
+    """
+    out: list[str] = []
+
+    def unit(step: Mapping[str, Any], prefix: str) -> None:
+        path = prefix + str(step["id"])
+        out.append(path)
+        for entry in step.get("entries") or ():
+            visit(entry, path + ".")
+
+    def visit(entry: Mapping[str, Any], prefix: str) -> None:
+        kind = entry["kind"]
+        if kind in ("step", "loop", "foreach"):
+            unit(entry["step"], prefix)
+        elif kind == "parallel":
+            for step in entry["steps"]:
+                unit(step, prefix)
+        elif kind == "branch":
+            for arm in entry["branches"]:
+                unit(arm["step"], prefix)
+        elif kind in ("map", "sleep"):
+            out.append(prefix + str(entry["id"]))
+
+    entries = description.get("entries")
+    if entries is None:
+        unit(description, "")
+    else:
+        for entry in entries:
+            visit(entry, "")
+    return out
 
 
 def node_statuses(steps: Mapping[str, Any]) -> dict[str, str]:

@@ -1,0 +1,142 @@
+"""HTML fragments of the notebook layer: step table, event log, result, run list.
+
+Every user-provided string (ids, descriptions, payloads, errors) goes through
+``html.escape``; nothing here is trusted markup.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..core.schema import to_jsonable
+from ..render import style
+from ..render.status import graph_path
+
+__all__ = ["badge", "event_log", "preview", "result_block", "run_table", "step_table"]
+
+_TABLE = ('style="border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,'
+          'sans-serif)"')
+_CELL = 'style="padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top"'
+_HEAD = ('style="padding:2px 8px;border-bottom:1px solid #ccc;text-align:left;'
+         'font-weight:600"')
+
+
+def preview(value: Any, limit: int = 80) -> str:
+    """A one-line JSON preview of ``value``, cut at ``limit`` characters (not escaped)."""
+    if value is None:
+        return ""
+    text = json.dumps(to_jsonable(value), default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def badge(status: str) -> str:
+    """A coloured status label."""
+    fill = style.STATUS_FILL.get(status, "#ffffff")
+    stroke = style.STATUS_STROKE.get(status, "#5f6368")
+    return (f'<span class="flownb-badge status-{html.escape(status)}" style="background:{fill};'
+            f'border:1px solid {stroke};border-radius:8px;padding:0 6px;font-size:11px">'
+            f"{html.escape(status)}</span>")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], css_class: str) -> str:
+    head = "".join(f"<th {_HEAD}>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td {_CELL}>{cell}</td>" for cell in row) + "</tr>"
+                   for row in rows)
+    return f'<table class="{css_class}" {_TABLE}><thead><tr>{head}</tr></thead>' \
+           f"<tbody>{body}</tbody></table>"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def step_table(steps: Mapping[str, Any], statuses: Mapping[str, str]) -> str:
+    """One row per graph node: its status, duration, attempts, output preview and error.
+
+    The items of a foreach share their node's row, with a count per status, so a run of
+    thousands of items stays a short table.
+    """
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for path, result in steps.items():
+        groups.setdefault(graph_path(path), []).append((path, result))
+    rows = []
+    for node, members in groups.items():
+        own = next((r for p, r in members if p == node), None)
+        items = [(p, r) for p, r in members if p != node]
+        status = statuses.get(node) or (own or items[-1][1]).status
+        if own is not None:
+            span = own.duration
+        else:
+            starts = [r.started_at for _, r in items if r.started_at is not None]
+            ends = [r.ended_at for _, r in items if r.ended_at is not None]
+            span = max(ends) - min(starts) if starts and len(ends) == len(items) else None
+        attempts = max((r.attempts for _, r in members), default=0)
+        errors = [r.error if p == node else f"{p}: {r.error}" for p, r in members if r.error]
+        label = html.escape(node)
+        if items:
+            counts: dict[str, int] = {}
+            for _, r in items:
+                counts[r.status] = counts.get(r.status, 0) + 1
+            output = ", ".join(f"{n:,} {s}" for s, n in counts.items())
+            label += f' <span style="color:#5f6368">({len(items):,} items)</span>'
+        else:
+            output = preview(own.output if own is not None else None)
+        rows.append([label, badge(status), _duration(span), str(attempts or ""),
+                     f"<code>{html.escape(output)}</code>" if output else "",
+                     html.escape(errors[0] if errors else "")])
+    return _table(["step", "status", "duration", "attempts", "output", "error"], rows,
+                  "flownb-step-table")
+
+
+def event_log(events: Sequence[Any], started: float | None, total: int) -> str:
+    """The last events, newest last: time since start, type, step path, payload preview."""
+    rows = []
+    for e in events:
+        offset = "" if started is None else f"+{(e.timestamp - started) * 1000:,.0f} ms"
+        payload = e.payload
+        if e.type == "workflow-finish":
+            payload = {"status": payload.get("status")}
+        rows.append([offset, html.escape(e.type), html.escape(e.step_path),
+                     f"<code>{html.escape(preview(payload, 100))}</code>"])
+    note = ""
+    if total > len(events):
+        note = (f'<div style="color:#5f6368;font-size:11px">the last {len(events):,} of '
+                f"{total:,} events</div>")
+    return note + _table(["time", "event", "step", "payload"], rows, "flownb-event-log")
+
+
+def result_block(status: str, result: Any, error: str | None,
+                 suspended: Sequence[Sequence[str]]) -> str:
+    """The run's outcome: pretty JSON of the result, the error, or what it waits for."""
+    if status == "success":
+        body = html.escape(json.dumps(to_jsonable(result), indent=2, default=str,
+                                      ensure_ascii=False), quote=False)
+        return f'<pre class="flownb-result" style="margin:0">{body}</pre>'
+    if status in ("failed", "canceled"):
+        return (f'<pre class="flownb-result" style="margin:0;color:#d93025;white-space:'
+                f'pre-wrap">{html.escape(error or status)}</pre>')
+    if status == "suspended":
+        waiting = ", ".join(".".join(p) for p in suspended)
+        return f'<div class="flownb-result">waiting for: <b>{html.escape(waiting)}</b></div>'
+    return ""
+
+
+def run_table(runs: Sequence[Any]) -> str:
+    """Stored runs (``RunInfo``): id, workflow, status, started, duration, waiting steps."""
+    rows = []
+    for info in runs:
+        started = _dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        waiting = ", ".join(".".join(p) for p in info.suspended)
+        rows.append([f"<code>{html.escape(info.run_id)}</code>", html.escape(info.workflow_id),
+                     badge(info.status), started,
+                     _duration(info.updated_at - info.created_at), html.escape(waiting)])
+    return _table(["run id", "workflow", "status", "started", "duration", "waiting for"],
+                  rows, "flownb-run-table")

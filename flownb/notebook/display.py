@@ -1,0 +1,43 @@
+"""How a ``Run`` displays itself: the live view inside a Jupyter kernel, SVG elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.run import Run
+
+__all__ = ["in_kernel", "run_mimebundle", "run_svg"]
+
+
+def in_kernel() -> bool:
+    """Whether code runs in a Jupyter kernel, where widgets have a front end."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def run_svg(run: Run) -> str:
+    """The run's step graph, each node coloured by the status it has now."""
+    from ..render.status import node_paths, node_statuses
+    from ..render.svg import workflow_svg
+
+    description = run.workflow.graph.description
+    statuses = dict.fromkeys(node_paths(description), "pending")
+    statuses.update(node_statuses(run.steps))
+    return workflow_svg(description, statuses)
+
+
+def run_mimebundle(run: Run, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """``Run._repr_mimebundle_``."""
+    if in_kernel():
+        from .view import RunView
+
+        bundle: dict[str, Any] = RunView.of(run)._repr_mimebundle_(include=include,
+                                                                  exclude=exclude)
+        return bundle
+    return {"image/svg+xml": run_svg(run), "text/plain": repr(run)}

@@ -1,0 +1,262 @@
+"""The ``%flow`` magics (``%load_ext flownb``).
+
+::
+
+    %flow show WF                          the step graph
+    %flow run WF [--input JSON] [-o VAR]   run with a live view; the result goes to VAR
+    %%flow run WF [-o VAR]                 the same, the cell body being the JSON input
+    %flow runs [WF] [--status S]           a table of stored runs
+    %flow resume RUN_ID                    the live view of a stored run, with its form
+    %flow inspect RUN_ID                   step table and events of a stored run
+
+``WF`` is a name in the notebook's namespace (``module.attr`` works too): a workflow, or a
+``Registry`` with ``--workflow NAME``. Bad usage prints a short usage message, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import shlex
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import HTML, display
+from pydantic import ValidationError
+
+from ..core.schema import validate
+from ..errors import FlownbError, describe_field_errors, field_errors_from_pydantic
+from . import _html
+
+__all__ = ["FlowMagics", "register"]
+
+USAGE = """\
+%flow show WF
+%flow run WF [--input JSON] [-o VAR]
+%%flow run WF [-o VAR]            (cell body: the JSON input)
+%flow runs [WF] [--status S]
+%flow resume RUN_ID
+%flow inspect RUN_ID
+WF: a workflow (or a Registry, with --workflow NAME) in the notebook's namespace."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as a ``UsageError`` instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\n\nusage:\n{USAGE}")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="%flow", add_help=False)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    show = sub.add_parser("show", add_help=False)
+    show.add_argument("wf")
+    show.add_argument("--workflow")
+    run = sub.add_parser("run", add_help=False)
+    run.add_argument("wf")
+    run.add_argument("--input")
+    run.add_argument("--workflow")
+    run.add_argument("-o", dest="output")
+    runs = sub.add_parser("runs", add_help=False)
+    runs.add_argument("wf", nargs="?")
+    runs.add_argument("--status")
+    runs.add_argument("--workflow")
+    for name in ("resume", "inspect"):
+        sub.add_parser(name, add_help=False).add_argument("run_id")
+    return parser
+
+
+@magics_class
+class FlowMagics(Magics):
+    """``%flow`` / ``%%flow``."""
+
+    @line_cell_magic
+    def flow(self, line: str, cell: str | None = None) -> None:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%flow: {exc}\n\nusage:\n{USAGE}") from None
+        if not words:
+            raise UsageError(f"usage:\n{USAGE}")
+        args = _parser().parse_args(words)
+        if cell is not None and args.command != "run":
+            raise UsageError(f"%%flow takes a cell body only with 'run'\n\nusage:\n{USAGE}")
+        try:
+            getattr(self, f"_{args.command}")(args, cell)
+        except FlownbError as exc:  # bad input, unknown run: one line, no traceback
+            raise UsageError(exc.message) from None
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _show(self, args: argparse.Namespace, _cell: str | None) -> None:
+        display(self._workflow(args.wf, args.workflow))
+
+    def _run(self, args: argparse.Namespace, cell: str | None) -> None:
+        from ..core.aio import run_sync
+        from .view import RunView
+
+        wf = self._workflow(args.wf, args.workflow)
+        if cell is not None and args.input is not None:
+            raise UsageError("%%flow run: give the input in the cell body or --input, not both")
+        text = cell if cell is not None else args.input
+        data = None
+        if text is not None and text.strip():
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"%flow run: the input is not valid JSON: {exc.msg} "
+                                 f"(line {exc.lineno}, column {exc.colno})") from None
+        try:  # invalid input: a one-line message, and no view or run
+            validate(wf.input_schema, data)
+        except ValidationError as exc:
+            errors = describe_field_errors(field_errors_from_pydantic(exc))
+            raise UsageError(f"invalid input for workflow '{wf.id}': {errors}") from None
+        run = wf.create_run()
+        display(RunView(run))
+        result = run_sync(run.start(data))
+        if args.output:
+            self._namespace[args.output] = result
+
+    def _runs(self, args: argparse.Namespace, _cell: str | None) -> None:
+        if args.wf is not None:
+            runs = self._workflow(args.wf, args.workflow).runs(status=args.status)
+        else:
+            from ..config import resolve_store
+
+            store = resolve_store(None)
+            runs = store.list_runs(status=args.status) if store is not None else []
+        if not runs:
+            what = f" with status '{args.status}'" if args.status else ""
+            display(HTML(f"<i>no stored runs{html.escape(what)}</i>"))
+            return
+        display(HTML(_html.run_table(runs)))
+
+    def _resume(self, args: argparse.Namespace, _cell: str | None) -> None:
+        from .view import RunView
+
+        snap, store = self._snapshot(args.run_id)
+        wf = self._workflow_by_id(snap.workflow_id, store)
+        if wf is None:
+            raise UsageError(
+                f"%flow resume: run '{args.run_id}' belongs to workflow '{snap.workflow_id}', "
+                "which is not in this notebook; define or import it first (or use "
+                f"`flownb resume {args.run_id}` in a terminal)")
+        display(RunView(wf.create_run(run_id=args.run_id)))
+
+    def _inspect(self, args: argparse.Namespace, _cell: str | None) -> None:
+        snap, _store = self._snapshot(args.run_id)
+        display(HTML(inspect_html(snap)))
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    @property
+    def _namespace(self) -> dict[str, Any]:
+        assert self.shell is not None, "the %flow magics need an IPython shell"
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
+
+    def _lookup(self, name: str) -> Any:
+        head, *rest = name.split(".")
+        namespace = self._namespace
+        if head not in namespace:
+            raise UsageError(f"%flow: no '{head}' in the notebook's namespace; define or "
+                             "import the workflow first")
+        obj = namespace[head]
+        for part in rest:
+            if not hasattr(obj, part):
+                raise UsageError(f"%flow: '{name}': {type(obj).__name__} has no '{part}'")
+            obj = getattr(obj, part)
+        return obj
+
+    def _workflow(self, name: str, member: str | None) -> Any:
+        from ..core.workflow import Workflow
+        from ..registry import Registry
+
+        obj = self._lookup(name)
+        if isinstance(obj, Registry):
+            if member is None:
+                listing = ", ".join(obj) or "none"
+                raise UsageError(f"%flow: '{name}' is a Registry; say which workflow with "
+                                 f"--workflow NAME (registered: {listing})")
+            try:
+                return obj.get_workflow(member)
+            except KeyError as exc:
+                raise UsageError(f"%flow: {exc.args[0]}") from None
+        if not isinstance(obj, Workflow):
+            raise UsageError(f"%flow: '{name}' is a {type(obj).__name__}, not a workflow")
+        return obj
+
+    def _namespace_workflows(self) -> list[Any]:
+        from ..core.workflow import Workflow
+        from ..registry import Registry
+
+        found: list[Any] = []
+        for value in list(self._namespace.values()):
+            if isinstance(value, Workflow) and value.committed:
+                found.append(value)
+            elif isinstance(value, Registry):
+                found.extend(value.values())
+        return found
+
+    def _snapshot(self, run_id: str) -> tuple[Any, Any]:
+        """The stored run ``run_id``: in the default store or any namespace workflow's."""
+        from ..config import resolve_store
+
+        stores = [resolve_store(None)]
+        stores += [resolve_store(wf.storage) for wf in self._namespace_workflows()]
+        for store in stores:
+            if store is None:
+                continue
+            snap = store.load(run_id)
+            if snap is not None:
+                return snap, store
+        raise UsageError(f"%flow: no stored run '{run_id}' (looked in the default store and "
+                         "the stores of the workflows in this notebook)")
+
+    def _workflow_by_id(self, workflow_id: str, store: Any) -> Any:
+        from ..config import resolve_store
+
+        candidates = [wf for wf in self._namespace_workflows() if wf.id == workflow_id]
+        for wf in candidates:
+            if resolve_store(wf.storage) is store:
+                return wf
+        return candidates[0] if candidates else None
+
+
+def inspect_html(snap: Any) -> str:
+    """A stored run drawn from its snapshot alone (no user code): graph, steps, events."""
+    from ..core.results import StepResult
+    from ..render.status import node_paths, node_statuses, timeline
+    from ..render.svg import workflow_svg
+
+    steps = {p: StepResult.from_dict(d) for p, d in snap.steps.items()}
+    statuses = dict.fromkeys(node_paths(snap.graph), "pending")
+    statuses.update(node_statuses(steps))
+    try:
+        graph = workflow_svg(snap.graph, statuses)
+    except RuntimeError as exc:
+        graph = f"<i>{html.escape(str(exc))}</i>"
+    rows = []
+    for e in timeline(snap.steps):
+        offset = f"+{(e['timestamp'] - snap.created_at) * 1000:,.1f} ms"
+        rows.append(f"<tr><td>{offset}</td><td>{html.escape(e['type'])}</td>"
+                    f"<td>{html.escape(e['path'])}</td><td><code>"
+                    f"{html.escape(_html.preview(e['payload'], 100))}</code></td></tr>")
+    meta = snap.meta
+    outcome = _html.result_block(snap.status, meta.get("result"), meta.get("error"),
+                                 meta.get("suspended_paths") or [])
+    return (f'<div class="flownb-inspect"><b>{html.escape(snap.workflow_id)}</b> · run '
+            f"<code>{html.escape(snap.run_id)}</code> {_html.badge(snap.status)}"
+            f'<div style="display:flex;gap:16px;align-items:flex-start"><div>{graph}</div>'
+            f"<div>{_html.step_table(steps, statuses)}{outcome}</div></div>"
+            f'<table class="flownb-timeline" style="font-size:12px"><thead><tr><th>time</th>'
+            f"<th>event</th><th>step</th><th>payload</th></tr></thead><tbody>{''.join(rows)}"
+            "</tbody></table></div>")
+
+
+def register(ipython: Any) -> None:
+    """Register the ``%flow`` magics with ``ipython``."""
+    ipython.register_magics(FlowMagics)

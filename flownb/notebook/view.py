@@ -1,0 +1,294 @@
+"""``RunView``: a run's live view — the step graph coloured by status, a step table, the
+event log, the result, and a resume form for each suspended step.
+
+The graph is laid out once; status changes only restyle node classes
+(:func:`flownb.render.svg_with_statuses`). Events update an in-memory model and at most
+``1 / interval`` front-end updates per second go out (latest state wins), with a final update
+as soon as the run returns, so thousands of events per second never flood the browser.
+
+>>> run = wf.create_run()                               # doctest: +SKIP
+>>> view = RunView(run); display(view)                  # doctest: +SKIP
+>>> await run.start(input_data={"message": "hi"})       # doctest: +SKIP
+>>> view.step_status                                    # doctest: +SKIP
+{'upper': 'success', ...}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
+from ..render.status import node_paths, node_statuses
+from . import _html
+from .forms import ResumeForm
+
+if TYPE_CHECKING:
+    from ..core.run import Run
+
+__all__ = ["RunView"]
+
+_VIEWS: weakref.WeakKeyDictionary[Any, RunView] = weakref.WeakKeyDictionary()
+
+
+class RunView(widgets.VBox):  # type: ignore[misc]
+    """The live view of a run (an ipywidgets widget).
+
+    ``source`` is a ``Run``, a ``Workflow`` (a new run is created: ``view.run``), or a stored
+    run's id (pass ``workflow=`` to be able to resume it; without it the view tries the
+    import path the run was started from, else shows the stored state read-only).
+
+    ``view.step_status`` maps each step path (``"a"``, ``"outer.inner"``, ``"item[3]"``) to
+    the status it shows; ``view.svg`` is the SVG shown now; ``view.stats`` counts events
+    seen and front-end updates sent.
+    """
+
+    def __init__(self, source: Any, *, workflow: Any = None, interval: float = 0.1,
+                 max_events: int = 200, clock: Callable[[], float] = time.monotonic,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("flownb-run-view")
+        self.run: Run | None = None
+        self.snapshot: Any = None  # a stored run shown without its workflow
+        self.interval = interval
+        self._clock = clock
+        self._events: deque[Event] = deque(maxlen=max_events)
+        self._event_count = 0
+        self._updates = 0
+        self._last_flush = float("-inf")
+        self._timer: asyncio.TimerHandle | None = None
+        self._started: float | None = None
+        self._forms: dict[str, ResumeForm] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        self._resolve(source, workflow)
+        self.header = widgets.HTML()
+        self.graph = widgets.HTML(layout=widgets.Layout(overflow="auto", max_height="640px",
+                                                        min_width="160px"))
+        self.graph.add_class("flownb-graph")
+        self.table = widgets.HTML(layout=widgets.Layout(overflow="auto"))
+        self.forms = widgets.VBox([])
+        self.result_html = widgets.HTML()
+        self.events_html = widgets.HTML(layout=widgets.Layout(overflow="auto",
+                                                              max_height="320px"))
+        details = widgets.Accordion(children=[self.events_html])
+        details.set_title(0, "events")
+        self.children = [self.header,
+                         widgets.HBox([self.graph, widgets.VBox([self.table, self.result_html])]),
+                         self.forms, details]
+        self._base_svg = self._layout()
+        self.svg = self._base_svg
+        self._last_statuses: dict[str, str] | None = None
+        if self.run is not None:
+            self._unsubscribe = self.run.watch(self._on_event)
+        self._flush()
+
+    # -- sources ----------------------------------------------------------------------------
+
+    @classmethod
+    def of(cls, run: Run) -> RunView:
+        """The one view of ``run`` (created on first use), so displaying a run twice shows
+        the same live view rather than subscribing twice."""
+        view = _VIEWS.get(run)
+        if view is None:
+            view = _VIEWS[run] = cls(run)
+        return view
+
+    def _resolve(self, source: Any, workflow: Any) -> None:
+        from ..core.run import Run
+        from ..core.workflow import Workflow
+
+        if isinstance(source, Run):
+            self.run = source
+        elif isinstance(source, Workflow):
+            self.run = source.create_run()
+        elif isinstance(source, str):
+            if workflow is not None:
+                self.run = workflow.create_run(run_id=source)
+            else:
+                self._load_stored(source)
+        else:
+            raise TypeError(f"RunView shows a Run, a Workflow or a stored run id, not "
+                            f"{type(source).__name__}")
+        if self.run is not None:
+            self.description = self.run.workflow.graph.description
+
+    def _load_stored(self, run_id: str) -> None:
+        from ..config import resolve_store
+        from ..errors import RunNotFoundError
+
+        store = resolve_store(None)
+        snap = store.load(run_id) if store is not None else None
+        if snap is None:
+            raise RunNotFoundError(f"no stored run '{run_id}' in the default store; pass "
+                                   "workflow= if its workflow keeps runs elsewhere",
+                                   run_id=run_id)
+        origin = snap.meta.get("origin")
+        if origin:
+            try:
+                self.run = _import_workflow(origin).create_run(run_id=run_id)
+                return
+            except Exception:  # the code moved or changed: show the stored state read-only
+                self.run = None
+        from ..core.results import StepResult
+
+        self.snapshot = snap
+        self.description = snap.graph
+        self._stored_steps = {p: StepResult.from_dict(d) for p, d in snap.steps.items()}
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> dict[str, Any]:
+        if self.run is not None:
+            return self.run.steps
+        return self._stored_steps
+
+    @property
+    def status(self) -> str:
+        if self.run is not None:
+            return self.run.status
+        return str(self.snapshot.status)
+
+    @property
+    def step_status(self) -> dict[str, str]:
+        """Step path → the status shown: every node of the graph (``pending`` until it
+        starts, ``skipped`` when a successful run never reached it) and every foreach item."""
+        shown = dict.fromkeys(node_paths(self.description), "pending")
+        steps = self.steps
+        shown.update(node_statuses(steps))
+        if self.status == "success":
+            for path, status in shown.items():
+                if status == "pending":
+                    shown[path] = "skipped"
+        for path, result in steps.items():
+            shown.setdefault(path, result.status)
+        return shown
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """``{"events": seen, "updates": front-end updates sent}``."""
+        return {"events": self._event_count, "updates": self._updates}
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        self._event_count += 1
+        self._events.append(event)
+        if event.type == WORKFLOW_START and self._started is None:
+            self._started = event.timestamp
+        if event.type == WORKFLOW_FINISH:
+            self._flush()  # the final state shows as soon as the run returns
+            return
+        if self._timer is not None:
+            return  # an update is already due; it will show this event too
+        wait = self._last_flush + self.interval - self._clock()
+        if wait <= 0:
+            self._flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._flush()
+            return
+        self._timer = loop.call_later(wait, self._flush)
+
+    def _flush(self) -> None:
+        """Push the current state to the widgets (one front-end update)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._last_flush = self._clock()
+        self._updates += 1
+        statuses = self.step_status
+        if statuses != self._last_statuses and self._base_svg:
+            from ..render.svg import svg_with_statuses
+
+            self.svg = svg_with_statuses(self._base_svg, statuses)
+            self.graph.value = self.svg
+        self._last_statuses = statuses
+        self.header.value = self._header_html()
+        self.table.value = _html.step_table(self.steps, statuses)
+        self.events_html.value = _html.event_log(list(self._events), self._started,
+                                                 self._event_count)
+        self.result_html.value = self._result_html()
+        self._sync_forms()
+
+    # -- parts ------------------------------------------------------------------------------
+
+    def _layout(self) -> str:
+        from ..render.svg import workflow_svg
+
+        try:
+            return workflow_svg(self.description)
+        except RuntimeError as exc:  # no Graphviz: the rest of the view still works
+            self.graph.value = _html_note(str(exc))
+            return ""
+
+    def _header_html(self) -> str:
+        wf_id = self.run.workflow.id if self.run is not None else self.snapshot.workflow_id
+        run_id = self.run.run_id if self.run is not None else self.snapshot.run_id
+        read_only = "" if self.run is not None else \
+            ' <span style="color:#5f6368">(stored state; pass workflow= to resume)</span>'
+        return (f"<b>{html.escape(str(wf_id))}</b> · run <code>{html.escape(str(run_id))}"
+                f"</code> {_html.badge(self.status)}{read_only}")
+
+    def _result_html(self) -> str:
+        if self.run is not None:
+            result = self.run.result
+            if result is None or self.status == "running":
+                return ""
+            return _html.result_block(result.status, result.result, result.error,
+                                      result.suspended)
+        meta = self.snapshot.meta
+        suspended = meta.get("suspended_paths") or []
+        return _html.result_block(self.status, meta.get("result"), meta.get("error"), suspended)
+
+    def _sync_forms(self) -> None:
+        """One resume form per suspended step while the run waits; none otherwise."""
+        run = self.run
+        if run is None:
+            return
+        waiting = [".".join(p) for p in run.suspended] if run.status == "suspended" else []
+        if list(self._forms) == waiting:
+            return
+        forms = {}
+        for path in waiting:
+            form = self._forms.get(path)
+            if form is None or form.result is not None:
+                form = ResumeForm(run, step=path)
+            forms[path] = form
+        self._forms = forms
+        self.forms.children = list(forms.values())
+
+    @property
+    def resume_forms(self) -> dict[str, ResumeForm]:
+        """Step path → the resume form shown for it (empty unless the run is suspended)."""
+        return dict(self._forms)
+
+    def close(self) -> None:
+        """Stop watching the run and close the widgets."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        super().close()
+
+
+def _html_note(text: str) -> str:
+    return f'<div style="color:#5f6368;font-size:12px">{html.escape(text)}</div>'
+
+
+def _import_workflow(origin: str) -> Any:
+    import importlib
+
+    module, _, attr = origin.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,260 @@
+"""RunView headless: statuses, SVG restyling, coalesced updates, forms, stored runs."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+
+import pytest
+from nb_workflows import Doc, parallel_approvals, review_workflow
+from pydantic import BaseModel
+
+from flownb import create_step, create_workflow
+from flownb.notebook import ResumeForm, RunView
+from flownb.render.svg import svg_with_statuses
+from flownb.storage import SQLiteStore
+
+
+class N(BaseModel):
+    n: int
+
+
+def _coords(svg: str) -> list[str]:
+    return re.findall(r'(?:points|d|cx|cy|x|y)="[^"]*"', svg)
+
+
+def _node_class(svg: str, node: str) -> str:
+    match = re.search(rf'<g id="{re.escape(node)}" class="([^"]*)"', svg)
+    assert match, f"{node} not in the SVG"
+    return html.unescape(match.group(1))  # Graphviz writes "-" as "&#45;"
+
+
+async def test_statuses_follow_the_run_and_the_layout_never_changes():
+    wf = review_workflow()
+    run = wf.create_run()
+    view = RunView(run)
+    assert view.step_status == {"draft": "pending", "review": "pending"}
+    before = view.svg
+    assert "status-pending" in _node_class(before, "step:draft")
+    result = await run.start({"text": "hi"})
+    assert result.status == "suspended"
+    assert view.step_status == {"draft": "success", "review": "suspended"}
+    assert "status-success" in _node_class(view.svg, "step:draft")
+    assert "status-suspended" in _node_class(view.svg, "step:review")
+    assert _coords(view.svg) == _coords(before)  # restyled, not laid out again
+    assert view.graph.value == view.svg
+    assert "waiting for" in view.result_html.value
+
+
+async def test_a_finished_run_shows_its_result_table_and_events():
+    async def inc(input_data: N) -> dict[str, int]:
+        return {"n": input_data.n + 1}
+
+    wf = (create_workflow(id="inc3", input_schema=N, output_schema=N)
+          .then(create_step(id="a", input_schema=N, output_schema=N, execute=inc))
+          .then(create_step(id="b", input_schema=N, output_schema=N, execute=inc))
+          .commit())
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start({"n": 1})
+    assert view.step_status == {"a": "success", "b": "success"}
+    assert '"n": 3' in view.result_html.value
+    table = view.table.value
+    assert "flownb-step-table" in table and table.count("status-success") == 2
+    assert "step-start" in view.events_html.value and "workflow-finish" in view.events_html.value
+    assert "success" in view.header.value
+
+
+async def test_branches_not_taken_show_skipped_after_success():
+    high = create_step(id="high", input_schema=N, output_schema=N,
+                       execute=lambda input_data: {"n": 1})
+    low = create_step(id="low", input_schema=N, output_schema=N,
+                      execute=lambda input_data: {"n": 0})
+    wf = (create_workflow(id="pick", input_schema=N, output_schema=dict)
+          .branch([(lambda input_data: input_data.n > 10, high),
+                   (lambda input_data: input_data.n <= 10, low)])
+          .commit())
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start({"n": 15})
+    assert view.step_status == {"high": "success", "low": "skipped"}
+    assert "status-skipped" in _node_class(view.svg, "step:low")
+
+
+async def test_foreach_items_share_their_node_and_keep_their_own_status():
+    item = create_step(id="double", input_schema=N, output_schema=N,
+                       execute=lambda input_data: {"n": input_data.n * 2})
+    wf = (create_workflow(id="fan", input_schema=list[N], output_schema=list[N])
+          .foreach(item, concurrency=2).commit())
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start([{"n": i} for i in range(5)])
+    status = view.step_status
+    assert status["double"] == "success"
+    assert [status[f"double[{i}]"] for i in range(5)] == ["success"] * 5
+    assert "(5 items)" in view.table.value and "5 success" in view.table.value
+
+
+async def test_failed_step_shows_failed_with_its_error_escaped():
+    def boom(input_data: N) -> dict[str, int]:
+        raise ValueError("bad <b>thing</b>")
+
+    wf = (create_workflow(id="fails", input_schema=N, output_schema=N)
+          .then(create_step(id="boom", input_schema=N, output_schema=N, execute=boom))
+          .commit())
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start({"n": 1})
+    assert view.step_status == {"boom": "failed"}
+    assert "bad &lt;b&gt;thing&lt;/b&gt;" in view.table.value
+    assert "<b>thing</b>" not in view.table.value + view.result_html.value
+
+
+async def test_updates_are_coalesced_and_the_final_state_always_shows():
+    item = create_step(id="tick", input_schema=N, output_schema=N,
+                       execute=lambda input_data: {"n": input_data.n})
+    wf = (create_workflow(id="many", input_schema=list[N], output_schema=list[N])
+          .foreach(item, concurrency=50).commit())
+    run = wf.create_run()
+    # An interval no run reaches: besides the first draw, only the final update goes out.
+    view = RunView(run, interval=3600)
+    await run.start([{"n": i} for i in range(500)])
+    assert view.stats["events"] >= 1000
+    assert view.stats["updates"] == 2
+    assert view.step_status["tick"] == "success"
+    assert view._timer is None
+
+
+async def test_updates_go_out_at_most_once_per_interval_while_events_stream():
+    clock = [0.0]
+
+    async def slow(input_data: N) -> dict[str, int]:
+        clock[0] += 0.03  # each item "takes" 30 ms of the view's clock
+        await asyncio.sleep(0)
+        return {"n": input_data.n}
+
+    item = create_step(id="slow", input_schema=N, output_schema=N, execute=slow)
+    wf = (create_workflow(id="paced", input_schema=list[N], output_schema=list[N])
+          .foreach(item, concurrency=1).commit())
+    run = wf.create_run()
+    view = RunView(run, interval=0.1, clock=lambda: clock[0])
+    await run.start([{"n": i} for i in range(40)])
+    # 40 items × 30 ms = 1.2 s of view clock: ≤ 10 updates/s plus the first and final ones.
+    assert view.stats["events"] > 80
+    assert view.stats["updates"] <= 1.2 / 0.1 + 2
+
+
+async def test_the_view_shows_a_resume_form_and_continues_after_submit():
+    wf = review_workflow()
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start({"text": "hi"})
+    form = view.resume_forms["review"]
+    assert form in view.forms.children
+    form.fields["approved"].value = True
+    form.fields["score"].value = 8
+    form.fields["reviewer.name"].value = "Ada"
+    result = await form.submit()
+    assert result.status == "success"
+    assert result.result == Doc(text="hi! yes 8 by Ada")
+    assert view.step_status == {"draft": "success", "review": "success"}
+    assert view.resume_forms == {} and view.forms.children == ()
+    assert "hi! yes 8 by Ada" in view.result_html.value
+
+
+async def test_several_suspended_steps_get_one_form_each():
+    wf = parallel_approvals()
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start({"text": "x"})
+    assert set(view.resume_forms) == {"legal", "finance"}
+    view.resume_forms["legal"].fields["ok"].value = True
+    await view.resume_forms["legal"].submit()
+    assert set(view.resume_forms) == {"finance"}
+    view.resume_forms["finance"].fields["ok"].value = False
+    result = await view.resume_forms["finance"].submit()
+    assert result.status == "success"
+    assert result.result.text == "x:True+x:False"
+    assert view.step_status["join"] == "success"
+
+
+async def test_stored_run_by_id_with_and_without_its_workflow(tmp_path):
+    store = SQLiteStore(tmp_path / "runs.db")
+    wf = review_workflow(storage=store)
+    run = wf.create_run()
+    await run.start({"text": "stored"})
+
+    view = RunView(run.run_id, workflow=wf)
+    assert view.step_status == {"draft": "success", "review": "suspended"}
+    assert set(view.resume_forms) == {"review"}
+
+    import flownb
+
+    flownb.configure(storage=store)
+    readonly = RunView(run.run_id)  # no workflow, no origin: the snapshot alone
+    assert readonly.run is None
+    assert readonly.step_status == {"draft": "success", "review": "suspended"}
+    assert "stored state" in readonly.header.value
+    assert readonly.resume_forms == {}
+
+
+async def test_displaying_a_run_twice_reuses_one_view():
+    wf = review_workflow()
+    run = wf.create_run()
+    assert RunView.of(run) is RunView.of(run)
+    assert len(run._ex.listeners) == 1
+
+
+async def test_outside_a_kernel_a_run_displays_as_svg():
+    wf = review_workflow()
+    run = wf.create_run()
+    await run.start({"text": "x"})
+    bundle = run._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", "text/plain"}
+    assert "status-suspended" in _node_class(bundle["image/svg+xml"], "step:review")
+
+
+async def test_closing_the_view_stops_watching():
+    wf = review_workflow()
+    run = wf.create_run()
+    view = RunView(run)
+    view.close()
+    await run.start({"text": "x"})
+    assert view.stats["events"] == 0
+
+
+def test_rejects_what_it_cannot_show():
+    with pytest.raises(TypeError, match="Run, a Workflow or a stored run id"):
+        RunView(42)
+
+
+def test_a_workflow_gets_a_fresh_run():
+    wf = review_workflow()
+    view = RunView(wf)
+    assert view.run is not None and view.run.status == "pending"
+    assert view.step_status == {"draft": "pending", "review": "pending"}
+
+
+def test_restyling_keeps_user_text_escaped():
+    wf = review_workflow()
+    svg = RunView(wf).svg
+    assert "<draft>" not in svg and "&lt;draft&gt;" in svg
+    assert svg_with_statuses(svg, {"draft": "running"}).count("<script") == 0
+
+
+async def test_resume_form_payload_is_escaped():
+    wf = review_workflow()
+    run = wf.create_run()
+    await run.start({"text": "x"})
+    form = ResumeForm(run)
+    shown = " ".join(c.value for c in _walk(form) if hasattr(c, "value")
+                     and isinstance(c.value, str))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert "<script>" not in shown
+
+
+def _walk(widget):  # type: ignore[no-untyped-def]
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
