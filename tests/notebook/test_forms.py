@@ -1,0 +1,247 @@
+"""ResumeForm and InputForm headless: generated fields, typed values, inline errors, submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from nb_workflows import Doc, Review, Tone, parallel_approvals, review_workflow
+from pydantic import BaseModel, Field
+
+from flownb import create_step, create_workflow
+from flownb.errors import ResumeError
+from flownb.notebook import InputForm, ResumeForm
+from flownb.notebook.fields import build_fields
+
+
+async def suspended_review_run():  # type: ignore[no-untyped-def]
+    wf = review_workflow()
+    run = wf.create_run()
+    await run.start({"text": "hi"})
+    return run
+
+
+async def test_each_type_gets_its_input():
+    form = ResumeForm(await suspended_review_run())
+    f = form.fields
+    assert list(f) == ["approved", "score", "note", "mood", "tone", "tags", "reviewer.name",
+                       "reviewer.email"]
+    assert isinstance(f["approved"], widgets.Checkbox)
+    assert isinstance(f["score"], widgets.IntText)
+    assert isinstance(f["note"], widgets.Text)
+    assert isinstance(f["mood"], widgets.Dropdown)
+    assert [label for label, _ in f["mood"].options] == ["calm", "excited"]
+    assert isinstance(f["tone"], widgets.Dropdown) and f["tone"].value is Tone.KIND
+    assert f["tags"].rows == 0
+    assert isinstance(f["reviewer.name"], widgets.Text)
+
+
+async def test_defaults_and_values_are_typed():
+    form = ResumeForm(await suspended_review_run())
+    assert form.values() == {"approved": False, "score": 0, "note": None, "mood": "calm",
+                             "tone": Tone.KIND, "tags": [],
+                             "reviewer": {"name": "", "email": None}}
+    form.fields["tags"].add("a")
+    form.fields["tags"].add("b")
+    form.fields["tags.1"].value = "B"
+    form.fields["note"].value = "typed"  # typing into an optional field sets it
+    form.fields["tone"].value = Tone.BLUNT
+    values = form.values()
+    assert values["tags"] == ["a", "B"] and values["note"] == "typed"
+    assert values["tone"] is Tone.BLUNT
+    form.fields["tags"].remove(0)
+    assert form.values()["tags"] == ["B"]
+    assert "tags.1" not in form.fields
+
+
+async def test_descriptions_bounds_and_defaults_are_shown_escaped():
+    form = ResumeForm(await suspended_review_run())
+    texts = " ".join(w.value for w in _walk(form) if isinstance(w, widgets.HTML))
+    assert "how good &lt;b&gt;is&lt;/b&gt; it" in texts and "<b>is</b>" not in texts
+    assert "≥ 0, ≤ 10" in texts
+    assert "default: calm" in texts
+    assert "who reviewed it" in texts and "at least 2 long" in texts
+
+
+async def test_invalid_values_show_inline_errors_keep_values_and_the_run_suspended(store):
+    run = await suspended_review_run()
+    form = ResumeForm(run)
+    form.fields["score"].value = 11
+    form.fields["reviewer.name"].value = "A"
+    assert await form.submit() is None
+    assert set(form.errors) == {"score", "reviewer.name"}
+    assert "less than or equal to 10" in form.errors["score"]
+    assert "flownb-error" in form.root.children()[1].error.value  # next to its field
+    assert "2 fields to fix" in form.message.value
+    assert form.fields["score"].value == 11  # what was typed stays
+    assert run.status == "suspended"
+    assert store.load(run.run_id).status == "suspended"
+
+    form.fields["score"].value = 9
+    form.fields["reviewer.name"].value = "Ada"
+    result = await form.submit()
+    assert result.status == "success" and result.result == Doc(text="hi! no 9 by Ada")
+    assert form.errors == {} and form.button.disabled
+    assert store.load(run.run_id).status == "success"
+
+
+async def test_the_button_resumes_in_the_background(store):
+    run = await suspended_review_run()
+    form = ResumeForm(run)
+    form.fields["reviewer.name"].value = "Bo"
+    form.button.click()  # in a kernel this is a task on the running loop
+    task = next(iter(__import__("flownb.notebook._tasks", fromlist=["x"])._running))
+    await task
+    assert run.status == "success" and form.result is not None
+
+
+async def test_several_suspended_steps_without_step_show_a_selector():
+    wf = parallel_approvals()
+    run = wf.create_run()
+    await run.start({"text": "x"})
+    form = ResumeForm(run)
+    assert form.selector is not None and list(form.selector.options) == ["legal", "finance"]
+    assert form.step_path == "legal"
+    form.selector.value = "finance"
+    assert form.step_path == "finance"
+    form.fields["ok"].value = True
+    await form.submit()
+    assert run.suspended == [["legal"]]
+
+
+async def test_a_run_that_is_not_suspended_has_no_form():
+    wf = review_workflow()
+    run = wf.create_run()
+    with pytest.raises(ResumeError, match="not suspended|suspended: none"):
+        ResumeForm(run)
+
+
+def test_list_rows_paste_json_and_bad_json():
+    class Batch(BaseModel):
+        sizes: list[int]
+
+    root = build_fields(Batch)
+    sizes = root.inputs()["sizes"]
+    field = root.children()[0]
+    field.paste.value = "[1, 2, 3]"
+    field.load_pasted()
+    assert root.read() == {"sizes": [1, 2, 3]} and sizes.rows == 3
+    field.paste.value = "[1, 2"
+    field.load_pasted()
+    assert "not valid JSON" in field.error.value
+    assert root.read() == {"sizes": [1, 2, 3]}  # nothing lost
+
+
+def test_other_types():
+    class Extra(BaseModel):
+        when: dt.date
+        ratio: float = Field(0.5, gt=0, lt=1)
+        meta: dict[str, Any] = {}
+        essay: str = Field("", max_length=5000)
+        pick: int | str = 3
+
+    root = build_fields(Extra)
+    f = root.inputs()
+    assert f["when"].placeholder == "YYYY-MM-DD"
+    assert isinstance(f["ratio"], widgets.FloatText) and f["ratio"].value == 0.5
+    assert isinstance(f["meta"], widgets.Textarea) and f["meta"].placeholder == "JSON"
+    assert isinstance(f["essay"], widgets.Textarea)
+    f["when"].value = "2026-11-21"
+    f["meta"].value = '{"k": [1]}'
+    f["pick"].value = '"x"'
+    assert root.read() == {"when": "2026-11-21", "ratio": 0.5, "meta": {"k": [1]},
+                           "essay": "", "pick": "x"}
+    assert Extra.model_validate(root.read()).when == dt.date(2026, 11, 21)
+
+
+async def test_unparsable_json_is_a_field_error_not_a_crash():
+    class Data(BaseModel):
+        meta: dict[str, int]
+
+    step = create_step(id="ask", input_schema=Doc, output_schema=Doc, resume_schema=Data,
+                       execute=lambda input_data, resume_data, suspend:
+                       input_data if resume_data else suspend(None))
+    wf = create_workflow(id="json-ask", input_schema=Doc, output_schema=Doc).then(step).commit()
+    run = wf.create_run()
+    await run.start({"text": "x"})
+    form = ResumeForm(run)
+    form.fields["meta"].value = "{oops"
+    assert await form.submit() is None
+    assert "not valid JSON" in form.errors["meta"]
+    assert run.status == "suspended"
+
+
+async def test_a_non_model_resume_schema_is_one_field():
+    step = create_step(id="count", input_schema=Doc, output_schema=Doc, resume_schema=int,
+                       execute=lambda input_data, resume_data, suspend:
+                       {"text": str(resume_data)} if resume_data is not None else suspend(None))
+    wf = create_workflow(id="scalar", input_schema=Doc, output_schema=Doc).then(step).commit()
+    run = wf.create_run()
+    await run.start({"text": "x"})
+    form = ResumeForm(run)
+    assert list(form.fields) == [""]
+    form.fields[""].value = 5
+    result = await form.submit()
+    assert result.result == Doc(text="5")
+
+
+async def test_input_form_validates_then_starts_a_run_with_a_live_view():
+    wf = review_workflow()
+    form = InputForm(wf)
+    assert list(form.fields) == ["text"]
+    assert "draft, then a person reviews" in form.children[0].value
+
+    class Strict(BaseModel):
+        n: int = Field(ge=1)
+
+    strict = (create_workflow(id="strict", input_schema=Strict, output_schema=Strict)
+              .then(create_step(id="same", input_schema=Strict, output_schema=Strict,
+                                execute=lambda input_data: input_data))
+              .commit())
+    sform = InputForm(strict)
+    assert await sform.submit() is None
+    assert "greater than or equal to 1" in sform.errors["n"] and sform.view is None
+    assert strict.runs() == []  # nothing started, nothing stored
+    sform.fields["n"].value = 3
+    result = await sform.submit()
+    assert result.status == "success" and result.result == Strict(n=3)
+    assert sform.view is not None and sform.view.step_status == {"same": "success"}
+    assert sform.output.children == (sform.view,)
+
+    form.fields["text"].value = "draft me"
+    result = await form.submit()
+    assert result.status == "suspended"
+    assert set(form.view.resume_forms) == {"review"}  # the view asks the person next
+
+
+async def test_input_form_for_a_list_input_has_rows_and_paste():
+    class Item(BaseModel):
+        n: int
+
+    wf = (create_workflow(id="per-item", input_schema=list[Item], output_schema=list[Item])
+          .foreach(create_step(id="keep", input_schema=Item, output_schema=Item,
+                               execute=lambda input_data: input_data), concurrency=2)
+          .commit())
+    form = InputForm(wf)
+    assert list(form.fields) == [""]
+    form.root.paste.value = '[{"n": 1}, {"n": 2}]'
+    form.root.load_pasted()
+    assert list(form.fields) == ["", "0.n", "1.n"]
+    form.fields["1.n"].value = 5
+    result = await form.submit()
+    assert [i.n for i in result.result] == [1, 5]
+
+
+def _walk(widget):  # type: ignore[no-untyped-def]
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
+
+
+def test_review_model_is_what_the_form_builds():
+    # the form's paths are pydantic's error locations
+    with pytest.raises(Exception) as info:
+        Review.model_validate({"approved": True, "score": 1, "reviewer": {"name": "x"}})
+    assert info.value.errors()[0]["loc"] == ("reviewer", "name")
