@@ -41,9 +41,11 @@ _VIEWS: weakref.WeakKeyDictionary[Any, RunView] = weakref.WeakKeyDictionary()
 class RunView(widgets.VBox):  # type: ignore[misc]
     """The live view of a run (an ipywidgets widget).
 
-    ``source`` is a ``Run``, a ``Workflow`` (a new run is created: ``view.run``), or a stored
-    run's id (pass ``workflow=`` to be able to resume it; without it the view tries the
-    import path the run was started from, else shows the stored state read-only).
+    ``source`` is a ``Run``; a ``Workflow`` (the view shows a new run, ``view.run``, then
+    follows each run the workflow creates, so ``wf.invoke(...)`` in a later cell shows
+    here); or a stored run's id (pass ``workflow=`` to be able to resume it; without it
+    the view tries the import path the run was started from, else shows the stored state
+    read-only).
 
     ``view.step_status`` maps each step path (``"a"``, ``"outer.inner"``, ``"item[3]"``) to
     the status it shows; ``view.svg`` is the SVG shown now; ``view.stats`` counts events
@@ -67,6 +69,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._started: float | None = None
         self._forms: dict[str, ResumeForm] = {}
         self._unsubscribe: Callable[[], None] | None = None
+        self._stop_following: Callable[[], None] | None = None
         self._resolve(source, workflow)
         self.header = widgets.HTML()
         self.graph = widgets.HTML(layout=widgets.Layout(overflow="auto", max_height="640px",
@@ -108,6 +111,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             self.run = source
         elif isinstance(source, Workflow):
             self.run = source.create_run()
+            self._stop_following = source.on_run(self._follow)
         elif isinstance(source, str):
             if workflow is not None:
                 self.run = workflow.create_run(run_id=source)
@@ -141,6 +145,16 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.snapshot = snap
         self.description = snap.graph
         self._stored_steps = {p: StepResult.from_dict(d) for p, d in snap.steps.items()}
+
+    def _follow(self, run: Run) -> None:
+        """Show ``run`` from now on: a view of a workflow follows its newest run."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.run = run
+        self._events.clear()
+        self._started = None
+        self._unsubscribe = run.watch(self._on_event)
+        self._flush()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -277,6 +291,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._stop_following is not None:
+            self._stop_following()
+            self._stop_following = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

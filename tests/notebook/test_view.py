@@ -224,6 +224,38 @@ async def test_closing_the_view_stops_watching():
     assert view.stats["events"] == 0
 
 
+async def test_a_view_of_a_workflow_follows_its_runs_including_invoke():
+    wf = review_workflow()
+    view = RunView(wf)
+    first = view.run
+    result = await wf.create_run().start({"text": "a"})
+    assert view.run is not first and view.run.run_id == result.run_id
+    assert view.step_status == {"draft": "success", "review": "suspended"}
+    view.close()
+    await wf.create_run().start({"text": "b"})
+    assert view.run.run_id == result.run_id  # closed: it stopped following
+
+
+async def test_the_view_updates_while_the_run_streams():
+    wf = review_workflow()
+    run = wf.create_run()
+    view = RunView(run)
+    seen = []
+    async for event in run.stream({"text": "s"}):
+        seen.append((event.type, dict(view.step_status)))
+    assert ("workflow-finish", {"draft": "success", "review": "suspended"}) in seen
+    assert view.stats["events"] == len(seen)
+
+
+def test_invoke_from_sync_code_shows_in_the_workflow_view():
+    wf = review_workflow()
+    view = RunView(wf)
+    result = wf.invoke({"text": "sync"})
+    assert view.run.run_id == result.run_id
+    assert view.step_status["review"] == "suspended"
+    assert set(view.resume_forms) == {"review"}
+
+
 def test_rejects_what_it_cannot_show():
     with pytest.raises(TypeError, match="Run, a Workflow or a stored run id"):
         RunView(42)
