@@ -8,6 +8,7 @@
     %flow runs [WF] [--status S]           a table of stored runs
     %flow resume RUN_ID                    the live view of a stored run, with its form
     %flow inspect RUN_ID                   step table and events of a stored run
+    %flow playground [NAME]                a tab per workflow: input form, runs, views
 
 ``WF`` is a name in the notebook's namespace (``module.attr`` works too): a workflow, or a
 ``Registry`` with ``--workflow NAME``. Bad usage prints a short usage message, no traceback.
@@ -39,6 +40,7 @@ USAGE = """\
 %flow runs [WF] [--status S]
 %flow resume RUN_ID
 %flow inspect RUN_ID
+%flow playground [NAME]
 WF: a workflow (or a Registry, with --workflow NAME) in the notebook's namespace."""
 
 
@@ -66,6 +68,7 @@ def _parser() -> _Parser:
     runs.add_argument("--workflow")
     for name in ("resume", "inspect"):
         sub.add_parser(name, add_help=False).add_argument("run_id")
+    sub.add_parser("playground", add_help=False).add_argument("name", nargs="?")
     return parser
 
 
@@ -149,6 +152,18 @@ class FlowMagics(Magics):
     def _inspect(self, args: argparse.Namespace, _cell: str | None) -> None:
         snap, _store = self._snapshot(args.run_id)
         display(HTML(inspect_html(snap)))
+
+    def _playground(self, args: argparse.Namespace, _cell: str | None) -> None:
+        from .playground import RegistryView, discover
+
+        try:
+            found = discover(self._namespace, args.name)
+        except (KeyError, TypeError) as exc:
+            raise UsageError(f"%flow playground: {exc.args[0]}") from None
+        if not found:
+            raise UsageError("%flow playground: no committed workflow or Registry in the "
+                             "notebook's namespace yet")
+        display(RegistryView(found))
 
     # -- lookups ------------------------------------------------------------------------------
 

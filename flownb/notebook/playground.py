@@ -1,0 +1,174 @@
+"""The playground: every workflow of a registry runnable by a person, in JupyterLab.
+
+``RegistryView(registry)`` shows one tab per workflow: its description, its graph, an
+``InputForm`` to start a run (whose live view appears below it), and its stored runs, where
+picking one opens its live view (with the resume form when it waits). ``flownb playground
+MODULE`` writes a notebook that shows this view and opens JupyterLab on it.
+
+>>> RegistryView(Registry(workflows={"review": review}))     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from .forms import InputForm
+from .view import RunView
+
+if TYPE_CHECKING:
+    from ..core.workflow import Workflow
+
+__all__ = ["RegistryView", "WorkflowPanel", "playground_notebook"]
+
+
+class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
+    """One workflow of the playground: description, graph, input form, stored runs."""
+
+    def __init__(self, workflow: Workflow, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("flownb-workflow-panel")
+        self.workflow = workflow
+        self.form = InputForm(workflow)
+        self.runs = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="560px"))
+        self.runs.add_class("flownb-run-list")
+        self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
+        refresh = widgets.Button(description="refresh", icon="refresh",
+                                 layout=widgets.Layout(width="96px"))
+        refresh.on_click(lambda _b: self.refresh())
+        self.opened = widgets.VBox([])
+        self.view: RunView | None = None
+        try:
+            graph_svg = workflow.to_svg()
+        except RuntimeError as exc:  # no Graphviz: the rest of the panel still works
+            graph_svg = f"<i>{html.escape(str(exc))}</i>"
+        about = f"<b>{html.escape(workflow.id)}</b>"
+        if workflow.description:
+            about += f"<p>{html.escape(workflow.description)}</p>"
+        self.children = [
+            widgets.HTML(value=about),
+            widgets.HBox([widgets.HTML(value=graph_svg), self.form]),
+            widgets.HTML(value="<b>stored runs</b> (pick one to open it)"),
+            widgets.HBox([self.runs, refresh]),
+            self.opened,
+        ]
+        self.form.on_result = lambda _result: self.refresh()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """List the workflow's stored runs again, newest first."""
+        options = [(_run_label(info), info.run_id) for info in self.workflow.runs()]
+        self.runs.unobserve_all("value")
+        self.runs.options = options
+        self.runs.value = None
+        self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
+
+    def open_run(self, run_id: str | None) -> RunView | None:
+        """Show the stored run ``run_id``'s live view (and resume form, when it waits)."""
+        if not run_id:
+            return None
+        if self.view is not None:
+            self.view.close()
+        self.view = RunView(self.workflow.create_run(run_id=run_id))
+        self.opened.children = [self.view]
+        return self.view
+
+
+class RegistryView(widgets.Tab):  # type: ignore[misc]
+    """One tab per workflow of a ``Registry`` (or a mapping of names to workflows, or a
+    list of workflows): ``view.panels[name]`` is each tab's ``WorkflowPanel``."""
+
+    def __init__(self, workflows: Mapping[str, Workflow] | Iterable[Workflow],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("flownb-registry-view")
+        if isinstance(workflows, Mapping):
+            named = dict(workflows.items())
+        else:
+            named = {wf.id: wf for wf in workflows}
+        if not named:
+            raise ValueError("RegistryView: there are no workflows to show")
+        self.panels = {name: WorkflowPanel(wf) for name, wf in named.items()}
+        self.children = list(self.panels.values())
+        for i, name in enumerate(self.panels):
+            self.set_title(i, name)
+
+
+def _run_label(info: Any) -> str:
+    started = _dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    seconds = info.updated_at - info.created_at
+    waiting = ""
+    if info.suspended:
+        waiting = " · waiting for " + ", ".join(".".join(p) for p in info.suspended)
+    return f"{info.status:<9} {started} · {seconds:.2f} s · {info.run_id}{waiting}"
+
+
+def playground_notebook(target: str | Path, module: str, attr: str | None = None) -> Path:
+    """Write a notebook that imports ``module`` and shows its playground; return its path.
+
+    ``attr`` names a ``Registry`` or a workflow in the module; without it the notebook shows
+    every workflow and registry the module defines.
+    """
+    ref = json.dumps(module)
+    pick = json.dumps(attr) if attr else "None"
+    source = (
+        "import importlib, sys, os\n"
+        "sys.path.insert(0, os.getcwd())\n"
+        "from flownb import Registry, Workflow\n"
+        "from flownb.notebook.playground import RegistryView, discover\n"
+        f"module = importlib.import_module({ref}) if not {ref}.endswith('.py') else None\n"
+        "if module is None:\n"
+        "    import runpy\n"
+        f"    namespace = runpy.run_path({ref})\n"
+        "else:\n"
+        "    namespace = vars(module)\n"
+        f"RegistryView(discover(namespace, {pick}))"
+    )
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": [
+            f"# flownb playground: `{module}{':' + attr if attr else ''}`\n",
+            "Pick a workflow, fill its input and press **Run**; a suspended step shows a "
+            "form to answer. Stored runs are listed under each workflow.",
+        ]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": source.splitlines(keepends=True)},
+    ]
+    notebook = {"cells": cells, "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def discover(namespace: Mapping[str, Any], attr: str | None = None) -> dict[str, Workflow]:
+    """The workflows to show from a module's namespace: ``attr`` (a Registry or a workflow),
+    or every committed workflow and every registry's workflows."""
+    from ..core.workflow import Workflow
+    from ..registry import Registry
+
+    if attr is not None:
+        if attr not in namespace:
+            raise KeyError(f"no '{attr}' in the module; it defines: "
+                           f"{', '.join(sorted(k for k in namespace if not k.startswith('_')))}")
+        obj = namespace[attr]
+        if isinstance(obj, Registry):
+            return dict(obj.items())
+        if isinstance(obj, Workflow):
+            return {obj.id: obj}
+        raise TypeError(f"'{attr}' is a {type(obj).__name__}, not a Registry or a workflow")
+    found: dict[str, Workflow] = {}
+    for value in namespace.values():
+        if isinstance(value, Registry):
+            found.update(value.items())
+    for value in namespace.values():
+        if isinstance(value, Workflow) and value.committed and value not in found.values():
+            found[value.id] = value
+    return found

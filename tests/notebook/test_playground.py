@@ -1,0 +1,104 @@
+"""The playground: RegistryView tabs, input forms that start runs, stored runs that open."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from nb_workflows import parallel_approvals, review_workflow
+
+from flownb import Registry
+from flownb.notebook.playground import RegistryView, discover, playground_notebook
+
+
+def registry() -> Registry:
+    return Registry(workflows={"review": review_workflow(), "approvals": parallel_approvals()})
+
+
+async def test_one_tab_per_workflow_with_form_graph_and_runs():
+    view = RegistryView(registry())
+    assert list(view.panels) == ["review", "approvals"]
+    assert [view.get_title(i) for i in range(2)] == ["review", "approvals"]
+    panel = view.panels["review"]
+    assert "draft, then a person reviews" in panel.children[0].value
+    assert "<svg" in panel.children[1].children[0].value
+    assert panel.runs.options == ()
+
+
+async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
+    view = RegistryView(registry())
+    panel = view.panels["review"]
+    panel.form.fields["text"].value = "from the playground"
+    result = await panel.form.submit()
+    assert result.status == "suspended"
+    (label, run_id), = panel.runs.options  # listed after the run, without a refresh click
+    assert run_id == result.run_id and label.startswith("suspended")
+    assert "waiting for review" in label
+    panel.runs.value = run_id  # picking it opens its view
+    assert panel.view is not None and panel.opened.children == (panel.view,)
+    form = panel.view.resume_forms["review"]
+    form.fields["reviewer.name"].value = "Ada"
+    done = await form.submit()
+    assert done.status == "success"
+    panel.refresh()
+    assert panel.runs.options[0][0].startswith("success")
+
+
+def test_discover_finds_registries_and_workflows():
+    reg = registry()
+    lone = review_workflow()
+    found = discover({"reg": reg, "x": 1})
+    assert list(found) == ["review", "approvals"]
+    assert list(discover({"wf": lone})) == ["review-flow"]
+    assert list(discover({"reg": reg, "wf": lone}, "wf")) == ["review-flow"]
+    with pytest.raises(KeyError, match="no 'nope' in the module"):
+        discover({"reg": reg}, "nope")
+    with pytest.raises(TypeError, match="not a Registry or a workflow"):
+        discover({"x": 1}, "x")
+
+
+def test_empty_registry_view_is_an_error():
+    with pytest.raises(ValueError, match="no workflows"):
+        RegistryView({})
+
+
+def test_playground_notebook_imports_the_module_and_shows_the_view(tmp_path):
+    path = playground_notebook(tmp_path / ".flownb" / "playground.ipynb", "my_flows", "reg")
+    nb = json.loads(path.read_text())
+    assert nb["nbformat"] == 4 and nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = "".join(nb["cells"][1]["source"])
+    assert 'importlib.import_module("my_flows")' in code
+    assert 'RegistryView(discover(namespace, "reg"))' in code
+    compile(code, "playground", "exec")
+
+
+def test_playground_notebook_code_runs(tmp_path, monkeypatch):
+    module = tmp_path / "my_flows.py"
+    module.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path / 'src')!r})\n"
+        "from flownb import Registry\n"
+        "from nb_workflows import review_workflow\n"
+        "reg = Registry(workflows={'review': review_workflow()})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = playground_notebook(tmp_path / "pg.ipynb", "my_flows")
+    code = "".join(json.loads(path.read_text())["cells"][1]["source"])
+    namespace: dict = {}
+    exec(compile(code.replace("RegistryView(", "view = RegistryView("), "pg", "exec"),
+         namespace)
+    assert list(namespace["view"].panels) == ["review"]
+
+
+def test_flow_playground_magic(monkeypatch):
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "flownb")
+    ip.user_ns["reg"] = registry()
+    shown = []
+    monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
+    try:
+        assert ip.run_cell("%flow playground reg").success
+        assert list(shown[0].panels) == ["review", "approvals"]
+        assert not ip.run_cell("%flow playground nope").success
+    finally:
+        ip.user_ns.pop("reg")
