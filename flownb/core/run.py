@@ -197,6 +197,19 @@ class Run:
 
         return unsubscribe
 
+    def _observe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """``watch`` for flownb's own views: a sync callback that reads ``run.result`` itself,
+        so its ``workflow-finish`` event carries only ``{"status"}`` — a long run's result is
+        not turned into JSON for it (other watchers still get the whole result)."""
+        entry = (callback, None)  # None: not critical, and no full finish payload
+        self._ex.listeners.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._ex.listeners:
+                self._ex.listeners.remove(entry)
+
+        return unsubscribe
+
     # -- starting -----------------------------------------------------------------------------
 
     async def start(self, input_data: Any = None, *,
@@ -468,9 +481,9 @@ class Run:
                 persister.error = self.result.error
             if status == SUSPENDED:
                 ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-            if any(not critical for _, critical in ex.listeners):
+            if any(critical is False for _, critical in ex.listeners):
                 ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
-            elif ex.listeners:  # only the persister listens: spare it the whole result
+            elif ex.listeners:  # only the store or views listen: spare them the whole result
                 ex.emit(WORKFLOW_FINISH, (), {"status": status})
             for watcher in list(self._async_watchers):
                 await watcher.drain()

@@ -14,13 +14,13 @@ from typing import Any
 
 from ..core.schema import to_jsonable
 from ..render import style
-from ..render.status import graph_path
 
 __all__ = ["badge", "event_log", "preview", "result_block", "run_table", "step_table"]
 
 _TABLE = ('style="border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,'
           'sans-serif)"')
 _CELL = 'style="padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top"'
+_RESULT_ITEMS = 50  # a long list result shows its first items (run.result has them all)
 _HEAD = ('style="padding:2px 8px;border-bottom:1px solid #ccc;text-align:left;'
          'font-weight:600"')
 
@@ -58,40 +58,30 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds:.2f} s"
 
 
-def step_table(steps: Mapping[str, Any], statuses: Mapping[str, str]) -> str:
-    """One row per graph node: its status, duration, attempts, output preview and error.
+def step_table(summaries: Mapping[str, Any]) -> str:
+    """One row per graph node (``flownb.render.status.summarize``): status, duration,
+    attempts, output preview and error.
 
     The items of a foreach share their node's row, with a count per status, so a run of
     thousands of items stays a short table.
     """
-    groups: dict[str, list[tuple[str, Any]]] = {}
-    for path, result in steps.items():
-        groups.setdefault(graph_path(path), []).append((path, result))
     rows = []
-    for node, members in groups.items():
-        own = next((r for p, r in members if p == node), None)
-        items = [(p, r) for p, r in members if p != node]
-        status = statuses.get(node) or (own or items[-1][1]).status
-        if own is not None:
-            span = own.duration
-        else:
-            starts = [r.started_at for _, r in items if r.started_at is not None]
-            ends = [r.ended_at for _, r in items if r.ended_at is not None]
-            span = max(ends) - min(starts) if starts and len(ends) == len(items) else None
-        attempts = max((r.attempts for _, r in members), default=0)
-        errors = [r.error if p == node else f"{p}: {r.error}" for p, r in members if r.error]
+    for node, s in summaries.items():
         label = html.escape(node)
-        if items:
-            counts: dict[str, int] = {}
-            for _, r in items:
-                counts[r.status] = counts.get(r.status, 0) + 1
-            output = ", ".join(f"{n:,} {s}" for s, n in counts.items())
-            label += f' <span style="color:#5f6368">({len(items):,} items)</span>'
+        if s.items:
+            output = ", ".join(f"{n:,} {status}" for status, n in s.counts.items())
+            label += f' <span style="color:#5f6368">({s.items:,} items)</span>'
         else:
-            output = preview(own.output if own is not None else None)
-        rows.append([label, badge(status), _duration(span), str(attempts or ""),
+            output = preview(s.own.output if s.own is not None else None)
+        if s.own is not None:
+            span = s.own.duration
+        elif s.started is not None and s.ended is not None and not s.open:
+            span = s.ended - s.started
+        else:
+            span = None
+        rows.append([label, badge(s.status), _duration(span), str(s.attempts or ""),
                      f"<code>{html.escape(output)}</code>" if output else "",
-                     html.escape(errors[0] if errors else "")])
+                     html.escape(s.error or "")])
     return _table(["step", "status", "duration", "attempts", "output", "error"], rows,
                   "flownb-step-table")
 
@@ -117,8 +107,12 @@ def result_block(status: str, result: Any, error: str | None,
                  suspended: Sequence[Sequence[str]]) -> str:
     """The run's outcome: pretty JSON of the result, the error, or what it waits for."""
     if status == "success":
-        body = html.escape(json.dumps(to_jsonable(result), indent=2, default=str,
+        shown, more = (result[:_RESULT_ITEMS], len(result) - _RESULT_ITEMS) \
+            if isinstance(result, (list, tuple)) and len(result) > _RESULT_ITEMS else (result, 0)
+        body = html.escape(json.dumps(to_jsonable(shown), indent=2, default=str,
                                       ensure_ascii=False), quote=False)
+        if more:
+            body += f"\n… and {more:,} more items"
         return f'<pre class="flownb-result" style="margin:0">{body}</pre>'
     if status in ("failed", "canceled"):
         return (f'<pre class="flownb-result" style="margin:0;color:#d93025;white-space:'

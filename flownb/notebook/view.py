@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
-from ..render.status import node_paths, node_statuses
+from ..render.status import NodeSummary, node_paths, node_statuses, summarize
 from . import _html
 from .forms import ResumeForm
 
@@ -89,7 +89,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.svg = self._base_svg
         self._last_statuses: dict[str, str] | None = None
         if self.run is not None:
-            self._unsubscribe = self.run.watch(self._on_event)
+            self._unsubscribe = self.run._observe(self._on_event)
         self._flush()
 
     # -- sources ----------------------------------------------------------------------------
@@ -122,6 +122,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
                             f"{type(source).__name__}")
         if self.run is not None:
             self.description = self.run.workflow.graph.description
+        self._nodes = node_paths(self.description)
 
     def _load_stored(self, run_id: str) -> None:
         from ..config import resolve_store
@@ -153,7 +154,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.run = run
         self._events.clear()
         self._started = None
-        self._unsubscribe = run.watch(self._on_event)
+        self._unsubscribe = run._observe(self._on_event)
         self._flush()
 
     # -- reading --------------------------------------------------------------------------
@@ -174,15 +175,22 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     def step_status(self) -> dict[str, str]:
         """Step path → the status shown: every node of the graph (``pending`` until it
         starts, ``skipped`` when a successful run never reached it) and every foreach item."""
-        shown = dict.fromkeys(node_paths(self.description), "pending")
-        steps = self.steps
-        shown.update(node_statuses(steps))
+        shown = self._node_status()
+        for path, result in self.steps.items():
+            shown.setdefault(path, result.status)
+        return shown
+
+    def _node_status(self, summaries: dict[str, NodeSummary] | None = None) -> dict[str, str]:
+        """The status of each node of the graph (what colours the SVG)."""
+        shown = dict.fromkeys(self._nodes, "pending")
+        if summaries is None:
+            shown.update(node_statuses(self.steps))
+        else:
+            shown.update((node, s.status) for node, s in summaries.items())
         if self.status == "success":
             for path, status in shown.items():
                 if status == "pending":
                     shown[path] = "skipped"
-        for path, result in steps.items():
-            shown.setdefault(path, result.status)
         return shown
 
     @property
@@ -220,7 +228,8 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             self._timer = None
         self._last_flush = self._clock()
         self._updates += 1
-        statuses = self.step_status
+        summaries = summarize(self.steps)
+        statuses = self._node_status(summaries)
         if statuses != self._last_statuses and self._base_svg:
             from ..render.svg import svg_with_statuses
 
@@ -228,7 +237,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             self.graph.value = self.svg
         self._last_statuses = statuses
         self.header.value = self._header_html()
-        self.table.value = _html.step_table(self.steps, statuses)
+        self.table.value = _html.step_table(summaries)
         self.events_html.value = _html.event_log(list(self._events), self._started,
                                                  self._event_count)
         self.result_html.value = self._result_html()
