@@ -114,7 +114,7 @@ class Field:
         bounds = _describe_constraints(self.constraints)
         if bounds:
             parts.append(html.escape(bounds))
-        if self.default is not PydanticUndefined and self.default is not None \
+        if self.default not in (PydanticUndefined, None, "") \
                 and not isinstance(self.default, (BaseModel, list, dict)):
             parts.append("default: " + html.escape(_short(self.default)))
         if not parts:
