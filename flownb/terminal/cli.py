@@ -1,0 +1,470 @@
+"""The ``flownb`` command: run, resume, list, draw and inspect workflows from a terminal.
+
+Exit status: 0 success, 1 failed (or canceled), 2 bad usage or bad input (one line on
+stderr, no traceback), 3 suspended (the ``flownb resume …`` command to continue is
+printed), 130 interrupted while asking for input.
+
+Each subcommand is one entry of :data:`COMMANDS` (its arguments and its handler), so a new
+one is a function pair and a line there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from rich.console import Console
+from rich.json import JSON
+from rich.panel import Panel
+from rich.text import Text
+
+from ..config import resolve_store
+from ..errors import FlownbError
+from .loader import TargetError, load_origin, load_target, workflows_at
+
+if TYPE_CHECKING:
+    from ..core.results import WorkflowResult
+    from ..core.run import Run
+    from ..storage.base import Store
+
+__all__ = ["COMMANDS", "Command", "UsageError", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SUSPENDED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_STATUSES = ("running", "success", "failed", "suspended", "canceled")
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+@dataclass
+class Io:
+    """Where a command writes: ``out`` (results) and ``err`` (errors, hints)."""
+
+    out: Console
+    err: Console
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, a function adding its arguments, and its handler."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace, Io], int]
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="MODULE[:WF]",
+                   help="a dotted module or a .py file, and the workflow (or registry) in it; "
+                        "':WF' may be left out when the module holds one workflow")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--input", metavar="JSON", help="the workflow's input, as JSON")
+    given.add_argument("--input-file", metavar="FILE",
+                       help="a file holding the input as JSON ('-' reads stdin)")
+    p.add_argument("--workflow", metavar="NAME",
+                   help="the workflow's name when MODULE:WF is a Registry")
+    p.add_argument("--run-id", metavar="ID", help="the id of the new run (default: random)")
+    _view_arguments(p)
+
+
+def _view_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-live", action="store_true",
+                   help="print a line per step instead of the live tree")
+    p.add_argument("--json", action="store_true",
+                   help="print only the result, as JSON (WorkflowResult.to_dict())")
+
+
+def cmd_run(args: argparse.Namespace, io: Io) -> int:
+    from ..core.run import Run
+
+    input_data = _json_arg("--input", args.input) if args.input is not None else None
+    if args.input_file is not None:
+        input_data = _json_arg("--input-file", _read_file(args.input_file))
+    target = load_target(args.target, name=args.workflow)
+    wf = target.workflow
+    run = Run._create(wf, args.run_id, new=True) if args.run_id else wf.create_run()
+    run.origin = target.origin
+    result = _follow(run, io, args, lambda: run.start(input_data=input_data))
+    return _report(run, result, io, args)
+
+
+# -- resume ---------------------------------------------------------------------------------------
+
+
+def _resume_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--step", metavar="S", help="the suspended step (an id or a dotted path); "
+                                               "needed when several are suspended")
+    p.add_argument("--data", metavar="JSON", help="the resume data, as JSON (left out on a "
+                                                  "terminal: asked field by field)")
+    p.add_argument("--workflow", metavar="MODULE:WF",
+                   help="where the run's workflow is defined, when the run does not know "
+                        "(it was not started by 'flownb run')")
+    _view_arguments(p)
+
+
+def cmd_resume(args: argparse.Namespace, io: Io) -> int:
+    store = resolve_store(None)
+    snap = store.load(args.run_id) if store is not None else None
+    if snap is None and args.workflow:  # it may live in the workflow's own store
+        for candidate in workflows_at(args.workflow):
+            own = resolve_store(candidate.storage)
+            snap = own.load(args.run_id) if own is not None else None
+            if snap is not None:
+                break
+    if snap is None:
+        raise UsageError(f"no stored run '{args.run_id}' in {_store_name(store)}")
+    if snap.status != "suspended":
+        raise UsageError(f"run '{snap.run_id}' of workflow '{snap.workflow_id}' is "
+                         f"{snap.status}, not suspended; there is nothing to resume")
+    origin = args.workflow or snap.meta.get("origin")
+    if not origin:
+        raise UsageError(f"run '{snap.run_id}' of workflow '{snap.workflow_id}' was not started "
+                         "by 'flownb run', so where its workflow is defined is unknown; pass "
+                         "--workflow MODULE:WF")
+    wf = load_origin(origin, snap.workflow_id)
+    if wf.id != snap.workflow_id:
+        raise UsageError(f"'{origin}' is workflow '{wf.id}', but run '{snap.run_id}' belongs to "
+                         f"workflow '{snap.workflow_id}'")
+    run = wf.create_run(run_id=snap.run_id)
+    interactive = sys.stdin.isatty()
+    asker = io.err if args.json else io.out
+    step, target = _pick_step(run, args.step, asker if interactive else None)
+    if args.data is not None:
+        data = _json_arg("--data", args.data)
+    else:
+        data = _ask_data(run, step, target, asker if interactive else None)
+    result = _follow(run, io, args, lambda: run.resume(data, step=step))
+    return _report(run, result, io, args)
+
+
+def _pick_step(run: Run, name: str | None, console: Console | None) -> tuple[str, Any]:
+    """The (path, Step) of the suspended step to resume: the one ``--step`` names (as
+    ``Run.resume(step=...)`` reads it), the only one, or the one the user picks."""
+    suspended = [".".join(p) for p in run.suspended]
+    if name is None and len(suspended) > 1:
+        if console is None:
+            raise UsageError(f"run '{run.run_id}' of workflow '{run.workflow.id}' has several "
+                             f"suspended steps ({', '.join(suspended)}); pass --step")
+        from .prompts import choose
+
+        name = choose(console, "Several steps are suspended; resume which?", suspended)
+    return run.suspended_step(name)
+
+
+def _ask_data(run: Run, step: str, target: Any, console: Console | None) -> Any:
+    """Resume data for the suspended ``target`` step (at path ``step``), asked on the
+    terminal; ``None`` when the step needs none."""
+    from pydantic import TypeAdapter, ValidationError
+
+    schema = getattr(target, "resume_schema", None)
+    where = f"step '{step}' of workflow '{run.workflow.id}'"
+    if schema is None:
+        return None
+    if console is None:
+        try:
+            TypeAdapter(schema).validate_python(None)
+        except ValidationError:
+            from .prompts import prompt_fields
+
+            fields = ", ".join(f.path for f in prompt_fields(schema))
+            raise UsageError(f"{where} needs resume data ({fields}); pass --data JSON (there "
+                             "is no terminal to ask on)") from None
+        return None
+    from .prompts import ask_resume_data
+
+    payload = run.steps[step].suspend_payload if step in run.steps else None
+    body = (JSON.from_data(_jsonable(payload), indent=2, default=str) if payload is not None
+            else Text("(no payload)", style="dim"))
+    console.print(Panel(body, title=Text(f"‖ {where} is waiting", style="bold yellow"),
+                        title_align="left", border_style="yellow", expand=False))
+    description = getattr(target, "description", None)
+    if description:
+        console.print(Text(str(description), style="italic"))
+    return ask_resume_data(schema, console)
+
+
+# -- runs, show, inspect ----------------------------------------------------------------------
+
+
+def _runs_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workflow", metavar="WF", help="only runs of this workflow id")
+    p.add_argument("--status", choices=_STATUSES, help="only runs with this status")
+    p.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+
+def cmd_runs(args: argparse.Namespace, io: Io) -> int:
+    from .inspect import runs_table
+
+    store = resolve_store(None)
+    runs = store.list_runs(workflow_id=args.workflow, status=args.status) if store else []
+    if args.json:
+        _print_json([info.to_dict() for info in runs])
+    elif runs:
+        io.out.print(runs_table(runs))
+    else:
+        io.out.print(Text(f"no stored runs in {_store_name(store)}"
+                          + (" matching the filters" if args.workflow or args.status else "")),
+                     soft_wrap=True)
+    return EXIT_OK
+
+
+def _show_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="MODULE[:WF]", help="as for 'flownb run'")
+    p.add_argument("--workflow", metavar="NAME",
+                   help="the workflow's name when MODULE:WF is a Registry")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the step graph to FILE.svg, FILE.png or FILE.dot instead of "
+                        "printing an outline")
+
+
+def cmd_show(args: argparse.Namespace, io: Io) -> int:
+    from .tree import outline_tree
+
+    wf = load_target(args.target, name=args.workflow).workflow
+    if args.output is None:
+        io.out.print(outline_tree(wf.graph.description))
+        return EXIT_OK
+    path = Path(args.output)
+    suffix = path.suffix.lower()
+    if suffix not in (".svg", ".png", ".dot"):
+        raise UsageError(f"cannot write '{path}': unknown format '{suffix or path.name}'; "
+                         "use a .svg, .png or .dot file")
+    try:
+        _write_graph(wf.graph.description, path, suffix)
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    except RuntimeError as exc:  # no Graphviz program, or it failed
+        raise _GraphvizError(str(exc)) from None
+    io.out.print(Text(f"wrote {path}"), soft_wrap=True)
+    return EXIT_OK
+
+
+def _write_graph(description: dict[str, Any], path: Path, suffix: str) -> None:
+    from ..render import workflow_dot, workflow_svg
+
+    if suffix == ".dot":
+        path.write_text(workflow_dot(description), encoding="utf-8")
+    elif suffix == ".svg":
+        path.write_text(workflow_svg(description), encoding="utf-8")
+    else:
+        from ..render.svg import find_dot
+
+        program = find_dot()
+        done = subprocess.run([program, "-Tpng"], input=workflow_dot(description).encode(),
+                              capture_output=True, timeout=60, check=False)
+        if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise _GraphvizError(f"{program} could not draw a PNG"
+                                 + (f": {message[-1]}" if message else ""))
+        path.write_bytes(done.stdout)
+
+
+class _GraphvizError(RuntimeError):
+    pass
+
+
+def _inspect_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--json", action="store_true", help="print the stored snapshot as JSON")
+
+
+def cmd_inspect(args: argparse.Namespace, io: Io) -> int:
+    from .inspect import inspect_run
+
+    store = resolve_store(None)
+    snap = store.load(args.run_id) if store is not None else None
+    if snap is None:
+        raise UsageError(f"no stored run '{args.run_id}' in {_store_name(store)}")
+    if args.json:
+        _print_json(snap.to_json())
+    else:
+        io.out.print(inspect_run(snap))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Command] = {
+    "run": Command("run a workflow and show its steps live", _run_arguments, cmd_run),
+    "resume": Command("resume a suspended run", _resume_arguments, cmd_resume),
+    "runs": Command("list stored runs", _runs_arguments, cmd_runs),
+    "show": Command("outline a workflow, or draw it to .svg/.png/.dot", _show_arguments,
+                    cmd_show),
+    "inspect": Command("show a stored run: steps, payloads, events", _inspect_arguments,
+                       cmd_inspect),
+}
+"""Every subcommand by name."""
+
+
+# -- shared ---------------------------------------------------------------------------------------
+
+
+def _follow(run: Run, io: Io, args: argparse.Namespace,
+            action: Callable[[], Awaitable[WorkflowResult]]) -> WorkflowResult:
+    """Drive ``action`` (start or resume) with the view the options ask for; Ctrl-C cancels
+    the run (it ends ``canceled``)."""
+    from ..core.aio import run_sync
+    from .view import RunView
+
+    async def go() -> WorkflowResult:
+        loop = asyncio.get_running_loop()
+        handled = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, lambda: loop.create_task(run.cancel()))
+            handled = True
+        try:
+            if args.json:
+                return await action()
+            async with RunView(run, console=io.out, live=False if args.no_live else None):
+                return await action()
+        finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    return run_sync(go())
+
+
+def _report(run: Run, result: WorkflowResult, io: Io, args: argparse.Namespace) -> int:
+    from .view import result_outcome
+
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        io.out.print(result_outcome(result))
+    if result.status == "success":
+        return EXIT_OK
+    if result.status != "suspended":
+        return EXIT_FAILED
+    hint_to = io.err if args.json else io.out
+    from ..storage.memory import MemoryStore
+
+    if run.store is None or isinstance(run.store, MemoryStore):
+        hint_to.print(Text("the run is kept in memory only, so it cannot be resumed once this "
+                           "process ends; set --storage or FLOWNB_STORAGE to a file"),
+                      soft_wrap=True)
+        return EXIT_SUSPENDED
+    command = ["flownb"]
+    storage = _storage_option(run.store, args)
+    if storage is not None:
+        command += ["--storage", storage]
+    command += ["resume", run.run_id]
+    if len(result.suspended) > 1:
+        command += ["--step", ".".join(result.suspended[0])]
+    hint_to.print(Text("to continue: ") + Text(shlex.join(command), style="bold"),
+                  soft_wrap=True)
+    return EXIT_SUSPENDED
+
+
+def _storage_option(store: Store, args: argparse.Namespace) -> str | None:
+    """``--storage`` for the resume command, when the default store is not the run's."""
+    if getattr(args, "storage", None):
+        return str(Path(args.storage).expanduser().resolve())
+    if store is resolve_store(None):
+        return None
+    path = getattr(store, "path", None)
+    return str(path) if path is not None else None
+
+
+def _store_name(store: Store | None) -> str:
+    if store is None:
+        return "no store (storage=False)"
+    path = getattr(store, "path", None)
+    return f"'{path}'" if path is not None else repr(store)
+
+
+def _json_arg(option: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option} is not valid JSON: {exc}") from None
+
+
+def _read_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read --input-file '{name}': {exc.strerror or exc}") from None
+
+
+def _jsonable(value: Any) -> Any:
+    from ..core.schema import to_jsonable
+
+    return to_jsonable(value)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global options, then one subparser per :data:`COMMANDS` entry."""
+    from .. import __version__
+
+    parser = _Parser(prog="flownb", description="Run, resume, list, draw and inspect flownb "
+                                                "workflows.")
+    parser.add_argument("--version", action="version", version=f"flownb {__version__}")
+    storage_help = ("the SQLite file runs are stored in (default: $FLOWNB_STORAGE, else "
+                    ".flownb/runs.db); a workflow with its own storage= keeps it")
+    parser.add_argument("--storage", metavar="PATH", help=storage_help)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=_Parser)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        p.add_argument("--storage", metavar="PATH", help=storage_help,
+                       default=argparse.SUPPRESS)
+        command.arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``flownb`` command with ``argv`` (default: ``sys.argv[1:]``); returns the
+    exit status.
+
+    >>> main(["runs", "--status", "suspended"])                    # doctest: +SKIP
+    """
+    out, err = Console(), Console(stderr=True)
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        if args.storage:
+            from ..config import configure
+
+            configure(storage=args.storage)
+        return COMMANDS[args.command].handler(args, Io(out, err))
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except (UsageError, TargetError, FlownbError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except _GraphvizError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    except EOFError:
+        return _fail("no answer (end of input); the run is unchanged", EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _fail(message: str, code: int) -> int:
+    line = " ".join(message.split())  # one line, whatever the message holds
+    sys.stderr.write(f"flownb: error: {line}\n")
+    sys.stderr.flush()
+    return code

@@ -1,0 +1,411 @@
+"""A workflow's graph description → a ``rich`` tree: with step statuses, or as an outline.
+
+Pure functions of their input (the JSON description kept in every snapshot, plus step
+results as ``StepResult`` objects or their stored dicts), so a live run, ``Run.__rich__``,
+``flownb show`` and ``flownb inspect`` of a stored run all draw the same tree, and tests
+compare its exact text.
+
+Every user-provided string (ids, descriptions, labels, payloads) goes into ``Text`` objects,
+never into console markup, so ``[bold]`` in a step id shows as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from rich.tree import Tree
+
+from ..render.status import graph_path, node_statuses
+
+__all__ = [
+    "GLYPHS",
+    "STYLES",
+    "RunFacts",
+    "format_duration",
+    "loop_iterations",
+    "outline_tree",
+    "preview",
+    "status_text",
+    "status_tree",
+]
+
+GLYPHS: dict[str, str] = {
+    "pending": "○",
+    "running": "●",
+    "success": "✓",
+    "failed": "✗",
+    "suspended": "‖",
+    "canceled": "⊘",
+    "skipped": "–",
+}
+"""The glyph each status shows in front of a step."""
+
+STYLES: dict[str, str] = {
+    "pending": "dim",
+    "running": "bold blue",
+    "success": "green",
+    "failed": "bold red",
+    "suspended": "bold yellow",
+    "canceled": "magenta",
+    "skipped": "dim",
+}
+"""The ``rich`` style of each status."""
+
+_ACTIVE = ("running", "suspended", "failed", "canceled")
+_ITEM = re.compile(r"\[\d+\]$")
+_LOOP_KEY = re.compile(r"^(?P<node>.+)@(?P<n>\d+)\?$")
+_ITERATION = re.compile(r"@\d+")
+MAX_ITEMS = 5
+"""How many unfinished foreach items a status tree lists under their step."""
+BAR_WIDTH = 20
+"""Characters in a foreach's progress bar."""
+
+
+@dataclass
+class RunFacts:
+    """What a status tree shows besides the graph.
+
+    ``steps``: step path → ``StepResult`` or its dict; ``status``: the run's status;
+    ``iterations``: loop step node → iterations so far; ``outputs``: node → the latest
+    custom ``step-output`` payload; ``waiting``: sleep node → what it waits for; ``now``:
+    the clock for the elapsed time of running steps.
+    """
+
+    steps: Mapping[str, Any]
+    status: str | None = None
+    iterations: Mapping[str, int] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    waiting: Mapping[str, str] = field(default_factory=dict)
+    now: float | None = None
+
+
+# -- small formatters ---------------------------------------------------------------------------
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"12 ms"``, ``"1.50 s"``, ``"2m 03s"``; empty for an unknown duration.
+
+    >>> format_duration(0.0123), format_duration(1.5), format_duration(123)
+    ('12 ms', '1.50 s', '2m 03s')
+    """
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m {rest:02d}s"
+
+
+def preview(value: Any, width: int = 60) -> str:
+    """A value as compact one-line JSON, cut to ``width`` characters with ``…``.
+
+    >>> preview({"a": [1, 2]}), preview("x" * 10, width=5)
+    ('{"a": [1, 2]}', '"xxx…')
+    """
+    from ..core.schema import to_jsonable
+
+    try:
+        text = json.dumps(to_jsonable(value), ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def status_text(status: str) -> Text:
+    """``✓ success`` in the status's colour."""
+    return Text(f"{GLYPHS.get(status, '?')} {status}", style=STYLES.get(status, ""))
+
+
+def loop_iterations(journal: Mapping[str, Any]) -> dict[str, int]:
+    """Loop step node → iterations decided so far, from a run's journal.
+
+    The engine records each loop verdict under ``"<prefix><step>@<n>?"``; a loop inside a
+    foreach item or another loop counts its furthest instance.
+    """
+    out: dict[str, int] = {}
+    for key in journal:
+        match = _LOOP_KEY.match(key)
+        if match is None:
+            continue
+        node = graph_path(_ITERATION.sub("", match["node"]))
+        out[node] = max(out.get(node, 0), int(match["n"]) + 1)
+    return out
+
+
+def _get(result: Any, name: str) -> Any:
+    if result is None:
+        return None
+    if isinstance(result, Mapping):
+        return result.get(name)
+    return getattr(result, name, None)
+
+
+def _duration(result: Any, now: float | None) -> tuple[float | None, bool]:
+    """(seconds, still running) of a step result."""
+    started, ended = _get(result, "started_at"), _get(result, "ended_at")
+    if started is None:
+        return None, False
+    if ended is not None:
+        return ended - started, False
+    if now is not None and _get(result, "status") == "running":
+        return now - started, True
+    return None, False
+
+
+def _first_line(text: Any, width: int = 80) -> str:
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+# -- the trees ------------------------------------------------------------------------------------
+
+
+def status_tree(description: Mapping[str, Any], facts: RunFacts) -> Tree:
+    """The workflow's steps as a tree, each with its status glyph, colour and duration.
+
+    Nested workflows are subtrees; parallel and branch constructs group their steps (a
+    branch's arms that did not run show ``skipped``); loops show their condition and
+    iterations; a foreach shows a progress bar of its items and lists the unfinished ones.
+    """
+    return _Walker(facts).tree(description)
+
+
+def outline_tree(description: Mapping[str, Any]) -> Tree:
+    """The workflow's structure as a tree: steps, constructs, schemas, descriptions."""
+    return _Walker(None).tree(description)
+
+
+class _Walker:
+    def __init__(self, facts: RunFacts | None) -> None:
+        self.facts = facts
+        steps = facts.steps if facts is not None else {}
+        self.statuses = node_statuses(steps)
+        self.items: dict[str, list[tuple[str, Any]]] = {}
+        for path, result in steps.items():
+            if _ITEM.search(path):
+                self.items.setdefault(graph_path(path), []).append((path, result))
+
+    # -- structure -------------------------------------------------------------------------
+
+    def tree(self, desc: Mapping[str, Any]) -> Tree:
+        root = Tree(self.root_label(desc), guide_style="dim")
+        entries = desc.get("entries")
+        if entries is None:  # a lone step's description
+            entries = [{"kind": "step", "step": desc}]
+        status = self.facts.status if self.facts is not None else None
+        # Only a run that got to its end has passed every construct (a failed one stopped).
+        self.sequence(root, entries, "", settled=status == "success")
+        return root
+
+    def sequence(self, parent: Tree, entries: Sequence[Mapping[str, Any]], prefix: str,
+                 *, settled: bool) -> None:
+        for index, entry in enumerate(entries):
+            # A later construct that started means this one is behind the run.
+            passed = settled or any(self.started(e, prefix) for e in entries[index + 1:])
+            self.entry(parent, entry, prefix, passed=passed)
+
+    def started(self, entry: Mapping[str, Any], prefix: str) -> bool:
+        return any(self.status(p) != "pending" for p in _entry_paths(entry, prefix))
+
+    def entry(self, parent: Tree, e: Mapping[str, Any], prefix: str, *, passed: bool) -> None:
+        kind = e["kind"]
+        if kind == "step":
+            self.unit(parent, e["step"], prefix)
+        elif kind == "parallel":
+            node = parent.add(self.group_label("⇉", e, "parallel", "all at once"))
+            for step in e["steps"]:
+                self.unit(node, step, prefix)
+        elif kind == "branch":
+            node = parent.add(self.group_label("◇", e, "branch", "first true condition"))
+            arms = e["branches"]
+            chosen = any(self.status(prefix + str(b["step"]["id"])) != "pending" for b in arms)
+            for arm in arms:
+                self.unit(node, arm["step"], prefix, note=f"when {_text(arm.get('label'))}",
+                          skipped=chosen or passed)
+        elif kind == "loop":
+            mode = "dountil" if e.get("mode") == "until" else "dowhile"
+            label = _text(e.get("label"))
+            note = mode if label in ("", e.get("mode")) else f"{mode} {label}"
+            self.unit(parent, e["step"], prefix, note=note, loop=True)
+        elif kind == "foreach":
+            self.unit(parent, e["step"], prefix,
+                      note=f"foreach, {e.get('concurrency', 1)} at a time", foreach=True)
+        elif kind in ("map", "sleep"):
+            self.small(parent, e, prefix)
+        else:
+            raise ValueError(f"unknown entry kind {kind!r} in the graph description")
+
+    # -- labels ----------------------------------------------------------------------------
+
+    def status(self, path: str) -> str:
+        return self.statuses.get(path, "pending")
+
+    def root_label(self, desc: Mapping[str, Any]) -> Text:
+        wf_id = str(desc["id"])
+        if self.facts is None:
+            text = Text.assemble(("workflow ", "dim"), (wf_id, "bold"))
+            text.append(f"  {_schemas(desc)}", style="cyan")
+            if desc.get("description"):
+                text.append(f"  {_first_line(desc['description'])}", style="dim italic")
+            return text
+        status = self.facts.status or "pending"
+        text = Text.assemble((GLYPHS.get(status, "?") + " ", STYLES.get(status, "")),
+                             (wf_id, "bold"), "  ", (status, STYLES.get(status, "")))
+        seconds, running = self.span()
+        if seconds is not None:
+            text.append(f"  {format_duration(seconds)}{'…' if running else ''}", style="dim")
+        return text
+
+    def span(self) -> tuple[float | None, bool]:
+        """(seconds from the first step's start to the last end, still running)."""
+        assert self.facts is not None
+        steps = self.facts.steps.values()
+        starts = [s for r in steps if (s := _get(r, "started_at")) is not None]
+        if not starts:
+            return None, False
+        running = self.facts.status == "running"
+        ends = [e for r in steps if (e := _get(r, "ended_at")) is not None]
+        end = self.facts.now if running and self.facts.now is not None else max(ends or starts)
+        return end - min(starts), running
+
+    def group_label(self, glyph: str, e: Mapping[str, Any], kind: str, what: str) -> Text:
+        return Text.assemble((glyph + " ", "cyan"), str(e["id"]), (f"  {kind}: {what}", "dim"))
+
+    def lead(self, status: str, ident: str) -> Text:
+        if self.facts is None:
+            return Text(ident, style="bold")
+        return Text.assemble((GLYPHS.get(status, "?") + " ", STYLES.get(status, "")), ident)
+
+    def unit(self, parent: Tree, step: Mapping[str, Any], prefix: str, *, note: str = "",
+             skipped: bool = False, loop: bool = False, foreach: bool = False) -> None:
+        """A step, or a nested workflow with its entries as children."""
+        path = prefix + str(step["id"])
+        nested = "entries" in step
+        status = self.status(path)
+        if skipped and status == "pending":
+            status = "skipped"
+        label = self.lead(status, str(step["id"]))
+        if nested:
+            label.append("  workflow", style="dim")
+        if note:
+            label.append(f"  {note}", style="dim")
+        if self.facts is None:
+            label.append(f"  {_schemas(step)}", style="cyan")
+            if "resume_schema" in step:
+                label.append("  can suspend", style="yellow")
+            if step.get("description"):
+                label.append(f"  {_first_line(step['description'])}", style="dim italic")
+        else:
+            self.facts_of(label, path, status, loop=loop, container=nested or foreach)
+        if foreach and self.facts is not None:
+            self.add_progress(label, path)
+        node = parent.add(label)
+        if self.facts is not None:
+            if foreach:
+                self.unfinished_items(node, path)
+            if path in self.facts.outputs:
+                node.add(Text(f"» {preview(self.facts.outputs[path], 70)}", style="dim cyan"))
+        if nested:
+            self.sequence(node, step["entries"], path + ".", settled=status == "success")
+
+    def facts_of(self, label: Text, path: str, status: str, *, loop: bool = False,
+                 container: bool = False) -> None:
+        """Append iterations, duration, attempts and what the step waits for or failed of."""
+        assert self.facts is not None
+        result = self.facts.steps.get(path)
+        if loop:
+            done = self.facts.iterations.get(path, 0)
+            count = done + (1 if status in _ACTIVE else 0)
+            if count:
+                label.append(f"  {count} iteration{'s' if count != 1 else ''}", style="dim")
+        seconds, running = _duration(result, self.facts.now)
+        if seconds is not None:
+            label.append(f"  {format_duration(seconds)}{'…' if running else ''}", style="dim")
+        attempts = _get(result, "attempts") or 0
+        if attempts > 1:
+            label.append(f"  {attempts} attempts", style="yellow")
+        if status == "skipped":
+            label.append("  skipped", style="dim")
+        elif status == "suspended" and not container:  # the step inside says it
+            label.append("  waiting for resume", style=STYLES["suspended"])
+        elif status in ("failed", "canceled") and _get(result, "error"):
+            label.append(f"  {_first_line(_get(result, 'error'))}", style=STYLES[status])
+        if path in self.facts.waiting and status == "running":
+            label.append(f"  {self.facts.waiting[path]}", style="dim")
+
+    def add_progress(self, label: Text, path: str) -> None:
+        """Append a bar of the foreach's finished items (once it has started)."""
+        assert self.facts is not None
+        total = 0
+        for key, result in self.facts.steps.items():
+            payload = _get(result, "payload")
+            if graph_path(key) == path and not _ITEM.search(key) and isinstance(payload, list):
+                total += len(payload)
+        if not total:
+            return
+        done = sum(1 for _, r in self.items.get(path, []) if _get(r, "status") == "success")
+        filled = round(BAR_WIDTH * done / total)
+        label.append("  ")
+        label.append("━" * filled, style="green")
+        label.append("─" * (BAR_WIDTH - filled), style="dim")
+        label.append(f" {done}/{total}")
+
+    def unfinished_items(self, node: Tree, path: str) -> None:
+        assert self.facts is not None
+        open_items = [(p, r) for p, r in self.items.get(path, [])
+                      if _get(r, "status") != "success"]
+        for item, result in open_items[:MAX_ITEMS]:
+            status = str(_get(result, "status") or "pending")
+            label = self.lead(status, item.rsplit(".", 1)[-1])
+            self.facts_of(label, item, status)
+            node.add(label)
+        if len(open_items) > MAX_ITEMS:
+            node.add(Text(f"… and {len(open_items) - MAX_ITEMS} more", style="dim"))
+
+    def small(self, parent: Tree, e: Mapping[str, Any], prefix: str) -> None:
+        """A ``.map`` or ``.sleep``."""
+        path = prefix + str(e["id"])
+        status = self.status(path)
+        label = self.lead(status, str(e["id"]))
+        label.append(f"  {_small_label(e)}", style="dim")
+        if self.facts is not None:
+            self.facts_of(label, path, status)
+        parent.add(label)
+
+
+def _entry_paths(e: Mapping[str, Any], prefix: str) -> list[str]:
+    kind = e["kind"]
+    if kind in ("step", "loop", "foreach"):
+        return [prefix + str(e["step"]["id"])]
+    if kind == "parallel":
+        return [prefix + str(s["id"]) for s in e["steps"]]
+    if kind == "branch":
+        return [prefix + str(b["step"]["id"]) for b in e["branches"]]
+    return [prefix + str(e["id"])]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _schemas(desc: Mapping[str, Any]) -> str:
+    given, made = _text(desc.get("input_schema")), _text(desc.get("output_schema"))
+    return f"{given or 'Any'} → {made or 'Any'}"
+
+
+def _small_label(e: Mapping[str, Any]) -> str:
+    label = _text(e.get("label"))
+    if e["kind"] == "map":
+        return "map" if label in ("", "map") else f"map {label}"
+    if e.get("mode") == "sleep_until":
+        return "sleep until" if label in ("", "until") else f"sleep until {label}"
+    return "sleep" if label in ("", "sleep") else f"sleep {label}"

@@ -1,0 +1,289 @@
+"""Following a run in the terminal: a ``rich.live.Live`` tree, or plain lines off a terminal.
+
+Both read the one event stream every observer reads (``run.watch``). The live view never
+re-renders per event: events only mark it out of date, and a task on the run's event loop
+redraws at most ``refresh_per_second`` times a second (so thousands of events per second
+cost one tree per tick, and the tree is always built on the thread that changes the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group, RenderableType
+from rich.json import JSON
+from rich.live import Live
+from rich.panel import Panel
+from rich.text import Text
+
+from ..core.events import (
+    STEP_OUTPUT,
+    STEP_RESULT,
+    STEP_START,
+    STEP_SUSPENDED,
+    STEP_WAITING,
+    WORKFLOW_START,
+    Event,
+)
+from ..core.schema import to_jsonable
+from ..render.status import graph_path
+from .tree import GLYPHS, STYLES, RunFacts, format_duration, loop_iterations, preview, status_tree
+
+if TYPE_CHECKING:
+    from ..core.results import WorkflowResult
+    from ..core.run import Run
+
+__all__ = ["RunView", "failed_step", "outcome", "result_outcome", "run_facts",
+           "run_renderable"]
+
+_ITEM = re.compile(r"\[\d+\]$")
+
+
+# -- a finished (or stored) run's outcome -------------------------------------------------------
+
+
+def failed_step(steps: Mapping[str, Any]) -> str | None:
+    """The innermost failed step path (a nested workflow fails because a step inside did)."""
+    failed = [p for p, r in steps.items() if _status(r) == "failed"]
+    for path in failed:
+        if not any(o.startswith((path + ".", path + "[")) for o in failed):
+            return path
+    return None
+
+
+def outcome(status: str, *, result: Any = None, error: str | None = None,
+            steps: Mapping[str, Any] | None = None,
+            suspended: list[list[str]] | None = None) -> RenderableType:
+    """The panel(s) that end a run's view: the result as pretty JSON, the error with the step
+    that failed, or each suspended step with its suspend payload."""
+    steps = steps or {}
+    if status == "success":
+        return Panel(JSON.from_data(to_jsonable(result), indent=2, default=str),
+                     title=Text(f"{GLYPHS['success']} result", style=STYLES["success"]),
+                     title_align="left", border_style="green", expand=False)
+    if status == "suspended":
+        panels = []
+        for parts in suspended or []:
+            path = ".".join(parts)
+            payload = _get(steps.get(path), "suspend_payload")
+            body: RenderableType = (JSON.from_data(to_jsonable(payload), indent=2, default=str)
+                                    if payload is not None else Text("(no payload)", "dim"))
+            panels.append(Panel(body, title=Text(f"{GLYPHS['suspended']} suspended at step "
+                                                 f"'{path}'", style=STYLES["suspended"]),
+                                title_align="left", border_style="yellow", expand=False))
+        return Group(*panels)
+    where = failed_step(steps) if status == "failed" else None
+    title = f"{GLYPHS.get(status, '?')} {status}" + (f" at step '{where}'" if where else "")
+    return Panel(Text(error or status), title=Text(title, style=STYLES.get(status, "")),
+                 title_align="left", border_style="red" if status == "failed" else "magenta",
+                 expand=False)
+
+
+def result_outcome(result: WorkflowResult) -> RenderableType:
+    """:func:`outcome` of a ``WorkflowResult``."""
+    return outcome(result.status, result=result.result, error=result.error, steps=result.steps,
+                   suspended=result.suspended)
+
+
+def run_facts(run: Run, *, outputs: Mapping[str, Any] | None = None,
+              waiting: Mapping[str, str] | None = None, now: float | None = None) -> RunFacts:
+    """What a status tree of ``run`` shows, read from the run as it is now."""
+    # Loop iterations are only recorded in the run's journal (Run exposes no view of it);
+    # read defensively so a change there costs the iteration counts, not the display.
+    journal = getattr(getattr(run, "_ex", None), "journal", None) or {}
+    status = run.status if run.status != "pending" else None
+    return RunFacts(steps=run.steps, status=status, iterations=loop_iterations(journal),
+                    outputs=outputs or {}, waiting=waiting or {}, now=now)
+
+
+def run_renderable(run: Run) -> RenderableType:
+    """``Run.__rich__``: the status tree of the run, then its result (once it has one)."""
+    tree = status_tree(run.workflow.graph.description, run_facts(run, now=time.time()))
+    if run.result is None or run.status in ("running", "pending"):
+        return tree
+    return Group(tree, result_outcome(run.result))
+
+
+# -- following a run --------------------------------------------------------------------------
+
+
+class RunView:
+    """Shows a run while it executes: a live tree on a terminal, plain lines elsewhere.
+
+    >>> async with RunView(run, console=console):                  # doctest: +SKIP
+    ...     result = await run.start(input_data={"message": "hi"})
+
+    ``live=None`` picks the live tree when ``console`` is an interactive terminal. The plain
+    mode prints one line per finished, failed or suspended step (a foreach prints its
+    unfinished items and one summary line, not a line per item), per custom ``step-output``
+    and per sleep, with no colour codes. Neither mode prints the result: call
+    :func:`outcome` (as the CLI does) when the run returns.
+    """
+
+    def __init__(self, run: Run, *, console: Console | None = None, live: bool | None = None,
+                 refresh_per_second: float = 8.0,
+                 get_time: Callable[[], float] = time.time) -> None:
+        if not 0 < refresh_per_second <= 10:
+            raise ValueError("refresh_per_second must be in (0, 10]")
+        self.run = run
+        self.console = console or Console()
+        self.live = (self.console.is_terminal and not self.console.is_dumb_terminal
+                     if live is None else live)
+        self.refresh_per_second = refresh_per_second
+        self.get_time = get_time
+        self.outputs: dict[str, Any] = {}
+        self.waiting: dict[str, str] = {}
+        self.redraws = 0
+        self._description = run.workflow.graph.description
+        self._workflows, self._foreach = _containers(self._description)
+        self._dirty = True
+        self._unsubscribe: Callable[[], None] | None = None
+        self._live: Live | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    def renderable(self) -> RenderableType:
+        """The tree as it is now."""
+        facts = run_facts(self.run, outputs=self.outputs, waiting=self.waiting,
+                          now=self.get_time())
+        return status_tree(self._description, facts)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> RunView:
+        self._unsubscribe = self.run.watch(self._on_event)
+        if self.live:
+            self._live = Live(console=self.console, auto_refresh=False, transient=True,
+                              refresh_per_second=self.refresh_per_second)
+            self._live.start()
+            self._redraw()
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self._live is not None:
+            self._live.stop()  # transient: the live region goes, the whole tree is printed
+            self._live = None
+            if exc_type is None:  # nothing ran when start/resume rejected their input
+                self.console.print(self.renderable())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(1 / self.refresh_per_second)
+            # Running steps show their elapsed time, so a running run redraws every tick.
+            if self._dirty or self.run.status == "running":
+                self._redraw()
+
+    def _redraw(self) -> None:
+        if self._live is not None:
+            self._dirty = False
+            self.redraws += 1
+            self._live.update(self.renderable(), refresh=True)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        self._dirty = True
+        node = graph_path(event.step_path)
+        if event.type == STEP_OUTPUT:
+            self.outputs[node] = event.payload
+        elif event.type == STEP_WAITING:
+            until = event.payload.get("until")
+            seconds = event.payload.get("seconds")
+            self.waiting[node] = (f"waiting until {until}" if until
+                                  else f"waiting {seconds:g} s" if seconds is not None
+                                  else "waiting")
+        elif event.type == STEP_START:
+            self.waiting.pop(node, None)
+        if not self.live:
+            line = self._plain_line(event)
+            if line is not None:
+                self.console.print(line, soft_wrap=True, highlight=False)
+
+    def _plain_line(self, event: Event) -> Text | None:
+        path = event.step_path
+        is_item = _ITEM.search(path) is not None
+        node = graph_path(path)
+        container = node in self._workflows or (node in self._foreach and not is_item)
+        if event.type == WORKFLOW_START:
+            verb = "resumed" if event.payload.get("resumed") else "started"
+            return Text(f"run {event.run_id} of workflow '{event.workflow_id}' {verb}")
+        if event.type == STEP_RESULT:
+            status = str(event.payload.get("status"))
+            if status == "success" and is_item:
+                return None  # the foreach's own line counts them
+            text = Text(f"{GLYPHS.get(status, '?')} {path}  {status}")
+            result = self.run.steps.get(path)
+            started = _get(result, "started_at")
+            if started is not None:
+                text.append(f"  {format_duration(event.timestamp - started)}")
+            payload = _get(result, "payload")
+            if node in self._foreach and not is_item and isinstance(payload, list):
+                text.append(f"  {len(payload)} items")
+            if event.payload.get("error") and not container:
+                text.append(f"  {event.payload['error']}")
+            return text
+        if event.type == STEP_SUSPENDED:
+            if container:
+                return None  # the step inside that suspended has its own line
+            payload = event.payload.get("suspend_payload")
+            text = Text(f"{GLYPHS['suspended']} {path}  suspended")
+            if payload is not None:
+                text.append(f"  {preview(payload, 200)}")
+            return text
+        if event.type == STEP_OUTPUT:
+            return Text(f"» {path}  {preview(event.payload, 200)}")
+        if event.type == STEP_WAITING:
+            return Text(f"… {path}  {self.waiting.get(node, 'waiting')}")
+        return None
+
+
+def _containers(description: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    """(graph paths of nested workflows, those of foreach steps): steps whose events repeat
+    what the steps (or items) inside them report."""
+    workflows: set[str] = set()
+    foreach: set[str] = set()
+
+    def walk(entries: Any, prefix: str) -> None:
+        for e in entries:
+            if "step" in e:
+                steps = [e["step"]]
+            else:
+                steps = e.get("steps") or [b["step"] for b in e.get("branches", [])]
+            for step in steps:
+                path = prefix + str(step["id"])
+                if e["kind"] == "foreach":
+                    foreach.add(path)
+                if "entries" in step:
+                    workflows.add(path)
+                    walk(step["entries"], path + ".")
+
+    walk(description.get("entries") or [], "")
+    return workflows, foreach
+
+
+def _status(result: Any) -> str | None:
+    value = _get(result, "status")
+    return None if value is None else str(value)
+
+
+def _get(result: Any, name: str) -> Any:
+    if result is None:
+        return None
+    if isinstance(result, Mapping):
+        return result.get(name)
+    return getattr(result, name, None)
