@@ -109,32 +109,33 @@ def _run_label(info: Any) -> str:
     return f"{info.status:<9} {started} · {seconds:.2f} s · {info.run_id}{waiting}"
 
 
-def playground_notebook(target: str | Path, module: str, attr: str | None = None) -> Path:
+def playground_notebook(target: str | Path, module: str, attr: str | None = None, *,
+                        root: str | Path | None = None) -> Path:
     """Write a notebook that imports ``module`` and shows its playground; return its path.
 
-    ``attr`` names a ``Registry`` or a workflow in the module; without it the notebook shows
-    every workflow and registry the module defines.
+    ``module`` is a dotted module or a ``.py`` file (as the ``flownb`` command reads it),
+    ``attr`` a ``Registry`` or a workflow in it (without it: every workflow and registry the
+    module defines). The notebook works in ``root`` (default: the current directory), so
+    the module imports and the default store resolves as they do in the terminal.
     """
-    ref = json.dumps(module)
+    where = json.dumps(str(Path(root or Path.cwd()).resolve()))
     pick = json.dumps(attr) if attr else "None"
     source = (
-        "import importlib, sys, os\n"
-        "sys.path.insert(0, os.getcwd())\n"
-        "from flownb import Registry, Workflow\n"
+        "import os\n"
+        f"os.chdir({where})  # where `flownb playground` ran: same imports, same store\n"
         "from flownb.notebook.playground import RegistryView, discover\n"
-        f"module = importlib.import_module({ref}) if not {ref}.endswith('.py') else None\n"
-        "if module is None:\n"
-        "    import runpy\n"
-        f"    namespace = runpy.run_path({ref})\n"
-        "else:\n"
-        "    namespace = vars(module)\n"
-        f"RegistryView(discover(namespace, {pick}))"
+        "from flownb.terminal.loader import import_module\n"
+        f"module, _ = import_module({json.dumps(module)})\n"
+        f"RegistryView(discover(vars(module), {pick}))"
     )
+    title = f"{module}:{attr}" if attr else module
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": [
-            f"# flownb playground: `{module}{':' + attr if attr else ''}`\n",
-            "Pick a workflow, fill its input and press **Run**; a suspended step shows a "
-            "form to answer. Stored runs are listed under each workflow.",
+            f"# flownb playground: `{title}`\n",
+            "\n",
+            "Run the cell below. Pick a workflow, fill its input and press **Run**; a "
+            "suspended step shows a form to answer. Each workflow lists its stored runs: pick "
+            "one to open it.",
         ]},
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
          "source": source.splitlines(keepends=True)},

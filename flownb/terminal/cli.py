@@ -302,6 +302,23 @@ def cmd_inspect(args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
+def _playground_arguments(p: argparse.ArgumentParser) -> None:
+    from .playground import playground_arguments
+
+    playground_arguments(p)
+
+
+def cmd_playground(args: argparse.Namespace, io: Io) -> int:
+    from .playground import exec_lab, lab_command, write_playground
+
+    notebook = write_playground(args.target, args.dir, getattr(args, "storage", None))
+    command = lab_command(notebook, no_browser=args.no_browser, port=args.port,
+                          extra=list(args.passthrough))
+    io.err.print(Text(f"wrote {notebook}; starting JupyterLab"), soft_wrap=True)
+    exec_lab(command)
+    return EXIT_OK  # only reached when exec_lab is replaced (tests)
+
+
 COMMANDS: dict[str, Command] = {
     "run": Command("run a workflow and show its steps live", _run_arguments, cmd_run),
     "resume": Command("resume a suspended run", _resume_arguments, cmd_resume),
@@ -310,6 +327,8 @@ COMMANDS: dict[str, Command] = {
                     cmd_show),
     "inspect": Command("show a stored run: steps, payloads, events", _inspect_arguments,
                        cmd_inspect),
+    "playground": Command("open a notebook playground for a module's workflows in JupyterLab",
+                          _playground_arguments, cmd_playground),
 }
 """Every subcommand by name."""
 
@@ -445,7 +464,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     out, err = Console(), Console(stderr=True)
     try:
-        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        words = list(sys.argv[1:] if argv is None else argv)
+        passthrough: list[str] = []
+        if "--" in words:  # `flownb playground MOD -- --port 9999 …`: the rest is JupyterLab's
+            cut = words.index("--")
+            words, passthrough = words[:cut], words[cut + 1:]
+        args = build_parser().parse_args(words)
+        args.passthrough = passthrough
+        if passthrough and args.command != "playground":
+            raise UsageError("arguments after '--' are only for 'flownb playground'")
         if args.storage:
             from ..config import configure
 

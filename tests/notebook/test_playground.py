@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -64,30 +65,29 @@ def test_empty_registry_view_is_an_error():
 
 
 def test_playground_notebook_imports_the_module_and_shows_the_view(tmp_path):
-    path = playground_notebook(tmp_path / ".flownb" / "playground.ipynb", "my_flows", "reg")
+    path = playground_notebook(tmp_path / ".flownb" / "playground.ipynb", "my_flows", "reg",
+                               root=tmp_path)
     nb = json.loads(path.read_text())
     assert nb["nbformat"] == 4 and nb["metadata"]["kernelspec"]["name"] == "python3"
     code = "".join(nb["cells"][1]["source"])
-    assert 'importlib.import_module("my_flows")' in code
-    assert 'RegistryView(discover(namespace, "reg"))' in code
-    compile(code, "playground", "exec")
+    assert f"os.chdir({json.dumps(str(tmp_path.resolve()))})" in code
+    assert 'import_module("my_flows")' in code
+    assert 'RegistryView(discover(vars(module), "reg"))' in code
 
 
 def test_playground_notebook_code_runs(tmp_path, monkeypatch):
-    module = tmp_path / "my_flows.py"
-    module.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(tmp_path / 'src')!r})\n"
+    (tmp_path / "my_flows.py").write_text(
         "from flownb import Registry\n"
         "from nb_workflows import review_workflow\n"
         "reg = Registry(workflows={'review': review_workflow()})\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    path = playground_notebook(tmp_path / "pg.ipynb", "my_flows")
+    path = playground_notebook(tmp_path / ".flownb" / "pg.ipynb", "my_flows", root=tmp_path)
     code = "".join(json.loads(path.read_text())["cells"][1]["source"])
+    monkeypatch.chdir("/")
     namespace: dict = {}
     exec(compile(code.replace("RegistryView(", "view = RegistryView("), "pg", "exec"),
          namespace)
     assert list(namespace["view"].panels) == ["review"]
+    assert Path.cwd() == tmp_path.resolve()
 
 
 def test_flow_playground_magic(monkeypatch):

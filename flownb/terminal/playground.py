@@ -1,0 +1,86 @@
+"""``flownb playground MODULE[:NAME]``: a notebook showing the module's workflows, opened in
+JupyterLab.
+
+The notebook goes to ``.flownb/playground-<module>.ipynb`` under the current directory and
+works in that directory, so the module imports and runs are stored as from the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+__all__ = ["lab_command", "playground_arguments", "write_playground"]
+
+
+def playground_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="MODULE[:NAME]",
+                   help="a dotted module or a .py file; NAME a Registry or a workflow in it "
+                        "(left out: every workflow and registry the module defines)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--port", type=int, metavar="N", help="the port JupyterLab listens on")
+    p.add_argument("--dir", default=".flownb", metavar="DIR",
+                   help="where the playground notebook is written (default: .flownb)")
+    # Anything after "--" goes to `jupyter lab` as it is (split off by cli.main).
+
+
+def write_playground(target: str, folder: str | Path, storage: str | None = None) -> Path:
+    """Check that ``target`` names workflows, then write its playground notebook."""
+    from ..notebook.playground import discover, playground_notebook
+    from .loader import TargetError, import_module, split_spec
+
+    module_ref, attr = split_spec(target)
+    module, _ = import_module(module_ref)
+    try:
+        found = discover(vars(module), attr)
+    except (KeyError, TypeError) as exc:
+        raise TargetError(f"{module_ref}: {exc.args[0]}") from None
+    if not found:
+        raise TargetError(f"{module_ref} defines no committed workflow or Registry")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(module_ref).stem if module_ref.endswith(".py")
+                  else module_ref).strip("-") or "workflows"
+    name = f"playground-{stem}{'-' + attr if attr else ''}.ipynb"
+    path = playground_notebook(Path(folder) / name, module_ref, attr, root=Path.cwd())
+    if storage:  # `flownb --storage X playground …`: the notebook uses the same store
+        _use_storage(path, str(Path(storage).resolve()))
+    return path
+
+
+def lab_command(notebook: Path, *, no_browser: bool, port: int | None,
+                extra: list[str]) -> list[str]:
+    """The ``jupyter lab`` command line that opens ``notebook`` (rooted at the cwd)."""
+    root = Path.cwd().resolve()
+    relative = notebook.resolve().relative_to(root) if notebook.resolve().is_relative_to(root) \
+        else notebook.resolve()
+    command = [sys.executable, "-m", "jupyter", "lab", str(relative),
+               f"--ServerApp.root_dir={root}",
+               # the notebook lives in .flownb/, which Jupyter hides unless told otherwise
+               "--ContentsManager.allow_hidden=True"]
+    if no_browser:
+        command.append("--no-browser")
+    if port is not None:
+        command.append(f"--port={port}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    return command + list(extra)
+
+
+def exec_lab(command: list[str]) -> None:
+    """Hand the process over to JupyterLab: Ctrl-C and signals reach it directly, and its
+    exit status is the command's."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
+
+
+def _use_storage(path: Path, storage: str) -> None:
+    import json
+
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cell = notebook["cells"][1]
+    cell["source"] = [f"import flownb; flownb.configure(storage={json.dumps(storage)})\n",
+                      *cell["source"]]
+    path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
