@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..core.events import WORKFLOW_FINISH
 from .forms import InputForm
 from .view import RunView
 
@@ -58,15 +59,25 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
             widgets.HBox([self.runs, refresh]),
             self.opened,
         ]
-        self.form.on_result = lambda _result: self.refresh()
+        # Every run of the workflow started here (or anywhere in this kernel) refreshes the
+        # list when it finishes or suspends, resumes included.
+        self._stop_tracking = workflow.on_run(self._track)
         self.refresh()
 
+    def _track(self, run: Any) -> None:
+        run._observe(self._run_event)
+
+    def _run_event(self, event: Any) -> None:
+        if event.type == WORKFLOW_FINISH:
+            self.refresh()
+
     def refresh(self) -> None:
-        """List the workflow's stored runs again, newest first."""
+        """List the workflow's stored runs again, newest first (the selection stays)."""
         options = [(_run_label(info), info.run_id) for info in self.workflow.runs()]
+        selected = self.runs.value
         self.runs.unobserve_all("value")
         self.runs.options = options
-        self.runs.value = None
+        self.runs.value = selected if selected in {v for _, v in options} else None
         self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
 
     def open_run(self, run_id: str | None) -> RunView | None:
@@ -75,9 +86,17 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
             return None
         if self.view is not None:
             self.view.close()
-        self.view = RunView(self.workflow.create_run(run_id=run_id))
+        run = self.workflow.create_run(run_id=run_id)
+        self._track(run)
+        self.view = RunView(run)
         self.opened.children = [self.view]
         return self.view
+
+    def close(self) -> None:
+        self._stop_tracking()
+        if self.view is not None:
+            self.view.close()
+        super().close()
 
 
 class RegistryView(widgets.Tab):  # type: ignore[misc]

@@ -42,8 +42,8 @@ async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
     form.fields["reviewer.name"].value = "Ada"
     done = await form.submit()
     assert done.status == "success"
-    panel.refresh()
-    assert panel.runs.options[0][0].startswith("success")
+    assert panel.runs.options[0][0].startswith("success")  # refreshed when it finished
+    assert panel.runs.value == run_id  # and still selected
 
 
 def test_discover_finds_registries_and_workflows():
