@@ -189,12 +189,14 @@ class ResumeForm(_SchemaForm):
 class InputForm(_SchemaForm):
     """A form for a workflow's ``input_schema`` with a Run button.
 
-    ``await form.submit()`` validates the values (errors inline, values kept), starts a run,
+    ``heading=False`` leaves out the workflow's id and description (when the page around the
+    form shows them). ``await form.submit()`` validates the values (errors inline, values
+    kept), starts a run,
     shows its live ``RunView`` below the form (``form.view``) and returns the run's
     ``WorkflowResult``; on invalid input it returns ``None`` and fills ``form.errors``.
     """
 
-    def __init__(self, workflow: Workflow, **kwargs: Any) -> None:
+    def __init__(self, workflow: Workflow, *, heading: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("flownb-input-form")
         self.workflow = workflow
@@ -206,12 +208,13 @@ class InputForm(_SchemaForm):
         self.button.add_class("flownb-submit")
         self.button.on_click(lambda _b: spawn(self._submit_clicked()))
         self.output = widgets.VBox([])
-        description = workflow.description
-        heading = f"<b>{html.escape(workflow.id)}</b>"
-        if description:
-            heading += f' <span style="color:#5f6368">{html.escape(description)}</span>'
-        self.children = [widgets.HTML(value=heading), self.fields_box,
-                         widgets.HBox([self.button, self.message]), self.output]
+        html_heading = f"<b>{html.escape(workflow.id)}</b>"
+        if workflow.description:
+            html_heading += (f' <span style="color:#5f6368">'
+                             f"{html.escape(workflow.description)}</span>")
+        title = [widgets.HTML(value=html_heading)] if heading else []
+        self.children = [*title, self.fields_box, widgets.HBox([self.button, self.message]),
+                         self.output]
 
     async def submit(self) -> WorkflowResult | None:
         """Validate the input, start a run with a live view below the form, return its

@@ -36,7 +36,7 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.add_class("flownb-workflow-panel")
         self.workflow = workflow
-        self.form = InputForm(workflow)
+        self.form = InputForm(workflow, heading=False)
         self.runs = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="560px"))
         self.runs.add_class("flownb-run-list")
         self.runs.observe(lambda change: self.open_run(change["new"]), names="value")

@@ -66,7 +66,7 @@ def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect
     expect(tabs.locator(".lm-TabBar-tab")).to_have_text(["publish", "echo"])
     panel = tabs.locator(".flownb-workflow-panel").first
     form = panel.locator(".flownb-input-form")
-    expect(form).to_contain_text("a person approves before publishing")
+    expect(panel).to_contain_text("a person approves before publishing")
 
     text = field_input(form, "text")
     text.fill("hi")  # too short: the error shows inline, nothing runs
