@@ -68,7 +68,7 @@ browser:
 
 ## lint: ruff + mypy (mypy's file list is in pyproject.toml).
 lint: venv
-	"$(VENV)/bin/ruff" check flownb tests
+	"$(VENV)/bin/ruff" check flownb tests benchmarks notebooks scripts
 	"$(VENV)/bin/mypy"
 
 ## test: lint first, then the pytest suite.
@@ -80,6 +80,12 @@ lab: venv
 	@mkdir -p notebooks
 	@root_flag=""; if [ "$$(id -u)" = 0 ]; then root_flag="--allow-root"; fi; \
 	exec "$(VENV)/bin/jupyter" lab notebooks/ $$root_flag $(LAB_ARGS)
+
+## notebooks: run the course notebooks on a fresh kernel and save them with their outputs
+## and widget state (NOTEBOOKS_ARGS: notebook paths; default all of notebooks/).
+.PHONY: notebooks
+notebooks: venv
+	"$(VPY)" scripts/execute_notebooks.py $(NOTEBOOKS_ARGS)
 
 ## bench: the benchmark suite (installs the bench extra on first use).
 bench: $(BENCH_STAMP)
