@@ -46,18 +46,28 @@ class _Fitted:
 
 
 def runs_table(runs: Sequence[RunInfo]) -> Table:
-    """Stored runs, one row each: id, workflow, status (with the suspended steps), created."""
-    table = _table()
-    table.add_column("run id", no_wrap=True)
-    table.add_column("workflow", no_wrap=True)
-    table.add_column("status", overflow="fold")
-    table.add_column("created", no_wrap=True)
+    """Stored runs, one row each: id, workflow, status (with the suspended steps), created.
+
+    On a narrow terminal the run id, status and time keep their width (an id is copied into
+    ``flownb resume``); the workflow name is cut with an ellipsis and the waiting steps fold.
+    """
+    rows = []
     for info in runs:
         status = status_text(info.status)
         if info.suspended:
             status.append(": " + ", ".join(".".join(p) for p in info.suspended))
-        table.add_row(Text(info.run_id), Text(info.workflow_id), status,
-                      format_time(info.created_at))
+        rows.append((Text(info.run_id), Text(info.workflow_id), status,
+                     format_time(info.created_at)))
+    table = _table()
+    table.add_column("run id", no_wrap=True,
+                     min_width=max((len(r[0]) for r in rows), default=6))
+    table.add_column("workflow", overflow="fold")
+    table.add_column("status", overflow="fold",
+                     min_width=max((len(r[2].plain.split(":")[0]) for r in rows), default=6))
+    table.add_column("created", no_wrap=True,
+                     min_width=max((len(str(r[3])) for r in rows), default=7))
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
