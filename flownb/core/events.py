@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .schema import to_jsonable
 
@@ -22,14 +21,16 @@ EVENT_TYPES = (WORKFLOW_START, STEP_START, STEP_RESULT, STEP_SUSPENDED, STEP_OUT
                STEP_WAITING, WORKFLOW_SUSPENDED, WORKFLOW_FINISH)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One thing that happened in a run.
+class Event(NamedTuple):
+    """One thing that happened in a run (immutable).
 
     ``path`` is the step path as a tuple (``("outer", "inner")``, ``("review[1]",)``;
     empty for workflow-level events). ``payload`` depends on the type: ``step-result``
     has ``status`` and ``output`` or ``error``; ``workflow-finish`` has the whole
     ``WorkflowResult.to_dict()``.
+
+    A named tuple rather than a frozen dataclass: a run of thousands of steps makes one per
+    step start and result, and a tuple is made three times faster.
     """
 
     type: str

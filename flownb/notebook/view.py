@@ -80,8 +80,10 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.result_html = widgets.HTML()
         self.events_html = widgets.HTML(layout=widgets.Layout(overflow="auto",
                                                               max_height="320px"))
-        details = widgets.Accordion(children=[self.events_html])
+        self.details = details = widgets.Accordion(children=[self.events_html])
         details.set_title(0, "events")
+        # The log is drawn only while it is open: a closed one costs nothing per update.
+        details.observe(lambda _change: self._draw_log(), names="selected_index")
         self.children = [self.header,
                          widgets.HBox([self.graph, widgets.VBox([self.table, self.result_html])]),
                          self.forms, details]
@@ -238,10 +240,15 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._last_statuses = statuses
         self.header.value = self._header_html()
         self.table.value = _html.step_table(summaries)
-        self.events_html.value = _html.event_log(list(self._events), self._started,
-                                                 self._event_count)
+        self._draw_log()
         self.result_html.value = self._result_html()
         self._sync_forms()
+
+    def _draw_log(self) -> None:
+        if self.details.selected_index is None:
+            return
+        self.events_html.value = _html.event_log(list(self._events), self._started,
+                                                 self._event_count)
 
     # -- parts ------------------------------------------------------------------------------
 

@@ -62,6 +62,8 @@ async def test_a_finished_run_shows_its_result_table_and_events():
     assert '"n": 3' in view.result_html.value
     table = view.table.value
     assert "flownb-step-table" in table and table.count("status-success") == 2
+    assert view.events_html.value == ""  # the log is folded: not drawn
+    view.details.selected_index = 0  # opening it draws it
     assert "step-start" in view.events_html.value and "workflow-finish" in view.events_html.value
     assert "success" in view.header.value
 
