@@ -8,16 +8,24 @@ changed since its last write, as one compare-and-swap update:
   step is stored before anything after it runs, and many foreach items finishing in the
   same turn share one write;
 * when the run finishes (or suspends), the last write carries the final status.
+
+This runs once per step, so it is kept lean (see docs/benchmarks.md): one callback per
+loop turn rather than one per step, and step records serialized without going through
+pydantic's ``TypeAdapter`` wrapper.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
+from . import clock
 from .events import STEP_RESULT, STEP_START, STEP_SUSPENDED, WORKFLOW_FINISH, Event
 from .results import StepResult
-from .schema import to_jsonable
+from .schema import to_jsonable, validate
 
 if TYPE_CHECKING:
     from ..storage.base import Snapshot, Store
@@ -26,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Persister", "hydrate", "meta_of", "new_snapshot"]
 
 _STEP_DONE = frozenset({STEP_RESULT, STEP_SUSPENDED})
+_STEP_FIELDS = tuple(f.name for f in fields(StepResult))
+_SCALARS = frozenset({str, int, float, bool})
 
 
 def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
@@ -67,8 +77,6 @@ def new_snapshot(ex: Execution, *, status: str, created_at: float,
 
 def hydrate(ex: Execution, snap: Snapshot) -> None:
     """Fill an execution from a stored snapshot (outputs stay JSON until replay needs them)."""
-    from .schema import validate
-
     ex.input = validate(ex.workflow.input_schema, snap.input)
     ex.steps = {path: StepResult.from_dict(d) for path, d in snap.steps.items()}
     ex.journal = {key: dict(d) for key, d in snap.journal.items()}
@@ -103,8 +111,11 @@ class Persister:
     def __call__(self, event: Event) -> None:
         kind = event.type
         if kind in _STEP_DONE:
-            if not self._due:
-                self._due = True
+            self._due = True
+            # One callback per loop turn, not per step: a flush leaves it scheduled, and
+            # it writes only if a step finished since (steps that finish without a turn
+            # in between, as in a chain of quick async steps, share it).
+            if self._soon is None:
                 self._soon = asyncio.get_running_loop().call_soon(self._write_due)
         elif kind == STEP_START:
             if self._due:  # the starting step's own record waits for the next write
@@ -125,16 +136,13 @@ class Persister:
             error, self._error = self._error, None
             raise error
         self._due = False
-        if self._soon is not None:
-            self._soon.cancel()
-            self._soon = None
         ex = self.ex
         if status is not None:
             self.status = status
-        steps = {p: ex.steps[p].to_dict() for p in ex.dirty_steps if p in ex.steps and p != keep}
+        records = ex.steps
+        steps = {p: _step_record(records[p]) for p in ex.dirty_steps
+                 if p != keep and p in records}
         journal = {k: _json_record(ex.journal[k]) for k in ex.dirty_journal if k in ex.journal}
-        from . import clock
-
         meta = meta_of(ex, result=self.result, error=self.error, origin=self.origin)
         self.version = self.store.update(
             ex.run_id,
@@ -148,9 +156,26 @@ class Persister:
         self._sent_status, self._sent_meta = self.status, meta
         ex.dirty_steps.clear()
         ex.dirty_journal.clear()
-        if keep is not None and keep in ex.steps:
+        if keep is not None and keep in records:
             ex.dirty_steps[keep] = None
 
 
+def _step_record(sr: StepResult) -> dict[str, Any]:
+    """What ``sr.to_dict()`` gives (every field, JSON-safe), through ``_jsonable``: this is
+    built for every step written."""
+    return {name: _jsonable(getattr(sr, name)) for name in _STEP_FIELDS}
+
+
+def _jsonable(value: Any) -> Any:
+    """``to_jsonable`` with its two common cases first: plain values, and one model,
+    dumped by the model's own pydantic-core serializer (what the ``Any`` adapter would
+    pick, minus the ``TypeAdapter`` call and the type inference)."""
+    if value is None or type(value) in _SCALARS:
+        return value
+    if isinstance(value, BaseModel):
+        return value.__pydantic_serializer__.to_python(value, mode="json", by_alias=True)
+    return to_jsonable(value)
+
+
 def _json_record(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: to_jsonable(v) for k, v in record.items()}
+    return {k: _jsonable(v) for k, v in record.items()}

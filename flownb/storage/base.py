@@ -10,6 +10,9 @@ each step costs O(what changed), not O(run).
 Every update is a compare-and-swap on ``version``: the store applies it only if the
 stored version is still ``expected_version``, else raises ``ConcurrentRunError``. That is
 what makes two concurrent resumes of one run resolve to exactly one winner.
+
+Values are JSON data; the built-in stores write them with ``dumps_json`` (a value that is
+not JSON raises ``TypeError`` and nothing is stored) and read them with ``loads_json``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, from_json, to_json
+
 from ..core.results import RunInfo
 from ..errors import ConcurrentRunError, RunNotFoundError
 
@@ -27,19 +32,44 @@ __all__ = ["SCHEMA_VERSION", "Snapshot", "Store"]
 
 SCHEMA_VERSION = 1
 
-# Shared by the stores. One encoder for every value: ``json.dumps`` with options builds a
-# new encoder per call, which costs more than encoding a small record.
-dumps_json = json.JSONEncoder(separators=(",", ":")).encode
+# Shared by the stores. One standard encoder for every value: ``json.dumps`` with options
+# builds a new encoder per call, which costs more than encoding a small record.
+_dumps_std = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def dumps_json(value: Any) -> str:
+    """Compact JSON text of ``value``; ``TypeError`` (nothing stored) if it is not JSON.
+
+    pydantic-core's encoder writes it (it runs once per step written, and writes a small
+    record with two timestamps 3-4x as fast as the standard one, floats above all); the
+    standard encoder takes what pydantic-core refuses: it writes lone surrogates as
+    escapes, and raises ``TypeError`` for objects neither knows. Values that are not JSON
+    but that pydantic writes as JSON (datetimes, enums, models) are stored as it writes
+    them, and come back as that JSON.
+    """
+    try:
+        return to_json(value).decode()
+    except (PydanticSerializationError, ValueError):
+        return _dumps_std(value)
+
+
+def loads_json(text: str) -> Any:
+    """Parse stored JSON text: pydantic-core's parser (2-4x the standard one's speed on
+    small records), the standard one for what it refuses (lone surrogate escapes)."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON encoder takes dicts only; other mappings are copied (dicts need not be)."""
+    """The JSON encoders take dicts only; other mappings are copied (dicts need not be)."""
     return value if isinstance(value, dict) else dict(value)
 
 
 def suspended_paths(meta_text: str) -> list[list[str]]:
     """``RunInfo.suspended`` from a stored ``meta`` JSON text (missing or null: none)."""
-    meta = json.loads(meta_text)
+    meta = loads_json(meta_text)
     paths = meta.get("suspended_paths") if isinstance(meta, dict) else None
     return [list(path) for path in paths or ()]
 

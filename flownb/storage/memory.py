@@ -8,7 +8,6 @@ in ``SQLiteStore``.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from .base import (
     already_stored,
     as_dict,
     dumps_json,
+    loads_json,
     run_not_found,
     suspended_paths,
     version_conflict,
@@ -112,11 +112,11 @@ class MemoryStore(Store):
             version=e.version,
             created_at=e.created_at,
             updated_at=e.updated_at,
-            input=json.loads(e.input),
-            graph=json.loads(e.graph),
-            meta=json.loads(e.meta),
-            steps={key: json.loads(text) for key, text in e.steps.items()},
-            journal={key: json.loads(text) for key, text in e.journal.items()},
+            input=loads_json(e.input),
+            graph=loads_json(e.graph),
+            meta=loads_json(e.meta),
+            steps={key: loads_json(text) for key, text in e.steps.items()},
+            journal={key: loads_json(text) for key, text in e.journal.items()},
             schema_version=e.schema_version,
         )
 
