@@ -110,6 +110,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "executors":  # the subpackage, loaded on first use (it never imports dask)
+        return importlib.import_module(".executors", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flownb' has no attribute {name!r}")
@@ -119,4 +121,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"executors"})

@@ -4,6 +4,9 @@ The store a workflow's runs go to is, in order: the workflow's own ``storage=``;
 given to ``flownb.configure(storage=...)``; the ``FLOWNB_STORAGE`` environment variable
 (a path, or ``:memory:``); else ``SQLiteStore(".flownb/runs.db")`` in the working directory.
 ``storage=False`` (per workflow or in ``configure``) keeps runs in memory only.
+
+The executor a workflow's steps run on is its own ``executor=`` (or a foreach's), else the
+one given to ``flownb.configure(executor=...)``, else the local executor.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .executors.base import Executor
     from .storage.base import Store
 
-__all__ = ["DEFAULT_PATH", "configure", "resolve_store"]
+__all__ = ["DEFAULT_PATH", "configure", "default_executor", "resolve_store"]
 
 DEFAULT_PATH = ".flownb/runs.db"
 _UNSET: Any = object()
@@ -24,23 +28,36 @@ _configured: Any = _UNSET
 _lock = threading.Lock()
 _sqlite_stores: dict[str, Store] = {}
 _memory_store: Store | None = None
+_executor: Executor | None = None
 
 
-def configure(*, storage: Store | str | bool | None = _UNSET) -> None:
-    """Set process-wide defaults.
+def configure(*, storage: Store | str | bool | None = _UNSET,
+              executor: Executor | None = _UNSET) -> None:
+    """Set process-wide defaults; a keyword left out keeps its current setting.
 
     ``storage``: a ``Store``, a path to an SQLite file, ``":memory:"``, ``False`` (no
     persistence) or ``None`` (back to the environment/default).
+    ``executor``: where steps run unless a workflow or foreach says otherwise, e.g.
+    ``DaskExecutor(client)``; ``None`` goes back to the local executor.
 
     >>> import flownb
     >>> flownb.configure(storage=":memory:")
     """
-    global _configured
+    global _configured, _executor
+    if executor is not _UNSET:
+        from .core.remote import check_executor
+
+        _executor = check_executor(executor, "flownb.configure()")
     if storage is _UNSET:
         return
     if isinstance(storage, (str, Path)):
         storage = _store_for(str(storage))
     _configured = _UNSET if storage is None else storage
+
+
+def default_executor() -> Executor | None:
+    """The executor set with ``configure(executor=...)``, or ``None`` (local)."""
+    return _executor
 
 
 def resolve_store(explicit: Store | bool | None) -> Store | None:

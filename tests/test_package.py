@@ -16,7 +16,8 @@ from flownb.storage import MemoryStore
 
 def test_import_flownb_loads_no_heavy_layer():
     code = ("import sys, flownb; wf = flownb.create_workflow(id='w'); "
-            "heavy = {'ipywidgets', 'IPython', 'graphviz', 'rich'} & set(sys.modules); "
+            "heavy = {'ipywidgets', 'IPython', 'graphviz', 'rich', 'dask', 'distributed'} "
+            "& set(sys.modules); "
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -12,14 +12,13 @@ continue from a JSON snapshot in another process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import describe_field_errors, field_errors_from_pydantic
+from ..errors import WorkflowDefinitionError, describe_field_errors, field_errors_from_pydantic
 from . import clock
 from .context import RuntimeContext
 from .events import (
@@ -40,9 +39,11 @@ from .graph import (
 )
 from .invoke import call_condition, call_user, callable_kwargs, step_kwargs
 from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSource, pluck
+from .remote import item_scope, nested_executor, run_remote, top_executor
 from .results import StepResult
 from .schema import validate
 from .signals import Bail, BailSignal, StepFailed, Suspended, SuspendSignal
+from .tasks import gather_all
 
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
 
@@ -70,7 +71,7 @@ class Execution:
         self.targets: dict[str, Any] = {}  # journal key -> validated resume data
         self.suspended: dict[str, str] = {}  # display path -> journal key
         self.stored_json: set[str] = set()  # keys whose outputs are still raw JSON
-        self.listeners: list[tuple[Callable[[Event], Any], bool]] = []
+        self.listeners: list[tuple[Callable[[Event], Any], bool | None]] = []
         self.dirty_steps: dict[str, None] = {}  # an ordered set: new records keep run order
         self.dirty_journal: dict[str, None] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -149,19 +150,24 @@ def _strip_items(display: str) -> str:
     return ".".join(part.split("[", 1)[0] for part in display.split("."))
 
 
-class Scope:
-    """Where a piece of the graph runs: the workflow that directly contains it, and the
-    key and display prefixes of its place in the run."""
+_TOP: Any = object()  # a run's top scope: resolve the executor from the workflow/config
 
-    __slots__ = ("execution", "init", "key_prefix", "path_prefix", "workflow")
+
+class Scope:
+    """Where a piece of the graph runs: the workflow that directly contains it, the key
+    and display prefixes of its place in the run, and the executor of its steps."""
+
+    __slots__ = ("execution", "executor", "init", "key_prefix", "path_prefix", "workflow")
 
     def __init__(self, execution: Execution, workflow: Any, key_prefix: str,
-                 path_prefix: tuple[str, ...], init: Any) -> None:
+                 path_prefix: tuple[str, ...], init: Any, executor: Any = _TOP) -> None:
         self.execution = execution
         self.workflow = workflow
         self.key_prefix = key_prefix
         self.path_prefix = path_prefix
         self.init = init  # the validated input of ``workflow`` (what get_init_data returns)
+        # None: the engine runs user code itself (the local executor); else a remote one
+        self.executor = top_executor(workflow) if executor is _TOP else executor
 
     def construct(self, index: int, text: str) -> str:
         where = ".".join(self.path_prefix)
@@ -319,13 +325,14 @@ async def _on_foreach(scope: Scope, entry: ForeachEntry, value: Any, index: int)
     outputs: list[Any] = [None] * len(items)
     pending = iter(range(len(items)))
     suspended_any = False
+    inner = item_scope(scope, entry)
 
     async def worker() -> None:
         nonlocal suspended_any
         for i in pending:  # a shared iterator: each free worker takes the next item
             part = f"{step.id}[{i}]"
             try:
-                outputs[i] = await run_step(scope, step, items[i], key_part=part,
+                outputs[i] = await run_step(inner, step, items[i], key_part=part,
                                             path_part=part)
             except Suspended:
                 suspended_any = True
@@ -431,7 +438,7 @@ async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[s
         raise _invalid(scope, sr, path, f"workflow '{wf.id}' input", exc) from None
     sr.payload = value
     ex.emit(STEP_START, path, {"payload": value, "resumed": previous is not None})
-    child = Scope(ex, wf, key + ".", path, value)
+    child = Scope(ex, wf, key + ".", path, value, nested_executor(wf, scope.executor))
     try:
         out = await run_entries(child, wf, value)
     except Suspended:
@@ -475,11 +482,14 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         ex.emit(STEP_START, path, {"payload": value, "resumed": resuming})
     retry = step.retries or scope.workflow.retry_config
     attempts = 1 + (retry.attempts if retry is not None else 0)
+    remote = scope.executor
     for attempt in range(attempts):
         sr.attempts = attempt + 1
         kwargs = step_kwargs(scope, step, value, resume_data, attempt, path)
         try:
-            if step.timeout is None:
+            if remote is not None:
+                out = await run_remote(scope, remote, step, kwargs, path)
+            elif step.timeout is None:
                 if step.signature.is_async:  # inline the common case of call_user
                     out = await step.execute(**kwargs)
                 else:
@@ -499,7 +509,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         except Exception as exc:
             if isinstance(exc, TimeoutError) and step.timeout is not None:
                 exc = TimeoutError(f"timed out after {step.timeout:g} s")
-            if attempt + 1 < attempts:
+            if attempt + 1 < attempts and not isinstance(exc, WorkflowDefinitionError):
                 log.info("flownb: step '%s' attempt %d failed (%s); retrying", display,
                          attempt + 1, exc)
                 if retry is not None and retry.delay:
@@ -579,22 +589,3 @@ def _invalid(scope: Scope, sr: StepResult, path: tuple[str, ...], what: str,
     display = ".".join(path)
     return StepFailed(display, f"step '{display}' in workflow '{scope.workflow.id}': {text}",
                       exc)
-
-
-# -- concurrency -------------------------------------------------------------------------------
-
-
-async def gather_all(coros: Iterable[Coroutine[Any, Any, Any]]) -> list[Any]:
-    """Run coroutines concurrently; on the first error cancel the rest, then re-raise."""
-    coros = list(coros)
-    if len(coros) == 1:
-        return [await coros[0]]
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.gather(*tasks, return_exceptions=True)
-        raise

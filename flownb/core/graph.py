@@ -81,6 +81,9 @@ class ForeachEntry:
     kind: ClassVar[str] = "foreach"
     step: StepLike
     concurrency: int
+    # Where the items run; not part of the description or fingerprint, so a run started
+    # with one executor can be resumed with another.
+    executor: Any = None
 
 
 @dataclass(frozen=True, slots=True)

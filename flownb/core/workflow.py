@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,11 @@ from .graph import (
 )
 from .mapping import check_mapping, step_sources
 from .params import CONDITION_PARAMS, MAP_PARAMS, read_signature
+from .remote import check_executor, remote_problems
 from .step import RetryConfig, Step, check_step_id
 
 if TYPE_CHECKING:
+    from ..executors.base import Executor
     from ..storage.base import Store
     from .results import RunInfo, WorkflowResult
     from .run import Run
@@ -56,6 +59,7 @@ class Workflow:
         state_schema: S.Schema | None = None,
         retry_config: RetryConfig | None = None,
         storage: Store | bool | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.id = check_step_id(id, what="workflow")
         self.input_schema = input_schema
@@ -64,11 +68,13 @@ class Workflow:
         self.state_schema = state_schema
         self.retry_config = retry_config
         self.storage = storage
+        self.executor = check_executor(executor, f"workflow '{id}'")
         self._entries: list[Entry] = []
         self._counters: dict[str, int] = {}
         self._committed = False
         self._graph: Graph | None = None
         self._steps: dict[str, Any] = {}
+        self._run_callbacks: list[weakref.WeakMethod[Callable[[Run], None]]] = []
         self.logger: Any = None
 
     # -- building ---------------------------------------------------------------------------
@@ -132,14 +138,18 @@ class Workflow:
         cond = self._condition(condition, f".do{mode}({checked.id}) condition", mode)
         return self._add(LoopEntry(checked, cond, mode))
 
-    def foreach(self, step: Any, concurrency: int = 1) -> Workflow:
+    def foreach(self, step: Any, concurrency: int = 1, *,
+                executor: Executor | None = None) -> Workflow:
         """Run ``step`` on every item of the incoming list, ``concurrency`` at a time.
 
-        Outputs come back as a list in input order.
+        Outputs come back as a list in input order. ``executor`` runs the items somewhere
+        else than the workflow's other steps (e.g. ``DaskExecutor(client)``).
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise self._error(f".foreach(): concurrency must be an int >= 1, got {concurrency!r}")
-        return self._add(ForeachEntry(self._checked_step(step, ".foreach"), concurrency))
+        checked = check_executor(executor, f"workflow '{self.id}' .foreach()")
+        return self._add(ForeachEntry(self._checked_step(step, ".foreach"), concurrency,
+                                      checked))
 
     def sleep(self, duration: float | Callable[..., Any], *, id: str | None = None) -> Workflow:
         """Wait ``duration`` seconds (or as many as ``duration(...)`` returns); data passes."""
@@ -249,7 +259,31 @@ class Workflow:
         """A new run, or (with ``run_id``) the stored run of that id, reattached."""
         from .run import Run
 
-        return Run._create(self, run_id)
+        run = Run._create(self, run_id)
+        if self._run_callbacks and run_id is None:
+            for ref in list(self._run_callbacks):
+                callback = ref()
+                if callback is None:
+                    self._run_callbacks.remove(ref)
+                else:
+                    callback(run)
+        return run
+
+    def on_run(self, callback: Callable[[Run], None]) -> Callable[[], None]:
+        """Call ``callback(run)`` with every new run this workflow creates from now on
+        (``create_run()``, ``invoke()``): how ``RunView(wf)`` follows a workflow's runs.
+
+        ``callback`` is a bound method, held weakly (an observer that is gone stops by
+        itself); the returned function stops it too.
+        """
+        ref = weakref.WeakMethod(callback)
+        self._run_callbacks.append(ref)
+
+        def stop() -> None:
+            if ref in self._run_callbacks:
+                self._run_callbacks.remove(ref)
+
+        return stop
 
     def invoke(self, input_data: Any = None, **options: Any) -> WorkflowResult:
         """``create_run()`` + ``start()``, synchronously; also works inside a notebook.
@@ -330,6 +364,7 @@ class Workflow:
                             f".map '{entry.id}': from_step('{src.step_id}') does not name an "
                             "earlier step of this workflow")
             earlier.update(ids)
+        problems.extend(remote_problems(self._entries, self.executor))
         return problems, self._check_schemas()
 
     def _check_schemas(self) -> list[str]:
@@ -415,12 +450,17 @@ def create_workflow(
     state_schema: S.Schema | None = None,
     retry_config: RetryConfig | None = None,
     storage: Store | bool | None = None,
+    executor: Executor | None = None,
 ) -> Workflow:
     """Start building a workflow.
 
     ``storage``: a ``Store`` for this workflow's runs; ``None`` uses the default store
     (``flownb.configure(storage=...)``, ``FLOWNB_STORAGE``, else ``.flownb/runs.db``);
     ``False`` keeps runs in memory only.
+
+    ``executor``: where the steps run (``flownb.executors``); ``None`` uses the one given
+    to ``flownb.configure(executor=...)``, else the local executor. A nested workflow
+    without one runs its steps where its parent's run.
 
     >>> wf = (create_workflow(id="shout", input_schema=str, output_schema=str)
     ...       .map(lambda input_data: input_data.upper())
@@ -434,5 +474,6 @@ def create_workflow(
         state_schema=state_schema,
         retry_config=retry_config,
         storage=storage,
+        executor=executor,
     )
 
