@@ -141,7 +141,7 @@ def loop_iterations(journal: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
-def _get(result: Any, name: str) -> Any:
+def read_field(result: Any, name: str) -> Any:
     if result is None:
         return None
     if isinstance(result, Mapping):
@@ -151,12 +151,12 @@ def _get(result: Any, name: str) -> Any:
 
 def _duration(result: Any, now: float | None) -> tuple[float | None, bool]:
     """(seconds, still running) of a step result."""
-    started, ended = _get(result, "started_at"), _get(result, "ended_at")
+    started, ended = read_field(result, "started_at"), read_field(result, "ended_at")
     if started is None:
         return None, False
     if ended is not None:
         return ended - started, False
-    if now is not None and _get(result, "status") == "running":
+    if now is not None and read_field(result, "status") == "running":
         return now - started, True
     return None, False
 
@@ -269,11 +269,11 @@ class _Walker:
         """(seconds from the first step's start to the last end, still running)."""
         assert self.facts is not None
         steps = self.facts.steps.values()
-        starts = [s for r in steps if (s := _get(r, "started_at")) is not None]
+        starts = [s for r in steps if (s := read_field(r, "started_at")) is not None]
         if not starts:
             return None, False
         running = self.facts.status == "running"
-        ends = [e for r in steps if (e := _get(r, "ended_at")) is not None]
+        ends = [e for r in steps if (e := read_field(r, "ended_at")) is not None]
         end = self.facts.now if running and self.facts.now is not None else max(ends or starts)
         return end - min(starts), running
 
@@ -330,15 +330,15 @@ class _Walker:
         seconds, running = _duration(result, self.facts.now)
         if seconds is not None:
             label.append(f"  {format_duration(seconds)}{'…' if running else ''}", style="dim")
-        attempts = _get(result, "attempts") or 0
+        attempts = read_field(result, "attempts") or 0
         if attempts > 1:
             label.append(f"  {attempts} attempts", style="yellow")
         if status == "skipped":
             label.append("  skipped", style="dim")
         elif status == "suspended" and not container:  # the step inside says it
             label.append("  waiting for resume", style=STYLES["suspended"])
-        elif status in ("failed", "canceled") and _get(result, "error"):
-            label.append(f"  {_first_line(_get(result, 'error'))}", style=STYLES[status])
+        elif status in ("failed", "canceled") and read_field(result, "error"):
+            label.append(f"  {_first_line(read_field(result, 'error'))}", style=STYLES[status])
         if path in self.facts.waiting and status == "running":
             label.append(f"  {self.facts.waiting[path]}", style="dim")
 
@@ -347,12 +347,12 @@ class _Walker:
         assert self.facts is not None
         total = 0
         for key, result in self.facts.steps.items():
-            payload = _get(result, "payload")
+            payload = read_field(result, "payload")
             if graph_path(key) == path and not _ITEM.search(key) and isinstance(payload, list):
                 total += len(payload)
         if not total:
             return
-        done = sum(1 for _, r in self.items.get(path, []) if _get(r, "status") == "success")
+        done = sum(1 for _, r in self.items.get(path, []) if read_field(r, "status") == "success")
         filled = round(BAR_WIDTH * done / total)
         label.append("  ")
         label.append("━" * filled, style="green")
@@ -362,9 +362,9 @@ class _Walker:
     def unfinished_items(self, node: Tree, path: str) -> None:
         assert self.facts is not None
         open_items = [(p, r) for p, r in self.items.get(path, [])
-                      if _get(r, "status") != "success"]
+                      if read_field(r, "status") != "success"]
         for item, result in open_items[:MAX_ITEMS]:
-            status = str(_get(result, "status") or "pending")
+            status = str(read_field(result, "status") or "pending")
             label = self.lead(status, item.rsplit(".", 1)[-1])
             self.facts_of(label, item, status)
             node.add(label)

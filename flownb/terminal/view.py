@@ -33,7 +33,16 @@ from ..core.events import (
 )
 from ..core.schema import to_jsonable
 from ..render.status import graph_path
-from .tree import GLYPHS, STYLES, RunFacts, format_duration, loop_iterations, preview, status_tree
+from .tree import (
+    GLYPHS,
+    STYLES,
+    RunFacts,
+    format_duration,
+    loop_iterations,
+    preview,
+    read_field,
+    status_tree,
+)
 
 if TYPE_CHECKING:
     from ..core.results import WorkflowResult
@@ -71,7 +80,7 @@ def outcome(status: str, *, result: Any = None, error: str | None = None,
         panels = []
         for parts in suspended or []:
             path = ".".join(parts)
-            payload = _get(steps.get(path), "suspend_payload")
+            payload = read_field(steps.get(path), "suspend_payload")
             body: RenderableType = (JSON.from_data(to_jsonable(payload), indent=2, default=str)
                                     if payload is not None else Text("(no payload)", "dim"))
             panels.append(Panel(body, title=Text(f"{GLYPHS['suspended']} suspended at step "
@@ -228,10 +237,10 @@ class RunView:
                 return None  # the foreach's own line counts them
             text = Text(f"{GLYPHS.get(status, '?')} {path}  {status}")
             result = self.run.steps.get(path)
-            started = _get(result, "started_at")
+            started = read_field(result, "started_at")
             if started is not None:
                 text.append(f"  {format_duration(event.timestamp - started)}")
-            payload = _get(result, "payload")
+            payload = read_field(result, "payload")
             if node in self._foreach and not is_item and isinstance(payload, list):
                 text.append(f"  {len(payload)} items")
             if event.payload.get("error") and not container:
@@ -277,13 +286,6 @@ def _containers(description: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 
 
 def _status(result: Any) -> str | None:
-    value = _get(result, "status")
+    value = read_field(result, "status")
     return None if value is None else str(value)
 
-
-def _get(result: Any, name: str) -> Any:
-    if result is None:
-        return None
-    if isinstance(result, Mapping):
-        return result.get(name)
-    return getattr(result, name, None)
