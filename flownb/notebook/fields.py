@@ -31,6 +31,7 @@ import html
 import json
 import types
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -61,7 +62,7 @@ def error_html(message: str) -> str:
     return f'<span class="flownb-error" style="{_ERROR_STYLE}">{html.escape(message)}</span>'
 
 
-class Field:
+class Field(ABC):
     """One field of a form: its widgets, how to read and write its value, its errors."""
 
     def __init__(self, path: str, title: str, description: str | None,
@@ -77,21 +78,21 @@ class Field:
     # -- what subclasses provide ------------------------------------------------------------
 
     @property
+    @abstractmethod
     def box(self) -> widgets.Widget:
         """The widget that shows the whole field."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read(self) -> Any:
         """The typed value the inputs hold now."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write(self, value: Any) -> None:
         """Show ``value`` in the inputs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def inputs(self) -> dict[str, widgets.Widget]:
         """Field path → the widget a person types into."""
-        raise NotImplementedError
 
     def children(self) -> list[Field]:
         return []
