@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -202,7 +202,6 @@ class InputForm(_SchemaForm):
         self.workflow = workflow
         self.view: RunView | None = None
         self.result: WorkflowResult | None = None
-        self.on_result: Callable[[WorkflowResult], Any] | None = None  # after each run
         self._setup_fields(workflow.input_schema, "input")
         self.button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.button.add_class("flownb-submit")
@@ -242,8 +241,6 @@ class InputForm(_SchemaForm):
             return None
         self._say(f"run {run.run_id} is {self.result.status}", ok=self.result.status in (
             "success", "suspended"))
-        if self.on_result is not None:
-            self.on_result(self.result)
         return self.result
 
     async def _submit_clicked(self) -> None:

@@ -346,6 +346,8 @@ def _follow(run: Run, io: Io, args: argparse.Namespace,
     async def go() -> WorkflowResult:
         loop = asyncio.get_running_loop()
         handled = False
+        # Ctrl-C cancels the run where the loop can take signals; elsewhere (Windows, a
+        # loop off the main thread) it raises those errors and KeyboardInterrupt applies.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGINT, lambda: loop.create_task(run.cancel()))
             handled = True
