@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 
 __all__ = ["new_run_id", "now", "sleep"]
 
 
-def now() -> float:
-    """Wall-clock time in epoch seconds."""
-    return time.time()
+now: Callable[[], float] = time.time
+"""Wall-clock time in epoch seconds: ``time.time`` itself, not a function around it, since a
+run reads it for every step start, result and event (tests replace it with their own)."""
 
 
 async def sleep(seconds: float) -> None:

@@ -27,6 +27,7 @@ from .events import (
     STEP_SUSPENDED,
     STEP_WAITING,
     Event,
+    EventFeed,
 )
 from .graph import (
     BranchEntry,
@@ -48,6 +49,9 @@ from .tasks import gather_all
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
 
 log = logging.getLogger("flownb")
+
+Listener = tuple[Callable[[Event], Any], "bool | None"]
+_new_event = tuple.__new__
 
 SUCCESS, FAILED, SUSPENDED, RUNNING, CANCELED = (
     "success", "failed", "suspended", "running", "canceled")
@@ -71,25 +75,97 @@ class Execution:
         self.targets: dict[str, Any] = {}  # journal key -> validated resume data
         self.suspended: dict[str, str] = {}  # display path -> journal key
         self.stored_json: set[str] = set()  # keys whose outputs are still raw JSON
-        self.listeners: list[tuple[Callable[[Event], Any], bool | None]] = []
+        self.listeners: tuple[Listener, ...] = ()  # replaced on change, never mutated
+        self.feed: EventFeed | None = None  # what flownb's views read (Run._observe)
+        self.observed = False  # anything reads events: listeners or a feed
         self.dirty_steps: dict[str, None] = {}  # an ordered set: new records keep run order
         self.dirty_journal: dict[str, None] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._step_index: dict[str, Any] | None = None
 
     # events
-    def emit(self, type: str, path: tuple[str, ...], payload: dict[str, Any]) -> None:
-        if not self.listeners:
+    def listen(self, entry: Listener, *, first: bool = False) -> None:
+        """Add an observer: ``(callback, critical)``. ``critical`` True: its errors fail the
+        run (the store); False: a watcher (errors logged); None: not critical, and its
+        ``workflow-finish`` payload is short (``{"status"}``)."""
+        self.listeners = (entry, *self.listeners) if first else (*self.listeners, entry)
+        self.observed = True
+
+    def unlisten(self, entry: Listener) -> None:
+        if entry in self.listeners:
+            rest = list(self.listeners)
+            rest.remove(entry)
+            self.listeners = tuple(rest)
+        self.observed = bool(self.listeners) or self.feed is not None
+
+    def subscribe_feed(self, callback: Callable[[Event], Any],
+                       keep: int) -> tuple[EventFeed, Callable[[], None]]:
+        """The run's ``EventFeed`` (made on first use), with ``callback`` told of run-level
+        events, and the function that unsubscribes it; the feed goes with its last
+        subscriber, so an unwatched run stops counting."""
+        feed = self.feed
+        if feed is None:
+            feed = self.feed = EventFeed(keep)
+        feed.keep(keep)
+        feed.callbacks = (*feed.callbacks, callback)
+        self.observed = True
+
+        def unsubscribe() -> None:
+            if callback in feed.callbacks:
+                rest = list(feed.callbacks)
+                rest.remove(callback)
+                feed.callbacks = tuple(rest)
+            if not feed.callbacks and self.feed is feed:
+                self.feed = None
+                self.observed = bool(self.listeners)
+
+        return feed, unsubscribe
+
+    def emit(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
+             timestamp: float | None = None) -> None:
+        """Tell the observers. ``timestamp`` defaults to now; a step's start and result
+        pass the time their result records, so the event and the result agree."""
+        feed = self.feed
+        if feed is not None:
+            # The views' feed first, in a few statements: with only a view watching, this
+            # is all an event costs (a count and a tuple in a bounded deque).
+            if timestamp is None:
+                timestamp = clock.now()
+            feed.count += 1
+            feed.recent.append((type, path, payload, timestamp))
+            if not self.listeners and (path or not feed.callbacks):
+                return
+        elif not self.listeners:
             return
-        event = Event(type, self.run_id, self.workflow_id, path, payload, clock.now())
-        for callback, critical in tuple(self.listeners):
-            if critical:
-                callback(event)
-                continue
-            try:
-                callback(event)
-            except Exception:
-                log.exception("flownb: an observer of run %s failed on %s", self.run_id, type)
+        elif timestamp is None:
+            timestamp = clock.now()
+        self._tell(type, path, payload, timestamp, feed)
+
+    def _tell(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
+              timestamp: float, feed: EventFeed | None) -> None:
+        if self.listeners:
+            # ``tuple.__new__`` skips the named tuple's Python-level ``__new__``: this runs
+            # twice per step whenever anything watches the run.
+            event = _new_event(Event, (type, self.run_id, self.workflow_id, path, payload,
+                                       timestamp))
+            # ``listeners`` is replaced, never mutated, so a callback that unsubscribes does
+            # not disturb this loop, and no copy is needed.
+            for callback, critical in self.listeners:
+                if critical:
+                    callback(event)
+                    continue
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception("flownb: an observer of run %s failed on %s",
+                                  self.run_id, type)
+        if feed is not None and not path:  # a run-level event: start, suspended, finish
+            event = Event(type, self.run_id, self.workflow_id, path, payload, timestamp)
+            for view in feed.callbacks:
+                try:
+                    view(event)
+                except Exception:
+                    log.exception("flownb: a view of run %s failed on %s", self.run_id, type)
 
     # records
     def set_step(self, display: str, sr: StepResult) -> None:
@@ -478,8 +554,8 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     except ValidationError as exc:
         raise _invalid(scope, sr, path, f"step '{step.id}' input", exc) from None
     sr.payload = value
-    if ex.listeners:
-        ex.emit(STEP_START, path, {"payload": value, "resumed": resuming})
+    if ex.observed:
+        ex.emit(STEP_START, path, {"payload": value, "resumed": resuming}, sr.started_at)
     retry = step.retries or scope.workflow.retry_config
     attempts = 1 + (retry.attempts if retry is not None else 0)
     remote = scope.executor
@@ -553,8 +629,9 @@ def _succeed(scope: Scope, sr: StepResult, key: str, display: str, path: tuple[s
     ex.dirty_steps[display] = None
     if key != display:
         ex.record(key, {"status": SUCCESS, "output": out})
-    if ex.listeners:
-        ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out, "attempts": sr.attempts})
+    if ex.observed:
+        ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out, "attempts": sr.attempts},
+                sr.ended_at)
 
 
 def _finish(scope: Scope, sr: StepResult, status: str, path: tuple[str, ...],

@@ -35,7 +35,7 @@ from .engine import (
     Suspended,
     run_entries,
 )
-from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
+from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event, EventFeed
 from .graph import fingerprint
 from .persist import Persister, hydrate, new_snapshot
 from .results import StepResult, WorkflowResult
@@ -186,29 +186,26 @@ class Run:
             target = _AsyncWatcher(callback)
             self._async_watchers.append(target)
         entry = (target, False)
-        self._ex.listeners.append(entry)
+        self._ex.listen(entry)
 
         def unsubscribe() -> None:
-            if entry in self._ex.listeners:
-                self._ex.listeners.remove(entry)
+            self._ex.unlisten(entry)
             if isinstance(target, _AsyncWatcher) and target in self._async_watchers:
                 self._async_watchers.remove(target)
                 target.close()
 
         return unsubscribe
 
-    def _observe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """``watch`` for flownb's own views: a sync callback that reads ``run.result`` itself,
-        so its ``workflow-finish`` event carries only ``{"status"}`` — a long run's result is
-        not turned into JSON for it (other watchers still get the whole result)."""
-        entry = (callback, None)  # None: not critical, and no full finish payload
-        self._ex.listeners.append(entry)
+    def _observe(self, callback: Callable[[Event], None], *,
+                 keep: int = 200) -> tuple[EventFeed, Callable[[], None]]:
+        """For flownb's own views, which redraw on a timer rather than per event.
 
-        def unsubscribe() -> None:
-            if entry in self._ex.listeners:
-                self._ex.listeners.remove(entry)
-
-        return unsubscribe
+        ``callback`` is told only of the run-level events (``workflow-start``,
+        ``workflow-suspended``, ``workflow-finish``, whose payload is ``{"status"}`` unless a
+        watcher wants the whole result); every event is counted in the returned
+        ``EventFeed``, which keeps the last ``keep``. Also returns the unsubscribe function.
+        """
+        return self._ex.subscribe_feed(callback, keep)
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -438,13 +435,13 @@ class Run:
         self._persister = None
         critical = (persister, True) if persister is not None else None
         if critical is not None:
-            ex.listeners.insert(0, critical)
+            ex.listen(critical, first=True)
         logging_entry = None
         if wf.logger is not None:
             from ..registry import log_observer
 
             logging_entry = (log_observer(wf.logger), False)
-            ex.listeners.append(logging_entry)
+            ex.listen(logging_entry)
         status, output, error, exception, reraise = RUNNING, None, None, None, False
         try:
             ex.emit(WORKFLOW_START, (), {"input": ex.input, "resumed": resumed})
@@ -483,14 +480,14 @@ class Run:
                 ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
             if any(critical is False for _, critical in ex.listeners):
                 ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
-            elif ex.listeners:  # only the store or views listen: spare them the whole result
+            elif ex.observed:  # only the store or views listen: spare them the whole result
                 ex.emit(WORKFLOW_FINISH, (), {"status": status})
             for watcher in list(self._async_watchers):
                 await watcher.drain()
         finally:
             for entry in (critical, logging_entry):
-                if entry is not None and entry in ex.listeners:
-                    ex.listeners.remove(entry)
+                if entry is not None:
+                    ex.unlisten(entry)
             self._active = False
             if persister is not None:
                 self._version = persister.version

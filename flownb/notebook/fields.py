@@ -40,6 +40,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from ._widgets import close_tree
+
 __all__ = ["Field", "FieldInputError", "build_fields", "error_html"]
 
 _LONG_TEXT = 200
@@ -66,14 +68,17 @@ class Field(ABC):
     """One field of a form: its widgets, how to read and write its value, its errors."""
 
     def __init__(self, path: str, title: str, description: str | None,
-                 constraints: Mapping[str, Any], default: Any) -> None:
+                 constraints: Mapping[str, Any], default: Any,
+                 error: widgets.HTML | None = None) -> None:
         self.path = path
         self.title = title
         self.description = description
         self.constraints = dict(constraints)
         self.default = default
-        self.error = widgets.HTML(value="", layout=widgets.Layout(margin="0 0 0 4px"))
-        self.error.add_class("flownb-field-error")
+        if error is None:
+            error = widgets.HTML(value="", layout=widgets.Layout(margin="0 0 0 4px"))
+            error.add_class("flownb-field-error")
+        self.error = error
 
     # -- what subclasses provide ------------------------------------------------------------
 
@@ -103,6 +108,14 @@ class Field(ABC):
         yield self
         for child in self.children():
             yield from child.walk()
+
+    def close(self) -> None:
+        """Close the field's widgets: ipywidgets keeps every open one for the kernel's life."""
+        for child in self.children():
+            child.close()
+        for widget in (self.box, self.error):
+            close_tree(widget)
+            widget.close()
 
     def show_error(self, message: str | None) -> None:
         self.error.value = error_html(message) if message else ""
@@ -179,9 +192,8 @@ class OptionalField(Field):
 
     def __init__(self, inner: Field, *, is_set: bool) -> None:
         super().__init__(inner.path, inner.title, inner.description, inner.constraints,
-                         inner.default)
+                         inner.default, error=inner.error)  # errors show on the inner line
         self.inner = inner
-        self.error = inner.error
         self.toggle = widgets.Checkbox(value=is_set, description="set", indent=False,
                                        layout=widgets.Layout(width="56px"))
         self.toggle.add_class("flownb-set-toggle")
@@ -333,6 +345,12 @@ class ListField(Field):
         self.paste.value = ""
 
     def _redraw(self) -> None:
+        for row in self.rows_box.children:  # the old rows' frames; the items close apart
+            *_, remove = row.children
+            close_tree(remove)
+            remove.close()
+            row.layout.close()
+            row.close()
         rows = []
         for i, item in enumerate(self.items):
             remove = widgets.Button(description="", icon="trash", tooltip=f"remove item {i}",
@@ -348,6 +366,8 @@ class ListField(Field):
     def write(self, value: Any) -> None:
         if not isinstance(value, (list, tuple)):
             return
+        for old in self.items:
+            old.close()
         self.items = []
         for v in value:
             item = self.make_item(f"{self.path}.{len(self.items)}" if self.path

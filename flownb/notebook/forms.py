@@ -26,6 +26,7 @@ from ..errors import (
     field_errors_from_pydantic,
 )
 from ._tasks import spawn
+from ._widgets import close_tree
 from .fields import Field, FieldInputError, ModelField, build_fields, error_html
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ _OK_STYLE = "color:#188038"
 
 class _SchemaForm(widgets.VBox):  # type: ignore[misc]
     """What both forms share: fields from a schema, values, errors shown in place."""
+
+    def close(self) -> None:
+        """Close the form and every widget in it."""
+        self.root.close()  # its fields, shown or not (an error line may be hidden)
+        close_tree(self)
+        super().close()
 
     def _setup_fields(self, schema: Any, title: str) -> None:
         self.schema = schema

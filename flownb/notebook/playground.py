@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..core.events import WORKFLOW_FINISH
+from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView
 
@@ -65,7 +66,7 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         self.refresh()
 
     def _track(self, run: Any) -> None:
-        run._observe(self._run_event)
+        run._observe(self._run_event)  # run-level events only: a finished run refreshes
 
     def _run_event(self, event: Any) -> None:
         if event.type == WORKFLOW_FINISH:
@@ -93,9 +94,9 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         return self.view
 
     def close(self) -> None:
+        """Stop following the workflow's runs; close the panel and every widget in it."""
         self._stop_tracking()
-        if self.view is not None:
-            self.view.close()
+        close_tree(self)  # the opened run's view and the input form included
         super().close()
 
 
@@ -117,6 +118,11 @@ class RegistryView(widgets.Tab):  # type: ignore[misc]
         self.children = list(self.panels.values())
         for i, name in enumerate(self.panels):
             self.set_title(i, name)
+
+    def close(self) -> None:
+        """Close every panel (each stops following its workflow's runs), then the tabs."""
+        close_tree(self)
+        super().close()
 
 
 def _run_label(info: Any) -> str:

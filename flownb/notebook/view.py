@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import html
-import time
 import weakref
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
+from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event, EventFeed
 from ..render.status import NodeSummary, node_paths, node_statuses, summarize
 from . import _html
+from ._widgets import close_tree
 from .forms import ResumeForm
 
 if TYPE_CHECKING:
@@ -49,24 +48,30 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     ``view.step_status`` maps each step path (``"a"``, ``"outer.inner"``, ``"item[3]"``) to
     the status it shows; ``view.svg`` is the SVG shown now; ``view.stats`` counts events
-    seen and front-end updates sent. Updates go out at most once per ``interval`` seconds
-    (default 0.12: about 8 a second, so with the final one a run stays under 10 a second).
+    seen and front-end updates sent.
+
+    While the run is active the view checks every ``interval`` seconds (default 0.12)
+    whether events came, and sends one update if so: at most about 8 a second, under 10
+    with the final one, which goes out the moment the run finishes or suspends. Step
+    events are not handed to the view one by one: the run counts them and keeps the last
+    ``max_events`` (shown in the folded event log), so watching a run of thousands of
+    quick steps costs it little (see docs/benchmarks.md).
     """
 
     def __init__(self, source: Any, *, workflow: Any = None, interval: float = 0.12,
-                 max_events: int = 200, clock: Callable[[], float] = time.monotonic,
-                 **kwargs: Any) -> None:
+                 max_events: int = 200, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("flownb-run-view")
         self.run: Run | None = None
         self.snapshot: Any = None  # a stored run shown without its workflow
         self.interval = interval
-        self._clock = clock
-        self._events: deque[Event] = deque(maxlen=max_events)
-        self._event_count = 0
+        self.max_events = max_events
+        self._feed: EventFeed | None = None  # the followed run's events
+        self._feed_base = 0  # its events from before the view came
+        self._earlier_events = 0  # events of runs followed before this one
+        self._drawn = -1  # the feed's count at the last update
         self._updates = 0
-        self._last_flush = float("-inf")
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the next check while a run is active
         self._started: float | None = None
         self._forms: dict[str, ResumeForm] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -92,7 +97,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.svg = self._base_svg
         self._last_statuses: dict[str, str] | None = None
         if self.run is not None:
-            self._unsubscribe = self.run._observe(self._on_event)
+            self._watch(self.run)
         self._flush()
 
     # -- sources ----------------------------------------------------------------------------
@@ -154,11 +159,17 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         """Show ``run`` from now on: a view of a workflow follows its newest run."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self._earlier_events = self.stats["events"]
         self.run = run
-        self._events.clear()
         self._started = None
-        self._unsubscribe = run._observe(self._on_event)
+        self._watch(run)
         self._flush()
+
+    def _watch(self, run: Run) -> None:
+        self._feed, self._unsubscribe = run._observe(self._on_run_event, keep=self.max_events)
+        self._feed_base = self._feed.count
+        if run.status == "running":  # shown mid-run: check for events from now on
+            self._check_later()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -199,37 +210,48 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     @property
     def stats(self) -> dict[str, int]:
         """``{"events": seen, "updates": front-end updates sent}``."""
-        return {"events": self._event_count, "updates": self._updates}
+        feed = self._feed
+        seen = feed.count - self._feed_base if feed is not None else 0
+        return {"events": self._earlier_events + seen, "updates": self._updates}
 
     # -- events -----------------------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
-        self._event_count += 1
-        self._events.append(event)
-        if event.type == WORKFLOW_START and self._started is None:
-            self._started = event.timestamp
-        if event.type == WORKFLOW_FINISH:
+    def _on_run_event(self, event: Event) -> None:
+        kind = event.type
+        if kind == WORKFLOW_START:
+            if self._started is None:
+                self._started = event.timestamp
+            self._check_later()
+        elif kind == WORKFLOW_FINISH:
+            self._stop_checks()
             self._flush()  # the final state shows as soon as the run returns
-            return
+
+    def _check_later(self) -> None:
         if self._timer is not None:
-            return  # an update is already due; it will show this event too
-        wait = self._last_flush + self.interval - self._clock()
-        if wait <= 0:
-            self._flush()
             return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._flush()
+        except RuntimeError:  # no loop to time on: the final update still shows the run
             return
-        self._timer = loop.call_later(wait, self._flush)
+        self._timer = loop.call_later(self.interval, self._check)
 
-    def _flush(self) -> None:
-        """Push the current state to the widgets (one front-end update)."""
+    def _stop_checks(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._last_flush = self._clock()
+
+    def _check(self) -> None:
+        """Every ``interval`` while a run is active: one update if events came since the last."""
+        self._timer = None
+        feed = self._feed
+        if feed is not None and feed.count != self._drawn:
+            self._flush()
+        if self.run is not None and self.run.status == "running":
+            self._check_later()
+
+    def _flush(self) -> None:
+        """Push the current state to the widgets (one front-end update)."""
+        self._drawn = self._feed.count if self._feed is not None else -1
         self._updates += 1
         summaries = summarize(self.steps)
         statuses = self._node_status(summaries)
@@ -248,8 +270,10 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     def _draw_log(self) -> None:
         if self.details.selected_index is None:
             return
-        self.events_html.value = _html.event_log(list(self._events), self._started,
-                                                 self._event_count)
+        feed, run = self._feed, self.run
+        events = ([] if feed is None or run is None
+                  else feed.events(run.run_id, run.workflow.id, last=self.max_events))
+        self.events_html.value = _html.event_log(events, self._started, self.stats["events"])
 
     # -- parts ------------------------------------------------------------------------------
 
@@ -295,6 +319,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             if form is None or form.result is not None:
                 form = ResumeForm(run, step=path)
             forms[path] = form
+        for form in self._forms.values():
+            if form not in forms.values():
+                form.close()  # answered, or its step no longer waits
         self._forms = forms
         self.forms.children = list(forms.values())
 
@@ -311,9 +338,8 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         if self._stop_following is not None:
             self._stop_following()
             self._stop_following = None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._stop_checks()
+        close_tree(self)
         super().close()
 
 

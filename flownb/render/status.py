@@ -6,7 +6,6 @@ the notebook view, the terminal view and ``inspect`` of a stored run all read th
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,12 +27,22 @@ def graph_path(path: str) -> str:
     >>> graph_path("per-doc[3].embed"), graph_path("review[12]"), graph_path("a.b")
     ('per-doc.embed', 'review', 'a.b')
     """
-    return _item_free(path) if "[" in path else path
+    node = _NODES.get(path)
+    return node if node is not None else _node_of(path)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _item_free(path: str) -> str:
-    return _INDEX.sub("", path)
+# Path -> node, for every path seen: a view update maps thousands of foreach item paths,
+# and a dict lookup is a quarter of the cost of an ``lru_cache`` hit (which also reorders
+# its recency list). Emptied when it grows past the bound.
+_NODES: dict[str, str] = {}
+_NODES_MAX = 1 << 16
+
+
+def _node_of(path: str) -> str:
+    if len(_NODES) >= _NODES_MAX:
+        _NODES.clear()
+    node = _NODES[path] = _INDEX.sub("", path) if "[" in path else path
+    return node
 
 
 def node_paths(description: Mapping[str, Any]) -> list[str]:
@@ -119,18 +128,25 @@ def summarize(steps: Mapping[str, Any]) -> dict[str, NodeSummary]:
     (``StepResult`` objects), cheap enough to redo for every view update."""
     out: dict[str, NodeSummary] = {}
     rank = _RANK
+    nodes = _NODES
+    # One pass, run for every view update: the common case (a path seen before, an item
+    # whose status is its node's already) skips the regex and the precedence lookups.
     for path, result in steps.items():
-        node = _item_free(path) if "[" in path else path
+        node = nodes.get(path)
+        if node is None:
+            node = _node_of(path)
         summary = out.get(node)
+        status = result.status
         if summary is None:
-            summary = out[node] = NodeSummary(status=result.status)
-        elif rank.get(result.status, 99) < rank.get(summary.status, 99):
-            summary.status = result.status
+            summary = out[node] = NodeSummary(status=status)
+        elif status != summary.status and rank.get(status, 99) < rank.get(summary.status, 99):
+            summary.status = status
         if path == node:
             summary.own = result
         else:
             summary.items += 1
-            summary.counts[result.status] = summary.counts.get(result.status, 0) + 1
+            counts = summary.counts
+            counts[status] = counts.get(status, 0) + 1
         started, ended = result.started_at, result.ended_at
         if started is not None and (summary.started is None or started < summary.started):
             summary.started = started

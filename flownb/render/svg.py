@@ -12,6 +12,8 @@ import re
 import shutil
 import subprocess
 import sysconfig
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,12 +80,35 @@ def dot_to_svg(dot: str, *, timeout: float = 30.0) -> str:
 
 
 def workflow_svg(description: Mapping[str, Any],
-                 statuses: Mapping[str, str] | None = None, *, timeout: float = 30.0) -> str:
+                 statuses: Mapping[str, str] | None = None, *, timeout: float = 30.0,
+                 cache: bool = True) -> str:
     """The SVG of a workflow's graph description, with the status style sheet built in.
 
-    Recolour it later with :func:`svg_with_statuses` (no new layout).
+    Recolour it later with :func:`svg_with_statuses` (no new layout). The last
+    ``LAYOUT_CACHE_SIZE`` layouts are kept, by DOT text and Graphviz program, so showing
+    another run of a workflow already drawn (each ``RunView``, each displayed run) does
+    not run Graphviz again; ``cache=False`` always lays out.
     """
-    return _with_status_style(dot_to_svg(workflow_dot(description, statuses), timeout=timeout))
+    dot = workflow_dot(description, statuses)
+    if not cache:
+        return _with_status_style(dot_to_svg(dot, timeout=timeout))
+    key = (find_dot(), dot)
+    with _LAYOUTS_LOCK:
+        svg = _LAYOUTS.get(key)
+        if svg is not None:
+            _LAYOUTS.move_to_end(key)
+            return svg
+    svg = _with_status_style(dot_to_svg(dot, timeout=timeout))
+    with _LAYOUTS_LOCK:
+        _LAYOUTS[key] = svg
+        while len(_LAYOUTS) > LAYOUT_CACHE_SIZE:
+            _LAYOUTS.popitem(last=False)
+    return svg
+
+
+LAYOUT_CACHE_SIZE = 64
+_LAYOUTS: OrderedDict[tuple[str, str], str] = OrderedDict()
+_LAYOUTS_LOCK = threading.Lock()
 
 
 def svg_with_statuses(svg: str, statuses: Mapping[str, str]) -> str:

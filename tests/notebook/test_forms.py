@@ -7,6 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from ipywidgets.widgets.widget import _instances
 from nb_workflows import Doc, Review, Tone, parallel_approvals, review_workflow
 from pydantic import BaseModel, Field
 
@@ -132,6 +133,26 @@ def test_list_rows_paste_json_and_bad_json():
     field.load_pasted()
     assert "not valid JSON" in field.error.value
     assert root.read() == {"sizes": [1, 2, 3]}  # nothing lost
+
+
+def test_editing_rows_then_closing_leaves_no_widget_open():
+    class Batch(BaseModel):
+        sizes: list[int]
+        note: str | None = None
+
+    before = set(_instances)
+    echo = create_step(id="echo", input_schema=Batch, output_schema=Batch,
+                       execute=lambda input_data: input_data)
+    form = InputForm(create_workflow(id="batch", input_schema=Batch, output_schema=Batch)
+                     .then(echo).commit())
+    sizes = form.fields["sizes"]
+    for _ in range(3):
+        sizes.add()
+    sizes.remove(1)
+    form.fields["sizes.0"].value = 4
+    assert form.values() == {"sizes": [4, 0], "note": None}
+    form.close()
+    assert set(_instances) == before
 
 
 def test_other_types():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from ipywidgets.widgets.widget import _instances
 from nb_workflows import parallel_approvals, review_workflow
 
 from flownb import Registry
@@ -44,6 +45,24 @@ async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
     assert done.status == "success"
     assert panel.runs.options[0][0].startswith("success")  # refreshed when it finished
     assert panel.runs.value == run_id  # and still selected
+
+
+async def test_closing_the_view_closes_every_widget_and_stops_following_runs():
+    before = set(_instances)
+    view = RegistryView(registry())
+    panel = view.panels["review"]
+    panel.form.fields["text"].value = "to close"
+    result = await panel.form.submit()
+    panel.runs.value = result.run_id  # an opened run view, with its resume form
+    assert panel.view is not None and panel.view.resume_forms
+    view.close()
+    assert set(_instances) == before
+    await review_workflow_run(panel.workflow)  # a later run no longer refreshes the panel
+    assert panel.runs.options[0][1] == result.run_id and len(panel.runs.options) == 1
+
+
+async def review_workflow_run(wf: object) -> None:
+    await wf.create_run().start({"text": "after close"})  # type: ignore[attr-defined]
 
 
 def test_discover_finds_registries_and_workflows():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import time
 
 import pytest
+from ipywidgets.widgets.widget import _instances
 from nb_workflows import Doc, parallel_approvals, review_workflow
 from pydantic import BaseModel
 
@@ -129,22 +131,55 @@ async def test_updates_are_coalesced_and_the_final_state_always_shows():
 
 
 async def test_updates_go_out_at_most_once_per_interval_while_events_stream():
-    clock = [0.0]
-
     async def slow(input_data: N) -> dict[str, int]:
-        clock[0] += 0.03  # each item "takes" 30 ms of the view's clock
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.005)
         return {"n": input_data.n}
 
     item = create_step(id="slow", input_schema=N, output_schema=N, execute=slow)
     wf = (create_workflow(id="paced", input_schema=list[N], output_schema=list[N])
           .foreach(item, concurrency=1).commit())
     run = wf.create_run()
-    view = RunView(run, interval=0.1, clock=lambda: clock[0])
-    await run.start([{"n": i} for i in range(40)])
-    # 40 items × 30 ms = 1.2 s of view clock: ≤ 10 updates/s plus the first and final ones.
-    assert view.stats["events"] > 80
-    assert view.stats["updates"] <= 1.2 / 0.1 + 2
+    view = RunView(run, interval=0.05)
+    started = time.perf_counter()
+    await run.start([{"n": i} for i in range(60)])
+    elapsed = time.perf_counter() - started
+    assert view.stats["events"] == 2 * 60 + 2 + 2  # items, the foreach, the run
+    updates = view.stats["updates"]
+    # The first draw, one per 50 ms check at most, and the final one; and the checks do
+    # run while the run streams (60 items x >= 5 ms is >= 6 intervals).
+    assert 3 <= updates <= elapsed / 0.05 + 2
+    assert view._timer is None  # the checks stop with the run
+
+
+async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_events():
+    gate = asyncio.Event()
+
+    async def wait(input_data: N) -> dict[str, int]:
+        if input_data.n == 0:
+            await gate.wait()
+        await asyncio.sleep(0.005)
+        return {"n": input_data.n}
+
+    item = create_step(id="wait", input_schema=N, output_schema=N, execute=wait)
+    wf = (create_workflow(id="late", input_schema=list[N], output_schema=list[N])
+          .foreach(item, concurrency=2).commit())
+    run = wf.create_run()
+    task = asyncio.ensure_future(run.start([{"n": i} for i in range(40)]))
+    while len(run.steps) < 5:
+        await asyncio.sleep(0.005)
+    view = RunView(run, interval=0.02, max_events=5)  # after workflow-start
+    assert view._timer is not None
+    await asyncio.sleep(0.1)  # items 1.. keep finishing, one at a time, every 5 ms
+    assert view.stats["updates"] >= 2  # a check found the events after the first draw
+    assert 0 < view.stats["events"] < 2 * 40
+    assert view.step_status["wait[0]"] == "running"
+    gate.set()
+    await task
+    assert view.step_status["wait"] == "success"
+    view.details.selected_index = 0  # open the log: the last five events, the finish last
+    log = view.events_html.value
+    assert log.count("<tr") - 1 == 5
+    assert "workflow-finish" in log and "the last 5 of" in log
 
 
 async def test_the_view_shows_a_resume_form_and_continues_after_submit():
@@ -201,11 +236,26 @@ async def test_stored_run_by_id_with_and_without_its_workflow(tmp_path):
     assert readonly.resume_forms == {}
 
 
+async def test_closing_a_view_closes_its_widgets_and_answered_forms_close_too():
+    before = set(_instances)
+    wf = review_workflow()
+    run = wf.create_run()
+    view = RunView(run)
+    await run.start({"text": "to close"})
+    form = view.resume_forms["review"]
+    form.fields["reviewer.name"].value = "Ada"
+    await form.submit()
+    assert view.resume_forms == {} and form.comm is None  # answered: closed with its fields
+    view.close()
+    assert set(_instances) == before
+    assert run._ex.feed is None  # nothing counts the run's events any more
+
+
 async def test_displaying_a_run_twice_reuses_one_view():
     wf = review_workflow()
     run = wf.create_run()
     assert RunView.of(run) is RunView.of(run)
-    assert len(run._ex.listeners) == 1
+    assert run._ex.feed is not None and len(run._ex.feed.callbacks) == 1
 
 
 async def test_outside_a_kernel_a_run_displays_as_svg():

@@ -173,3 +173,25 @@ def test_to_svg_timings_are_reported(capsys):
         assert f'id="step:s{n - 1}"' in svg
     with capsys.disabled():
         print("\n" + "\n".join(rows))
+
+
+def test_layouts_are_cached_by_dot_text(monkeypatch):
+    calls = []
+    real_run = svg_module.subprocess.run
+
+    def counting_run(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(svg_module.subprocess, "run", counting_run)
+    description = chain(3, "cached-layout").graph.description
+    first = workflow_svg(description)
+    assert workflow_svg(description) == first and len(calls) == 1  # no second Graphviz run
+    workflow_svg(description, {"s1": "running"})  # other DOT text: a layout of its own
+    assert len(calls) == 2
+    assert workflow_svg(description, cache=False) == first and len(calls) == 3
+    for i in range(svg_module.LAYOUT_CACHE_SIZE):  # newer layouts push the oldest out
+        workflow_svg(chain(1, f"other-{i}").graph.description)
+    assert len(svg_module._LAYOUTS) == svg_module.LAYOUT_CACHE_SIZE
+    workflow_svg(description)
+    assert len(calls) == 3 + svg_module.LAYOUT_CACHE_SIZE + 1
