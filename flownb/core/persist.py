@@ -161,9 +161,19 @@ class Persister:
 
 
 def _step_record(sr: StepResult) -> dict[str, Any]:
-    """What ``sr.to_dict()`` gives (every field, JSON-safe), through ``_jsonable``: this is
-    built for every step written."""
-    return {name: _jsonable(getattr(sr, name)) for name in _STEP_FIELDS}
+    """What ``sr.to_dict()`` gives (every field, JSON-safe): built for every step written,
+    so ``_jsonable``'s two common cases are spelled out here, without a call per field."""
+    out: dict[str, Any] = {}
+    for name in _STEP_FIELDS:
+        value = getattr(sr, name)
+        if value is None or type(value) in _SCALARS:
+            out[name] = value
+        elif isinstance(value, BaseModel):
+            out[name] = value.__pydantic_serializer__.to_python(value, mode="json",
+                                                                 by_alias=True)
+        else:
+            out[name] = to_jsonable(value)
+    return out
 
 
 def _jsonable(value: Any) -> Any:

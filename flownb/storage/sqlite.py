@@ -1,8 +1,17 @@
 """``SQLiteStore``: runs in one SQLite file (stdlib ``sqlite3``, WAL), shared by processes.
 
-Layout: ``runs`` holds one row per run (the snapshot header, ``input``/``graph``/``meta``
-as JSON text); ``run_records`` holds one row per step or journal record, keyed by
-``(run_id, kind, key)``, so an update writes only the records that changed.
+Layout (storage schema version 2): ``runs`` holds one small header row per run (ids,
+status, version, timestamps, and the suspended paths that ``list_runs`` shows);
+``run_bodies`` the run's ``input`` and graph description, written once; ``run_meta`` its
+``meta``, written only when it changes; ``run_records`` one row per step or journal record,
+keyed by ``(run_id, kind, key)``, so an update writes only the records that changed.
+
+Written after every step are only the header row (version, ``updated_at``) and the step's
+record: two B-tree leaf pages. Version 1 kept input, graph and meta in the header row, so
+each step rewrote a graph description of 11 KB for a 100-step chain (three overflow
+pages); a version 1 file is migrated in place, in one transaction, when a newer flownb
+opens it. ``run_records`` is a ``WITHOUT ROWID`` table: the record and its key live in one
+B-tree rather than a table and an index.
 
 ``seq`` orders records by first insertion without an extra query: a record first written
 by the change that produces version ``v`` gets ``seq = v << 32 | i`` (``i`` its position in
@@ -34,13 +43,12 @@ from .base import (
     dumps_json,
     loads_json,
     run_not_found,
-    suspended_paths,
     version_conflict,
 )
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
 
-STORAGE_SCHEMA_VERSION = 1
+STORAGE_SCHEMA_VERSION = 2
 """Version of the table layout below; stored in the ``schema_version`` table."""
 
 BUSY_TIMEOUT_MS = 10_000
@@ -50,7 +58,7 @@ _SEQ_SHIFT = 32  # room for 2**32 records per change
 _CREATE_SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 
 _CREATE_TABLES = (
-    """CREATE TABLE IF NOT EXISTS runs (
+    """CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
         workflow_id TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -58,25 +66,34 @@ _CREATE_TABLES = (
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
         schema_version INTEGER NOT NULL,
+        suspended TEXT NOT NULL
+    )""",
+    "CREATE INDEX runs_by_workflow ON runs (workflow_id, created_at)",
+    "CREATE INDEX runs_by_status ON runs (status)",
+    """CREATE TABLE run_bodies (
+        run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
         input TEXT NOT NULL,
-        graph TEXT NOT NULL,
+        graph TEXT NOT NULL
+    )""",
+    """CREATE TABLE run_meta (
+        run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
         meta TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, created_at)",
-    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
-    """CREATE TABLE IF NOT EXISTS run_records (
+    """CREATE TABLE run_records (
         run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
         kind TEXT NOT NULL CHECK (kind IN ('step', 'journal')),
         key TEXT NOT NULL,
         seq INTEGER NOT NULL,
         data TEXT NOT NULL,
         PRIMARY KEY (run_id, kind, key)
-    )""",
+    ) WITHOUT ROWID""",
 )
 
 _INSERT_RUN = """INSERT INTO runs (run_id, workflow_id, status, version, created_at, updated_at,
-    schema_version, input, graph, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    schema_version, suspended) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (run_id) DO NOTHING"""
+_INSERT_BODY = "INSERT INTO run_bodies (run_id, input, graph) VALUES (?, ?, ?)"
+_INSERT_META = "INSERT INTO run_meta (run_id, meta) VALUES (?, ?)"
 
 _UPSERT_RECORD = """INSERT INTO run_records (run_id, kind, key, seq, data) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data"""
@@ -85,34 +102,43 @@ _UPSERT_RECORD = """INSERT INTO run_records (run_id, kind, key, seq, data) VALUE
 # rewritten, and rewriting `status` also rewrites its index, so unchanged columns are left
 # out. The statements are constants; nothing of the input is ever spliced into SQL.
 _UPDATE_RUN = {
-    (True, True): """UPDATE runs SET status = ?, updated_at = ?, meta = ?,
+    (True, True): """UPDATE runs SET status = ?, updated_at = ?, suspended = ?,
         version = version + 1 WHERE run_id = ? AND version = ?""",
     (True, False): """UPDATE runs SET status = ?, updated_at = ?,
         version = version + 1 WHERE run_id = ? AND version = ?""",
-    (False, True): """UPDATE runs SET updated_at = ?, meta = ?,
+    (False, True): """UPDATE runs SET updated_at = ?, suspended = ?,
         version = version + 1 WHERE run_id = ? AND version = ?""",
     (False, False): """UPDATE runs SET updated_at = ?,
         version = version + 1 WHERE run_id = ? AND version = ?""",
 }
+_UPDATE_META = "UPDATE run_meta SET meta = ? WHERE run_id = ?"
 
 _SELECT_VERSION = "SELECT version FROM runs WHERE run_id = ?"
 
 # A run's header row, then its records in order, in one statement: one statement reads
 # one consistent version of the database even while other processes write, without a
 # read transaction around two statements (two round trips fewer per load).
-_SELECT_SNAPSHOT = """SELECT 0, 0, workflow_id, status, version, created_at, updated_at,
-        schema_version, input, graph, meta FROM runs WHERE run_id = ?1
+_SELECT_SNAPSHOT = """SELECT 0, 0, r.workflow_id, r.status, r.version, r.created_at,
+        r.updated_at, r.schema_version, b.input, b.graph, m.meta
+        FROM runs r JOIN run_bodies b USING (run_id) JOIN run_meta m USING (run_id)
+        WHERE r.run_id = ?1
     UNION ALL
     SELECT 1, seq, kind, key, data, NULL, NULL, NULL, NULL, NULL, NULL
         FROM run_records WHERE run_id = ?1
     ORDER BY 1, 2"""
 
-_DELETE_RECORDS = "DELETE FROM run_records WHERE run_id = ?"
-_DELETE_RUN = "DELETE FROM runs WHERE run_id = ?"
+# Records first and explicitly: correct even on a connection without foreign-key
+# enforcement.
+_DELETE_RUN = (
+    "DELETE FROM run_records WHERE run_id = ?",
+    "DELETE FROM run_meta WHERE run_id = ?",
+    "DELETE FROM run_bodies WHERE run_id = ?",
+)
+_DELETE_HEADER = "DELETE FROM runs WHERE run_id = ?"
 
 # One constant statement per filter combination (never SQL built from input), each able
 # to use its index.
-_LIST_COLUMNS = "SELECT run_id, workflow_id, status, created_at, updated_at, meta FROM runs"
+_LIST_COLUMNS = "SELECT run_id, workflow_id, status, created_at, updated_at, suspended FROM runs"
 _LIST_ORDER = " ORDER BY created_at DESC, rowid DESC"
 _LIST_RUNS = {
     (False, False): _LIST_COLUMNS + _LIST_ORDER,
@@ -120,8 +146,6 @@ _LIST_RUNS = {
     (False, True): _LIST_COLUMNS + " WHERE status = ?" + _LIST_ORDER,
     (True, True): _LIST_COLUMNS + " WHERE workflow_id = ? AND status = ?" + _LIST_ORDER,
 }
-
-
 
 
 class SQLiteStore(Store):
@@ -177,6 +201,15 @@ class SQLiteStore(Store):
                 self._conn.execute(
                     "INSERT INTO schema_version (version) VALUES (?)", (STORAGE_SCHEMA_VERSION,)
                 )
+            elif stored == 1:
+                try:
+                    _migrate_from_v1(self._conn)
+                except (ValueError, sqlite3.DatabaseError) as exc:  # rolled back: unchanged
+                    raise FlownbError(
+                        f"Could not migrate the run database {str(self.path)!r} from storage "
+                        f"schema version 1 to {STORAGE_SCHEMA_VERSION}: {exc}. The file is "
+                        "left as it was."
+                    ) from exc
             elif stored > STORAGE_SCHEMA_VERSION:
                 raise FlownbError(
                     f"The run database {str(self.path)!r} uses storage schema version "
@@ -199,11 +232,15 @@ class SQLiteStore(Store):
     def insert(self, snapshot: Snapshot) -> None:
         s = snapshot
         row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
-               s.schema_version, dumps_json(s.input), dumps_json(s.graph), dumps_json(s.meta))
+               s.schema_version, _suspended_json(s.meta))
+        body = (s.run_id, dumps_json(s.input), dumps_json(s.graph))
+        meta = (s.run_id, dumps_json(as_dict(s.meta)))
         records = _record_rows(s.run_id, s.version, s.steps, s.journal)
         with self._lock, self._transaction() as conn:
             if conn.execute(_INSERT_RUN, row).rowcount == 0:
                 raise already_stored(s.run_id)
+            conn.execute(_INSERT_BODY, body)
+            conn.execute(_INSERT_META, meta)
             if records:
                 conn.executemany(_UPSERT_RECORD, records)
 
@@ -249,9 +286,10 @@ class SQLiteStore(Store):
         meta_text = None if meta is None else dumps_json(as_dict(meta))
         new_version = expected_version + 1
         records = _record_rows(run_id, new_version, steps, journal)
-        sql = _UPDATE_RUN[status is not None, meta_text is not None]
+        sql = _UPDATE_RUN[status is not None, meta is not None]
         params = (*((status,) if status is not None else ()), updated_at,
-                  *((meta_text,) if meta_text is not None else ()), run_id, expected_version)
+                  *((_suspended_json(meta),) if meta is not None else ()), run_id,
+                  expected_version)
         # The transaction spelled out rather than through ``_transaction``: this runs once
         # per step, where a generator-based context manager's few microseconds show.
         with self._lock:
@@ -263,6 +301,8 @@ class SQLiteStore(Store):
                     if row is None:
                         raise run_not_found(run_id)
                     raise version_conflict(run_id, expected_version, row[0])
+                if meta_text is not None:
+                    conn.execute(_UPDATE_META, (meta_text, run_id))
                 if len(records) == 1:
                     conn.execute(_UPSERT_RECORD, records[0])
                 elif records:
@@ -287,17 +327,16 @@ class SQLiteStore(Store):
                 status=st,
                 created_at=created_at,
                 updated_at=updated_at,
-                suspended=suspended_paths(meta),
+                suspended=[list(path) for path in loads_json(suspended)],
             )
-            for run_id, wf_id, st, created_at, updated_at, meta in rows
+            for run_id, wf_id, st, created_at, updated_at, suspended in rows
         ]
 
     def delete(self, run_id: str) -> bool:
         with self._lock, self._transaction() as conn:
-            # Records first and explicitly: correct even on a connection without
-            # foreign-key enforcement.
-            conn.execute(_DELETE_RECORDS, (run_id,))
-            return conn.execute(_DELETE_RUN, (run_id,)).rowcount > 0
+            for statement in _DELETE_RUN:
+                conn.execute(statement, (run_id,))
+            return conn.execute(_DELETE_HEADER, (run_id,)).rowcount > 0
 
     def close(self) -> None:
         with self._lock:
@@ -314,6 +353,40 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+def _suspended_json(meta: Mapping[str, Any]) -> str:
+    """The ``suspended`` column: the suspended step paths of ``meta``, as a JSON list."""
+    return dumps_json([list(path) for path in meta.get("suspended_paths") or ()])
+
+
+def _migrate_from_v1(conn: sqlite3.Connection) -> None:
+    """Rewrite a version 1 file as version 2, in the caller's transaction (all or nothing).
+
+    Version 1 had ``runs`` with ``input``, ``graph`` and ``meta`` in the header row, and
+    ``run_records`` as a rowid table. Runs keep their order (``rowid``), so ``list_runs``
+    orders ties as before.
+    """
+    for index in ("runs_by_workflow", "runs_by_status"):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")  # constant names: the new ones reuse them
+    conn.execute("ALTER TABLE run_records RENAME TO run_records_v1")
+    conn.execute("ALTER TABLE runs RENAME TO runs_v1")
+    for statement in _CREATE_TABLES:
+        conn.execute(statement)
+    old = conn.execute("""SELECT run_id, workflow_id, status, version, created_at, updated_at,
+        schema_version, input, graph, meta FROM runs_v1 ORDER BY rowid""")
+    for run_id, wf_id, status, version, created, updated, snap_version, inp, graph, meta in old:
+        parsed = loads_json(meta)
+        conn.execute(_INSERT_RUN, (run_id, wf_id, status, version, created, updated,
+                                   snap_version,
+                                   _suspended_json(parsed if isinstance(parsed, dict) else {})))
+        conn.execute(_INSERT_BODY, (run_id, inp, graph))
+        conn.execute(_INSERT_META, (run_id, meta))
+    conn.execute("""INSERT INTO run_records (run_id, kind, key, seq, data)
+        SELECT run_id, kind, key, seq, data FROM run_records_v1""")
+    conn.execute("DROP TABLE run_records_v1")
+    conn.execute("DROP TABLE runs_v1")
+    conn.execute("UPDATE schema_version SET version = ?", (STORAGE_SCHEMA_VERSION,))
+
+
 def _record_rows(
     run_id: str,
     version: int,
@@ -321,6 +394,9 @@ def _record_rows(
     journal: Mapping[str, Mapping[str, Any]],
 ) -> list[tuple[str, str, str, int, str]]:
     base = version << _SEQ_SHIFT
+    if len(steps) == 1 and not journal:  # the usual write: the step that just finished
+        for key, data in steps.items():
+            return [(run_id, "step", key, base, dumps_json(as_dict(data)))]
     rows = [(run_id, "step", key, base + i, dumps_json(as_dict(data)))
             for i, (key, data) in enumerate(steps.items())]
     offset = base + len(rows)

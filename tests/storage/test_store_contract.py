@@ -407,9 +407,16 @@ def test_sqlite_uses_wal_and_records_its_schema_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        assert {"runs", "run_records", "schema_version"} <= tables
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        tables = {name: sql for name, sql in
+                  conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
+        assert set(tables) == {"runs", "run_bodies", "run_meta", "run_records",
+                               "schema_version"}
+        # What is written after every step is small: the header row holds no input, graph
+        # or meta, and a record and its key share one B-tree.
+        header = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        assert not header & {"input", "graph", "meta"}
+        assert "WITHOUT ROWID" in tables["run_records"]
     finally:
         conn.close()
 
@@ -423,8 +430,88 @@ def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
     with conn:
         conn.execute("UPDATE schema_version SET version = 99")
     conn.close()
-    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 1.*upgrade"):
+    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 2.*upgrade"):
         SQLiteStore(path)
+
+
+# The table layout flownb 0.1 wrote first (storage schema version 1), kept here to test
+# that newer versions migrate such a file.
+_V1_LAYOUT = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, status TEXT NOT NULL,
+    version INTEGER NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    schema_version INTEGER NOT NULL, input TEXT NOT NULL, graph TEXT NOT NULL,
+    meta TEXT NOT NULL);
+CREATE INDEX runs_by_workflow ON runs (workflow_id, created_at);
+CREATE INDEX runs_by_status ON runs (status);
+CREATE TABLE run_records (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('step', 'journal')), key TEXT NOT NULL,
+    seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, kind, key));
+"""
+
+
+def write_v1(path: Path, snapshots: list[Snapshot]) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executescript(_V1_LAYOUT)
+        for s in snapshots:
+            conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (s.run_id, s.workflow_id, s.status, s.version, s.created_at,
+                          s.updated_at, s.schema_version, json.dumps(s.input),
+                          json.dumps(s.graph), json.dumps(s.meta)))
+            for i, (key, data) in enumerate([*s.steps.items(), *s.journal.items()]):
+                kind = "step" if key in s.steps else "journal"
+                conn.execute("INSERT INTO run_records VALUES (?, ?, ?, ?, ?)",
+                             (s.run_id, kind, key, (s.version << 32) + i, json.dumps(data)))
+    conn.close()
+
+
+def test_a_version_1_file_is_migrated_with_every_run_intact(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    waiting = snapshot("r-wait", status="suspended", version=4, created_at=100.0,
+                       meta={"suspended_paths": [["outer", "review"]], "state": None})
+    done = snapshot("r-done", status="success", created_at=100.0,  # a tie: rowid orders
+                    meta={"result": {"ok": True}, "suspended_paths": []})
+    write_v1(path, [waiting, done])
+    store = SQLiteStore(path)
+    try:
+        assert store.load("r-wait") == waiting and store.load("r-done") == done
+        infos = store.list_runs()
+        assert [i.run_id for i in infos] == ["r-done", "r-wait"]
+        assert infos[1].suspended == [["outer", "review"]]
+        assert store.update("r-wait", expected_version=4, status="running", updated_at=200.0,
+                            meta={"suspended_paths": []}, steps={"c": record()}) == 5
+        assert list(store.load("r-wait").steps) == ["a", "b", "c"]  # new records go last
+        assert store.list_runs(status="suspended") == []
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert "runs_v1" not in tables and "run_records_v1" not in tables
+    finally:
+        conn.close()
+
+
+def test_a_failed_migration_leaves_the_version_1_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    write_v1(path, [snapshot("good"), snapshot("bad")])
+    conn = sqlite3.connect(path)
+    with conn:  # what no flownb writes: a meta that is not JSON
+        conn.execute("UPDATE runs SET meta = '{not json' WHERE run_id = 'bad'")
+    conn.close()
+    with pytest.raises(FlownbError, match=r"migrate the run database .*old\.db.* left as it"):
+        SQLiteStore(path)
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+        assert conn.execute("SELECT COUNT(*) FROM run_records").fetchone() == (6,)
+    finally:
+        conn.close()
 
 
 _RACER = r"""
