@@ -6,6 +6,7 @@ import asyncio
 import html
 import re
 import time
+from typing import Any
 
 import pytest
 from ipywidgets.widgets.widget import _instances
@@ -130,15 +131,18 @@ async def test_updates_are_coalesced_and_the_final_state_always_shows():
     assert view._timer is None
 
 
+def foreach_of(wf_id: str, execute: Any, concurrency: int) -> Any:
+    item = create_step(id="item", input_schema=N, output_schema=N, execute=execute)
+    return (create_workflow(id=wf_id, input_schema=list[N], output_schema=list[N])
+            .foreach(item, concurrency=concurrency).commit())
+
+
 async def test_updates_go_out_at_most_once_per_interval_while_events_stream():
     async def slow(input_data: N) -> dict[str, int]:
         await asyncio.sleep(0.005)
         return {"n": input_data.n}
 
-    item = create_step(id="slow", input_schema=N, output_schema=N, execute=slow)
-    wf = (create_workflow(id="paced", input_schema=list[N], output_schema=list[N])
-          .foreach(item, concurrency=1).commit())
-    run = wf.create_run()
+    run = foreach_of("paced", slow, concurrency=1).create_run()
     view = RunView(run, interval=0.05)
     started = time.perf_counter()
     await run.start([{"n": i} for i in range(60)])
@@ -160,10 +164,7 @@ async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_even
         await asyncio.sleep(0.005)
         return {"n": input_data.n}
 
-    item = create_step(id="wait", input_schema=N, output_schema=N, execute=wait)
-    wf = (create_workflow(id="late", input_schema=list[N], output_schema=list[N])
-          .foreach(item, concurrency=2).commit())
-    run = wf.create_run()
+    run = foreach_of("late", wait, concurrency=2).create_run()
     task = asyncio.ensure_future(run.start([{"n": i} for i in range(40)]))
     while len(run.steps) < 5:
         await asyncio.sleep(0.005)
@@ -172,10 +173,10 @@ async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_even
     await asyncio.sleep(0.1)  # items 1.. keep finishing, one at a time, every 5 ms
     assert view.stats["updates"] >= 2  # a check found the events after the first draw
     assert 0 < view.stats["events"] < 2 * 40
-    assert view.step_status["wait[0]"] == "running"
+    assert view.step_status["item[0]"] == "running"
     gate.set()
     await task
-    assert view.step_status["wait"] == "success"
+    assert view.step_status["item"] == "success"
     view.details.selected_index = 0  # open the log: the last five events, the finish last
     log = view.events_html.value
     assert log.count("<tr") - 1 == 5
