@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,10 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     While the run is active the view checks every ``interval`` seconds (default 0.12)
     whether events came, and sends one update if so: at most about 8 a second, under 10
-    with the final one, which goes out the moment the run finishes or suspends. Step
+    with the final one, which goes out the moment the run finishes or suspends. When one
+    update takes longer than a tenth of ``interval`` (a foreach of very many items), the
+    checks space out to ten times that, so updating never takes more than a tenth of the
+    kernel's time. Step
     events are not handed to the view one by one: the run counts them and keeps the last
     ``max_events`` (shown in the folded event log), so watching a run of thousands of
     quick steps costs it little (see docs/benchmarks.md).
@@ -71,6 +75,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._earlier_events = 0  # events of runs followed before this one
         self._drawn = -1  # the feed's count at the last update
         self._updates = 0
+        self._flush_cost = 0.0  # seconds the last checked update took
         self._timer: asyncio.TimerHandle | None = None  # the next check while a run is active
         self._started: float | None = None
         self._forms: dict[str, ResumeForm] = {}
@@ -233,7 +238,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop to time on: the final update still shows the run
             return
-        self._timer = loop.call_later(self.interval, self._check)
+        # A view of a huge run (an update walks every result) waits longer between
+        # checks, so that building updates takes at most a tenth of the time.
+        self._timer = loop.call_later(max(self.interval, 10 * self._flush_cost), self._check)
 
     def _stop_checks(self) -> None:
         if self._timer is not None:
@@ -245,7 +252,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._timer = None
         feed = self._feed
         if feed is not None and feed.count != self._drawn:
+            started = time.perf_counter()
             self._flush()
+            self._flush_cost = time.perf_counter() - started
         if self.run is not None and self.run.status == "running":
             self._check_later()
 

@@ -155,6 +155,28 @@ async def test_updates_go_out_at_most_once_per_interval_while_events_stream():
     assert view._timer is None  # the checks stop with the run
 
 
+async def test_checks_space_out_when_one_update_is_costly(monkeypatch):
+    async def slow(input_data: N) -> dict[str, int]:
+        await asyncio.sleep(0.005)
+        return {"n": input_data.n}
+
+    run = foreach_of("costly", slow, concurrency=1).create_run()
+    view = RunView(run, interval=0.01)
+    draw = RunView._flush
+
+    def costly_flush(self: RunView) -> None:  # an update of a very large run: 20 ms
+        time.sleep(0.02)
+        draw(self)
+
+    monkeypatch.setattr(RunView, "_flush", costly_flush)
+    started = time.perf_counter()
+    await run.start([{"n": i} for i in range(80)])  # >= 0.4 s
+    elapsed = time.perf_counter() - started
+    # Checks every 10 ms would send ~elapsed / 0.03 updates; ten times the 20 ms cost
+    # apart, at most elapsed / 0.2 + the first check, the final update and the first draw.
+    assert 3 <= view.stats["updates"] <= elapsed / 0.2 + 3
+
+
 async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_events():
     gate = asyncio.Event()
 
