@@ -20,6 +20,7 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+from ..core.results import StepResult
 from ..render.status import graph_path, node_statuses
 
 __all__ = [
@@ -142,8 +143,13 @@ def loop_iterations(journal: Mapping[str, Any]) -> dict[str, int]:
 
 
 def read_field(result: Any, name: str) -> Any:
+    """A field of a step result: a ``StepResult`` (a live run) or its dict (a stored one)."""
     if result is None:
         return None
+    if type(result) is dict:  # the common cases first: an ABC check costs ten times more
+        return result.get(name)
+    if type(result) is StepResult:
+        return getattr(result, name)
     if isinstance(result, Mapping):
         return result.get(name)
     return getattr(result, name, None)
@@ -189,10 +195,15 @@ class _Walker:
         self.facts = facts
         steps = facts.steps if facts is not None else {}
         self.statuses = node_statuses(steps)
+        # One pass: each node's foreach items, and its other results (a foreach's own).
         self.items: dict[str, list[tuple[str, Any]]] = {}
+        self.own: dict[str, list[Any]] = {}
         for path, result in steps.items():
-            if _ITEM.search(path):
-                self.items.setdefault(graph_path(path), []).append((path, result))
+            node = graph_path(path)
+            if path.endswith("]") and _ITEM.search(path):
+                self.items.setdefault(node, []).append((path, result))
+            else:
+                self.own.setdefault(node, []).append(result)
 
     # -- structure -------------------------------------------------------------------------
 
@@ -346,9 +357,9 @@ class _Walker:
         """Append a bar of the foreach's finished items (once it has started)."""
         assert self.facts is not None
         total = 0
-        for key, result in self.facts.steps.items():
+        for result in self.own.get(path, ()):  # one per run of the foreach
             payload = read_field(result, "payload")
-            if graph_path(key) == path and not _ITEM.search(key) and isinstance(payload, list):
+            if isinstance(payload, list):
                 total += len(payload)
         if not total:
             return

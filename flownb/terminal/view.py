@@ -4,6 +4,8 @@ Both read the one event stream every observer reads (``run.watch``). The live vi
 re-renders per event: events only mark it out of date, and a task on the run's event loop
 redraws at most ``refresh_per_second`` times a second (so thousands of events per second
 cost one tree per tick, and the tree is always built on the thread that changes the run).
+A tree walks every step result, so for a run of tens of thousands of items, where one
+redraw takes more than a tenth of the tick, the ticks space out to ten times its cost.
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ class RunView:
         self._description = run.workflow.graph.description
         self._workflows, self._foreach = _containers(self._description)
         self._dirty = True
+        self._redraw_cost = 0.0  # seconds the last redraw took
         self._unsubscribe: Callable[[], None] | None = None
         self._live: Live | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -192,16 +195,20 @@ class RunView:
 
     async def _tick(self) -> None:
         while True:
-            await asyncio.sleep(1 / self.refresh_per_second)
+            # A tree of a huge run (it walks every result) is redrawn less often, so that
+            # redrawing takes at most a tenth of the time.
+            await asyncio.sleep(max(1 / self.refresh_per_second, 10 * self._redraw_cost))
             # Running steps show their elapsed time, so a running run redraws every tick.
             if self._dirty or self.run.status == "running":
                 self._redraw()
 
     def _redraw(self) -> None:
         if self._live is not None:
+            started = time.perf_counter()
             self._dirty = False
             self.redraws += 1
             self._live.update(self.renderable(), refresh=True)
+            self._redraw_cost = time.perf_counter() - started
 
     # -- events ------------------------------------------------------------------------------
 

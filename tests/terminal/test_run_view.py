@@ -103,6 +103,32 @@ run run-2 of workflow 'docs' started
 """
 
 
+async def test_live_view_ticks_space_out_when_a_redraw_is_costly(monkeypatch):
+    async def slow(input_data: int) -> int:
+        await asyncio.sleep(0.005)
+        return input_data
+
+    item = create_step(id="item", input_schema=int, output_schema=int, execute=slow)
+    wf = (create_workflow(id="costly", input_schema=list[int], output_schema=list[int])
+          .foreach(item, concurrency=1).commit())
+    console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=True)
+    run = wf.create_run()
+    tree = RunView.renderable
+
+    def costly(self: RunView) -> Any:  # the tree of a very large run: 20 ms to build
+        time.sleep(0.02)
+        return tree(self)
+
+    monkeypatch.setattr(RunView, "renderable", costly)
+    began = time.perf_counter()
+    async with RunView(run, console=console, refresh_per_second=10) as view:
+        await run.start(input_data=list(range(80)))  # >= 0.4 s
+    elapsed = time.perf_counter() - began
+    # Ten ticks a second would redraw ~elapsed * 10 times; ten times the 20 ms cost
+    # apart, at most elapsed / 0.2 + the first draw.
+    assert 2 <= view.redraws <= elapsed / 0.2 + 2
+
+
 async def test_live_view_redraws_at_its_rate_not_per_event():
     async def noop(input_data: int) -> int:
         await asyncio.sleep(0)
