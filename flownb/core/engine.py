@@ -50,7 +50,7 @@ __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
 
 log = logging.getLogger("flownb")
 
-Listener = tuple[Callable[[Event], Any], "bool | None"]
+Listener = tuple[Callable[[Event], Any], bool]
 _new_event = tuple.__new__
 
 SUCCESS, FAILED, SUSPENDED, RUNNING, CANCELED = (
@@ -85,9 +85,8 @@ class Execution:
 
     # events
     def listen(self, entry: Listener, *, first: bool = False) -> None:
-        """Add an observer: ``(callback, critical)``. ``critical`` True: its errors fail the
-        run (the store); False: a watcher (errors logged); None: not critical, and its
-        ``workflow-finish`` payload is short (``{"status"}``)."""
+        """Add an observer: ``(callback, critical)``. ``critical``: its errors fail the run
+        (the store); else a watcher, whose errors are logged."""
         self.listeners = (entry, *self.listeners) if first else (*self.listeners, entry)
         self.observed = True
 

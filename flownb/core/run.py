@@ -478,7 +478,7 @@ class Run:
                 persister.error = self.result.error
             if status == SUSPENDED:
                 ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-            if any(critical is False for _, critical in ex.listeners):
+            if any(not critical for _, critical in ex.listeners):  # a watcher: the whole result
                 ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
             elif ex.observed:  # only the store or views listen: spare them the whole result
                 ex.emit(WORKFLOW_FINISH, (), {"status": status})
