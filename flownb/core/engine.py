@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ..errors import WorkflowDefinitionError, describe_field_errors, field_errors_from_pydantic
 from . import clock
+from .codec import Unstorable, from_stored
 from .context import RuntimeContext
 from .events import (
     STEP_RESULT,
@@ -39,11 +40,12 @@ from .graph import (
     StepEntry,
 )
 from .invoke import call_condition, call_user, callable_kwargs, step_kwargs
+from .keys import decision_key, item_part, iteration_part, strip_items, verdict_key
 from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSource, pluck
 from .remote import item_scope, nested_executor, run_remote, top_executor
 from .results import StepResult
 from .schema import validate
-from .signals import Bail, BailSignal, StepFailed, Suspended, SuspendSignal
+from .signals import USER_ERRORS, Bail, BailSignal, StepFailed, Suspended, SuspendSignal
 from .tasks import gather_all
 
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
@@ -75,6 +77,9 @@ class Execution:
         self.targets: dict[str, Any] = {}  # journal key -> validated resume data
         self.suspended: dict[str, str] = {}  # display path -> journal key
         self.stored_json: set[str] = set()  # keys whose outputs are still raw JSON
+        self.stored_targets: dict[str, Any] = {}  # resume data of a claimed run, as stored
+        self.replay_problems: list[str] = []  # stored values the definition no longer reads
+        self.storing = False  # a store records this run: values must be storable
         self.listeners: tuple[Listener, ...] = ()  # replaced on change, never mutated
         self.feed: EventFeed | None = None  # what flownb's views read (Run._observe)
         self.observed = False  # anything reads events: listeners or a feed
@@ -190,7 +195,7 @@ class Execution:
         _, output = self.recorded(key, display)
         if key not in self.stored_json:
             return output
-        value = validate(schema, output)
+        value = from_stored(schema, output)
         if key == display:
             self.steps[display].output = value
         else:
@@ -201,7 +206,7 @@ class Execution:
     def step_by_display(self, display: str) -> Any:
         if self._step_index is None:
             self._step_index = self.workflow.steps
-        return self._step_index.get(_strip_items(display))
+        return self._step_index.get(strip_items(display))
 
     def output_of(self, display: str) -> Any:
         sr = self.steps.get(display)
@@ -219,10 +224,6 @@ class Execution:
 
     def suspended_paths(self) -> list[list[str]]:
         return [display.split(".") for display in self.suspended]
-
-
-def _strip_items(display: str) -> str:
-    return ".".join(part.split("[", 1)[0] for part in display.split("."))
 
 
 _TOP: Any = object()  # a run's top scope: resolve the executor from the workflow/config
@@ -271,13 +272,20 @@ async def _on_step(scope: Scope, entry: StepEntry, value: Any, index: int) -> An
 
 
 async def _on_parallel(scope: Scope, entry: ParallelEntry, value: Any, index: int) -> Any:
+    # A failing branch does not cancel its siblings: each runs to completion and is
+    # stored (work a restart or a fork then reuses); the failure is raised afterwards.
     async def one(step: Any) -> Any:
         try:
             return await run_step(scope, step, value)
         except Suspended:
             return _SUSPENDED_MARK
+        except StepFailed as failed:
+            return failed
 
     outputs = await gather_all([one(s) for s in entry.steps])
+    failures = [o for o in outputs if isinstance(o, StepFailed)]
+    if failures:
+        raise _several_failed(failures, "branches of .parallel")
     if any(o is _SUSPENDED_MARK for o in outputs):
         raise Suspended()
     return {s.id: o for s, o in zip(entry.steps, outputs, strict=True)}
@@ -286,9 +294,19 @@ async def _on_parallel(scope: Scope, entry: ParallelEntry, value: Any, index: in
 _SUSPENDED_MARK = object()
 
 
+def _several_failed(failures: list[StepFailed], what: str) -> StepFailed:
+    """One failure for the run, led by the first in order, naming every other one."""
+    first = failures[0]
+    if len(failures) == 1:
+        return first
+    others = "; ".join(f"'{f.path}': {f.message}" for f in failures[1:])
+    return StepFailed(first.path, f"{first.message} ({len(failures)} {what} failed; also "
+                                  f"{others})", first.cause)
+
+
 async def _on_branch(scope: Scope, entry: BranchEntry, value: Any, index: int) -> Any:
     ex = scope.execution
-    key = f"{scope.key_prefix}{entry.id}?"
+    key = decision_key(scope.key_prefix, entry.id)
     rec = ex.journal.get(key)
     if rec is not None:
         chosen = rec["choice"]
@@ -326,7 +344,7 @@ async def _on_map(scope: Scope, entry: MapEntry, value: Any, index: int) -> Any:
     except (SuspendSignal, BailSignal) as sig:
         raise _fail(scope, sr, path, index, f".map '{entry.id}'",
                     RuntimeError(f"{type(sig).__name__} is only allowed inside a step")) from None
-    except Exception as exc:
+    except USER_ERRORS as exc:
         raise _fail(scope, sr, path, index, f".map '{entry.id}'", exc) from exc
     _succeed(scope, sr, key, display, path, out)
     return out
@@ -364,9 +382,9 @@ async def _on_loop(scope: Scope, entry: LoopEntry, value: Any, index: int) -> An
     what = scope.construct(index, f"condition ('{entry.condition.label}') of "
                                   f".do{entry.mode}('{step.id}')")
     while True:
-        part = f"{step.id}@{iteration}"
-        value = await run_step(scope, step, value, key_part=part)
-        key = f"{scope.key_prefix}{part}?"
+        value = await run_step(scope, step, value,
+                               key_part=iteration_part(step.id, iteration))
+        key = verdict_key(scope.key_prefix, step.id, iteration)
         rec = ex.journal.get(key)
         if rec is not None:
             verdict = rec["verdict"]
@@ -402,24 +420,31 @@ async def _on_foreach(scope: Scope, entry: ForeachEntry, value: Any, index: int)
     suspended_any = False
     inner = item_scope(scope, entry)
 
+    failures: dict[int, StepFailed] = {}
+
     async def worker() -> None:
         nonlocal suspended_any
         for i in pending:  # a shared iterator: each free worker takes the next item
-            part = f"{step.id}[{i}]"
+            part = item_part(step.id, i)
             try:
                 outputs[i] = await run_step(inner, step, items[i], key_part=part,
                                             path_part=part)
             except Suspended:
                 suspended_any = True
+            except StepFailed as failed:
+                failures[i] = failed
+            if failures:
+                return  # no new item starts once one has failed; running ones finish
 
     try:
         await gather_all([worker() for _ in range(min(entry.concurrency, len(items)) or 1)])
-    except StepFailed as failed:
-        _finish(scope, sr, FAILED, path, error=failed.message)
-        raise
     except asyncio.CancelledError:
         _finish(scope, sr, CANCELED, path)
         raise
+    if failures:
+        failed = _several_failed([failures[i] for i in sorted(failures)], "items")
+        _finish(scope, sr, FAILED, path, error=failed.message)
+        raise failed
     if suspended_any:
         _finish(scope, sr, SUSPENDED, path)
         raise Suspended()
@@ -454,7 +479,7 @@ async def _on_sleep(scope: Scope, entry: SleepEntry, value: Any, index: int) -> 
     except asyncio.CancelledError:
         _finish(scope, sr, CANCELED, path)
         raise
-    except Exception as exc:
+    except USER_ERRORS as exc:
         raise _fail(scope, sr, path, index, f".{entry.mode} '{entry.id}'", exc) from exc
     _succeed(scope, sr, key, display, path, None)
     return value
@@ -581,7 +606,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         except asyncio.CancelledError:
             _finish(scope, sr, CANCELED, path)
             raise
-        except Exception as exc:
+        except USER_ERRORS as exc:
             if isinstance(exc, TimeoutError) and step.timeout is not None:
                 exc = TimeoutError(f"timed out after {step.timeout:g} s")
             if attempt + 1 < attempts and not isinstance(exc, WorkflowDefinitionError):
@@ -612,10 +637,14 @@ def _suspend_step(scope: Scope, step: Any, sr: StepResult, key: str, display: st
     sr.status = SUSPENDED
     sr.ended_at = clock.now()
     ex.dirty_steps[display] = None
+    try:
+        ex.emit(STEP_SUSPENDED, path, {"suspend_payload": payload})
+    except Unstorable as exc:
+        sr.suspend_payload = None
+        raise _unstorable(scope, sr, path, exc) from None
     if key != display:
         ex.record(key, {"status": SUSPENDED, "suspend_payload": payload})
     ex.suspended[display] = key
-    ex.emit(STEP_SUSPENDED, path, {"suspend_payload": payload})
     raise Suspended()
 
 
@@ -626,11 +655,26 @@ def _succeed(scope: Scope, sr: StepResult, key: str, display: str, path: tuple[s
     sr.status = SUCCESS
     sr.ended_at = clock.now()
     ex.dirty_steps[display] = None
+    if ex.observed:
+        try:
+            ex.emit(STEP_RESULT, path,
+                    {"status": SUCCESS, "output": out, "attempts": sr.attempts}, sr.ended_at)
+        except Unstorable as exc:  # the store refused it: this step fails, nothing is lost
+            sr.output = None
+            raise _unstorable(scope, sr, path, exc) from None
     if key != display:
         ex.record(key, {"status": SUCCESS, "output": out})
-    if ex.observed:
-        ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out, "attempts": sr.attempts},
-                sr.ended_at)
+
+
+def _unstorable(scope: Scope, sr: StepResult, path: tuple[str, ...],
+                exc: Unstorable) -> StepFailed:
+    what = {"output": "output", "suspend_payload": "suspend payload",
+            "payload": "input", "resume_payload": "resume data"}.get(exc.field or "", "value")
+    text = f"its {what} cannot be stored as JSON: {exc.reason}"
+    _finish(scope, sr, FAILED, path, error=text)
+    display = ".".join(path)
+    return StepFailed(display, f"step '{display}' in workflow '{scope.workflow.id}': {text}",
+                      exc)
 
 
 def _finish(scope: Scope, sr: StepResult, status: str, path: tuple[str, ...],

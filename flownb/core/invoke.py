@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .codec import Unstorable, to_stored
 from .events import STEP_OUTPUT
 from .graph import Condition
 from .params import Signature
 from .schema import validate
-from .signals import StepFailed, bail, suspend
+from .signals import USER_ERRORS, StepFailed, bail, suspend
 
 if TYPE_CHECKING:
     from .engine import Execution, Scope
@@ -40,7 +41,7 @@ async def call_condition(scope: Scope, cond: Condition, value: Any, iteration: i
     kwargs = callable_kwargs(scope, cond.signature, value, iteration)
     try:
         return await call_user(cond.fn, cond.signature, kwargs, in_thread=False)
-    except Exception as exc:
+    except USER_ERRORS as exc:
         path = ".".join((*scope.path_prefix, step_id))
         text = f"{type(exc).__name__}: {exc}"
         raise StepFailed(path, f"{what} raised {text}", exc) from exc
@@ -118,7 +119,10 @@ def _state_setter(scope: Scope) -> Callable[[Any], None]:
     schema = ex.workflow.state_schema
 
     def set_state(new_state: Any) -> None:
-        ex.state = validate(schema, new_state) if schema is not None else new_state
+        state = validate(schema, new_state) if schema is not None else new_state
+        if ex.storing:
+            _storable(state, "set_state(): the new state")
+        ex.state = state
 
     return set_state
 
@@ -128,12 +132,21 @@ def _emitter(ex: Execution, path: tuple[str, ...]) -> Callable[[Any], None]:
 
     def emit(payload: Any) -> None:
         data = payload if isinstance(payload, dict) else {"value": payload}
+        _storable(data, "emit(): the payload")  # every event must be JSON data
         if loop is not None and _in_other_thread(loop):
             loop.call_soon_threadsafe(ex.emit, STEP_OUTPUT, path, data)
         else:
             ex.emit(STEP_OUTPUT, path, data)
 
     return emit
+
+
+def _storable(value: Any, what: str) -> None:
+    """Raise (inside the step, so the step fails) if ``value`` cannot be stored as JSON."""
+    try:
+        to_stored(value)
+    except Unstorable as exc:
+        raise ValueError(f"{what} cannot be stored as JSON: {exc.reason}") from None
 
 
 def _in_other_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -20,13 +20,15 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from .. import config
 from ..errors import WorkflowDefinitionError
 from ..executors._worker import BAIL, SUSPEND
 from ..executors.base import Executor, RemoteExecutor, StepCall
+from .codec import from_stored, to_stored
 from .events import STEP_OUTPUT
 from .graph import Entry, ForeachEntry, entry_steps
-from .schema import to_jsonable, validate
 from .signals import BailSignal, SuspendSignal
 
 if TYPE_CHECKING:
@@ -146,15 +148,15 @@ async def run_remote(scope: Scope, executor: RemoteExecutor, step: Any,
     context = None
     for name in names:
         if name == "input_data":
-            data[name], input_schema = to_jsonable(kwargs[name]), step.input_schema
+            data[name], input_schema = to_stored(kwargs[name]), step.input_schema
         elif name == "resume_data":
-            data[name], resume_schema = to_jsonable(kwargs[name]), step.resume_schema
+            data[name], resume_schema = to_stored(kwargs[name]), step.resume_schema
         elif name in ("state", "set_state"):
             state_schema = ex.workflow.state_schema
             if name == "state":
-                data[name] = to_jsonable(ex.state)
+                data[name] = to_stored(ex.state)
         elif name == "get_init_data":
-            data["init"], init_schema = to_jsonable(scope.init), scope.workflow.input_schema
+            data["init"], init_schema = to_stored(scope.init), scope.workflow.input_schema
         elif name == "runtime_context":
             context = dict(ex.runtime_context)
         elif name in ("run_id", "workflow_id", "retry_count"):
@@ -171,9 +173,12 @@ async def run_remote(scope: Scope, executor: RemoteExecutor, step: Any,
         ex.emit(STEP_OUTPUT, path, payload)
     if state_set:
         schema = ex.workflow.state_schema
-        ex.state = validate(schema, new_state) if schema is not None else new_state
+        ex.state = from_stored(schema, new_state) if schema is not None else new_state
     if kind == SUSPEND:
         raise SuspendSignal(value)
     if kind == BAIL:
         raise BailSignal(value)
-    return value
+    try:  # the worker sent stored JSON data: read it back as the engine reads a snapshot
+        return from_stored(step.output_schema, value)
+    except ValidationError:
+        return value  # the engine's own validation reports it, naming the fields

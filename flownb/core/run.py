@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -22,6 +23,7 @@ from ..errors import (
     field_errors_from_pydantic,
 )
 from . import clock
+from .codec import Unstorable, from_stored, to_stored
 from .context import RuntimeContext
 from .engine import (
     CANCELED,
@@ -36,8 +38,8 @@ from .engine import (
     run_entries,
 )
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event, EventFeed
-from .graph import fingerprint
 from .persist import Persister, hydrate, new_snapshot
+from .replay import replay_problems
 from .results import StepResult, WorkflowResult
 from .schema import validate
 
@@ -77,11 +79,14 @@ class Run:
         self._cancel_requested = False
         self._async_watchers: list[_AsyncWatcher] = []
         self._fresh = False  # loaded from the store just now and not used since
+        self._graph: dict[str, Any] | None = None  # the stored graph description
 
     # -- creation ---------------------------------------------------------------------------
 
     @classmethod
-    def _create(cls, workflow: Workflow, run_id: str | None, *, new: bool = False) -> Run:
+    def _create(cls, workflow: Workflow, run_id: str | None) -> Run:
+        """A new run, or the stored run ``run_id`` reattached; a ``run_id`` that nothing
+        stores makes a new run with that id (Mastra's ``createRun({ runId })``)."""
         from ..config import resolve_store
 
         if not workflow.committed:
@@ -89,33 +94,35 @@ class Run:
                 f"workflow '{workflow.id}' is not committed; call .commit() before creating runs",
                 workflow_id=workflow.id)
         store = resolve_store(workflow.storage)
-        if run_id is None or new:
-            return cls(workflow, run_id or clock.new_run_id(), store)
-        if store is None:
-            raise RunNotFoundError(
-                f"workflow '{workflow.id}' keeps no stored runs (storage=False), so run "
-                f"'{run_id}' cannot be reattached", workflow_id=workflow.id, run_id=run_id)
+        if run_id is None:
+            return cls(workflow, clock.new_run_id(), store)
+        if not isinstance(run_id, str) or not run_id:
+            raise FlownbError(f"workflow '{workflow.id}': run_id must be a non-empty string, "
+                              f"got {run_id!r}", workflow_id=workflow.id)
         run = cls(workflow, run_id, store)
-        run._load(run._fetch())
-        run._fresh = True
+        snap = store.load(run_id) if store is not None else None
+        if snap is not None:
+            run._load(run._check_owner(snap))
+            run._fresh = True
         return run
 
     def _fetch(self) -> Snapshot:
         assert self.store is not None
         snap = self.store.load(self.run_id)
-        wf = self.workflow
         if snap is None:
-            raise RunNotFoundError(f"no stored run '{self.run_id}' for workflow '{wf.id}'",
-                                   workflow_id=wf.id, run_id=self.run_id)
+            raise RunNotFoundError(
+                f"no stored run '{self.run_id}' for workflow '{self.workflow.id}' (it was "
+                "never started, or was deleted)", workflow_id=self.workflow.id,
+                run_id=self.run_id)
+        return self._check_owner(snap)
+
+    def _check_owner(self, snap: Snapshot) -> Snapshot:
+        wf = self.workflow
         if snap.workflow_id != wf.id:
             raise RunNotFoundError(
                 f"run '{self.run_id}' belongs to workflow '{snap.workflow_id}', not '{wf.id}'",
                 workflow_id=wf.id, run_id=self.run_id)
-        if fingerprint(snap.graph) != wf.graph.fingerprint:
-            raise WorkflowDefinitionError(
-                f"stored run '{self.run_id}' was made by a different definition of workflow "
-                f"'{wf.id}' (its steps or constructs changed); it can only be continued by "
-                "the definition that started it", workflow_id=wf.id, run_id=self.run_id)
+        self._graph = snap.graph
         return snap
 
     def _load(self, snap: Snapshot) -> None:
@@ -127,7 +134,8 @@ class Run:
         if snap.status in (SUCCESS, FAILED, SUSPENDED, CANCELED):
             result = snap.meta.get("result")
             if snap.status == SUCCESS and result is not None:
-                result = validate(self.workflow.output_schema, result)
+                with contextlib.suppress(ValidationError):  # a changed definition: keep JSON
+                    result = from_stored(self.workflow.output_schema, result)
             self.result = WorkflowResult(
                 status=snap.status, run_id=self.run_id, workflow_id=self.workflow.id,
                 steps=dict(self._ex.steps), result=result, error=snap.meta.get("error"),
@@ -222,27 +230,48 @@ class Run:
 
     def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any) -> None:
         wf = self.workflow
-        if self.status != "pending":
-            raise FlownbError(
+        if self.status != "pending" or self._active:
+            raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' was already started (it is "
                 f"{self.status}); create a new run with wf.create_run()",
                 workflow_id=wf.id, run_id=self.run_id)
         ex = self._ex
         try:
-            ex.input = validate(wf.input_schema, input_data)
+            value = validate(wf.input_schema, input_data)
         except ValidationError as exc:
             errors = field_errors_from_pydantic(exc)
             raise InputValidationError(
                 f"invalid input for workflow '{wf.id}': {describe_field_errors(errors)}",
                 workflow_id=wf.id, field_errors=errors) from None
-        ex.state = self._initial_state(initial_state)
+        except RecursionError:
+            raise self._unstorable_input("input", "it is nested too deeply") from None
+        state = self._initial_state(initial_state)
+        stored_input = None
+        if self.store is not None:
+            stored_input = self._storable(value, "input")
+            self._storable(state, "initial_state")
+        ex.input, ex.state = value, state
         ex.runtime_context = RuntimeContext.of(runtime_context)
         self._created_at = clock.now()
         if self.store is not None:
             self.store.insert(new_snapshot(ex, status=RUNNING, created_at=self._created_at,
-                                           origin=self.origin))
+                                           origin=self.origin, stored_input=stored_input))
             self._version = 1
         self.status = RUNNING
+
+    def _storable(self, value: Any, what: str) -> Any:
+        try:
+            return to_stored(value)
+        except Unstorable as exc:
+            raise self._unstorable_input(what, exc.reason) from None
+
+    def _unstorable_input(self, what: str, reason: str) -> InputValidationError:
+        wf = self.workflow
+        errors = [{"field": "(root)", "message": f"cannot be stored as JSON: {reason}",
+                   "type": "unstorable"}]
+        return InputValidationError(
+            f"invalid {what} for workflow '{wf.id}': it cannot be stored as JSON: {reason}",
+            workflow_id=wf.id, field_errors=errors)
 
     def _initial_state(self, initial_state: Any) -> Any:
         schema = self.workflow.state_schema
@@ -295,6 +324,12 @@ class Run:
             raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' is executing right now; wait for "
                 "it before resuming", workflow_id=wf.id, run_id=self.run_id)
+        # Never started here, and (asking the store) not elsewhere either.
+        if self.status == "pending" and (self.store is None
+                                         or self.store.load(self.run_id) is None):
+            raise RunNotFoundError(
+                f"run '{self.run_id}' of workflow '{wf.id}' was never started, so there "
+                "is nothing to resume", workflow_id=wf.id, run_id=self.run_id)
         if self.store is not None and not self._fresh:
             # Another process may have moved the run on; the claim below would catch a
             # stale view anyway, but reloading gives the precise error (not suspended).
@@ -323,6 +358,18 @@ class Run:
                     f"{describe_field_errors(errors)} (the run is still suspended)",
                     workflow_id=wf.id, step_path=display, run_id=self.run_id,
                     field_errors=errors) from None
+        if self.store is not None:
+            try:
+                to_stored(data)
+            except Unstorable as exc:
+                raise ResumeValidationError(
+                    f"invalid resume data for step '{display}' of workflow '{wf.id}': it "
+                    f"cannot be stored as JSON: {exc.reason} (the run is still suspended)",
+                    workflow_id=wf.id, step_path=display, run_id=self.run_id,
+                    field_errors=[{"field": "(root)", "type": "unstorable",
+                                   "message": f"cannot be stored as JSON: {exc.reason}"}],
+                ) from None
+            self._check_definition("resume")
         if runtime_context is not None:
             self._ex.runtime_context = RuntimeContext.of(runtime_context)
         self._ex.targets = {key: data}
@@ -335,6 +382,20 @@ class Run:
                 self._persister = None
                 raise
         self.status = RUNNING
+
+    def _check_definition(self, action: str) -> None:
+        """Before claiming: does the stored run still fit the current definition? Raises
+        ``WorkflowDefinitionError`` naming each step and field; the run stays untouched."""
+        problems = replay_problems(self._ex, self._graph)
+        if not problems:
+            return
+        wf = self.workflow
+        raise WorkflowDefinitionError(
+            f"cannot {action} run '{self.run_id}': the definition of workflow '{wf.id}' "
+            "changed since it was stored, and what it stored no longer fits: "
+            + "; ".join(problems) + ". The stored run is unchanged; continue it with a "
+            "definition that fits (for example the one that made it).",
+            problems=problems, workflow_id=wf.id, run_id=self.run_id)
 
     def _resolve(self, step: Any) -> tuple[str, str]:
         """The (display path, journal key) of the suspended step ``step`` names."""
@@ -392,13 +453,13 @@ class Run:
                 f"run '{self.run_id}' of workflow '{wf.id}' is {snap.status}; restart() "
                 "continues only a run whose process died while it was running",
                 workflow_id=wf.id, run_id=self.run_id)
-        targets = snap.meta.get("targets") or {}
+        self._check_definition("restart")
         self._ex.targets = {}
-        for key, data in targets.items():
+        for key, data in self._ex.stored_targets.items():
             display = next((d for d, k in self._ex.suspended.items() if k == key), key)
             step = self._ex.step_by_display(display)
             schema = getattr(step, "resume_schema", None)
-            self._ex.targets[key] = validate(schema, data) if schema is not None else data
+            self._ex.targets[key] = from_stored(schema, data) if schema is not None else data
         if runtime_context is not None:
             self._ex.runtime_context = RuntimeContext.of(runtime_context)
         self._persister = Persister(self.store, self._ex, self._version, self.origin)
@@ -434,6 +495,7 @@ class Run:
             persister = Persister(self.store, ex, self._version, self.origin)
         self._persister = None
         critical = (persister, True) if persister is not None else None
+        ex.storing = critical is not None
         if critical is not None:
             ex.listen(critical, first=True)
         logging_entry = None
@@ -464,6 +526,12 @@ class Run:
                     self._task.uncancel()
                 else:
                     reraise = True
+            if status == SUCCESS and persister is not None:
+                try:
+                    to_stored(output)
+                except Unstorable as exc:
+                    status, exception = FAILED, exc
+                    error = f"workflow '{wf.id}' output cannot be stored as JSON: {exc.reason}"
             ex.targets.clear()
             self.result = WorkflowResult(
                 status=status, run_id=self.run_id, workflow_id=wf.id, steps=dict(ex.steps),
@@ -471,17 +539,23 @@ class Run:
                 error=error if status in (FAILED, CANCELED) else None, exception=exception,
                 suspended=ex.suspended_paths() if status == SUSPENDED else [],
                 state=ex.state)
-            self.status = status
             if persister is not None:
                 persister.status = status
                 persister.result = self.result.result
                 persister.error = self.result.error
-            if status == SUSPENDED:
-                ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-            if any(not critical for _, critical in ex.listeners):  # a watcher: the whole result
-                ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
-            elif ex.observed:  # only the store or views listen: spare them the whole result
-                ex.emit(WORKFLOW_FINISH, (), {"status": status})
+            self.status = status
+            try:
+                if status == SUSPENDED:
+                    ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
+                if any(not critical for _, critical in ex.listeners):  # a watcher: all of it
+                    ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
+                elif ex.observed:  # only the store or views listen: spare them the result
+                    ex.emit(WORKFLOW_FINISH, (), {"status": status})
+            except BaseException:
+                # The store writes the final status first (it listens first): when that
+                # write fails, the run stays "running" here as in the store, for restart().
+                self.status = RUNNING
+                raise
             for watcher in list(self._async_watchers):
                 await watcher.drain()
         finally:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 __all__ = [
     "ANY",
@@ -91,11 +92,36 @@ def to_plain(value: Any) -> Any:
 
 
 def to_jsonable(value: Any) -> Any:
-    """JSON-safe data (dicts, lists, str, numbers, bools, None) for snapshots and events."""
+    """JSON-safe data (dicts, lists, str, numbers, bools, None) for events and ``to_dict()``.
+
+    Never raises: what is not JSON (an arbitrary object, bytes that are not UTF-8, nesting
+    too deep) is shown as a short placeholder such as ``"<Client>"``. What a run *stores*
+    goes through ``codec.to_stored`` instead, which refuses such values.
+    """
     if value is None or isinstance(value, (str, int, float, bool)) or (
             not value and isinstance(value, (dict, list))):
         return value
-    return adapter(Any).dump_python(value, mode="json", by_alias=True)
+    try:
+        return adapter(Any).dump_python(value, mode="json", by_alias=True)
+    except (PydanticSerializationError, ValueError, TypeError, RecursionError):
+        return _lenient(value, 0)
+
+
+def _lenient(value: Any, depth: int) -> Any:
+    if value is None or type(value) in (str, int, bool, float):
+        return value
+    if depth > 100:
+        return "<nested too deeply>"
+    if isinstance(value, dict):
+        return {str(k): _lenient(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_lenient(v, depth + 1) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    try:
+        return to_jsonable_python(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
 
 
 def schema_name(schema: Schema) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BailSignal", "Bail", "StepFailed", "SuspendSignal", "Suspended", "bail", "suspend"]
+__all__ = ["USER_ERRORS", "BailSignal", "Bail", "StepFailed", "SuspendSignal", "Suspended", "bail",
+           "suspend"]
 
 
 # -- control-flow signals ------------------------------------------------------------------
@@ -30,6 +31,12 @@ def suspend(payload: Any = None) -> Any:
 def bail(result: Any = None) -> Any:
     """End the directly containing workflow successfully, with ``result`` as its output."""
     raise BailSignal(result)
+
+
+# What user code may raise that fails its step: every exception, and the two
+# ``BaseException``s a function can raise by mistake (``sys.exit()``, a stray
+# ``GeneratorExit``). ``KeyboardInterrupt`` and cancellation still stop the run.
+USER_ERRORS: tuple[type[BaseException], ...] = (Exception, GeneratorExit, SystemExit)
 
 
 # Raised by the engine between its own frames.

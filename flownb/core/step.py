@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from ..errors import WorkflowDefinitionError
+from .keys import id_problem
 from .params import STEP_PARAMS, Signature, read_signature
 from .schema import Schema
 
@@ -33,15 +34,13 @@ class RetryConfig:
 
 
 def check_step_id(step_id: object, *, what: str = "step") -> str:
-    """A step id is a non-empty string without ``.`` (dots separate nested paths)."""
-    if not isinstance(step_id, str) or not step_id:
-        raise WorkflowDefinitionError(f"{what} id must be a non-empty string, got {step_id!r}")
-    if "." in step_id:
-        raise WorkflowDefinitionError(
-            f"{what} id {step_id!r} contains '.', which separates the parts of a nested "
-            "path; use '-' or '_' instead",
-            step_path=step_id,
-        )
+    """A step (or workflow) id: a non-empty string of at most 200 characters without
+    ``.``, ``[``, ``]`` or control characters (see ``flownb.core.keys``)."""
+    problem = id_problem(step_id)
+    if problem is not None:
+        shown = step_id if isinstance(step_id, str) else None
+        raise WorkflowDefinitionError(f"{what} id {step_id!r} {problem}", step_path=shown)
+    assert isinstance(step_id, str)
     return step_id
 
 

@@ -21,8 +21,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..core.codec import from_stored, to_stored
 from ..core.context import RuntimeContext
-from ..core.schema import to_jsonable, validate
+from ..core.schema import validate
 from ..core.signals import BailSignal, SuspendSignal, bail, suspend
 
 __all__ = ["BAIL", "MISSING", "OK", "SUSPEND", "Outcome", "run_call"]
@@ -72,20 +73,20 @@ def execute(fn: Callable[..., Any], names: tuple[str, ...], schemas: tuple[Any, 
     new_state: list[Any] = []
 
     def emit(payload: Any) -> None:
-        emitted.append(to_jsonable(payload if isinstance(payload, dict) else {"value": payload}))
+        emitted.append(to_stored(payload if isinstance(payload, dict) else {"value": payload}))
 
     def set_state(value: Any) -> None:
         value = validate(state_schema, value) if state_schema is not None else value
-        new_state[:] = [to_jsonable(value)]
+        new_state[:] = [to_stored(value)]
 
     kwargs: dict[str, Any] = {}
     for name in names:
         if name == "input_data":
-            kwargs[name] = validate(input_schema, data["input_data"])
+            kwargs[name] = from_stored(input_schema, data["input_data"])
         elif name == "resume_data":
             value = data["resume_data"]
             if value is not None and resume_schema is not None:
-                value = validate(resume_schema, value)
+                value = from_stored(resume_schema, value)
             kwargs[name] = value
         elif name == "suspend":
             kwargs[name] = suspend
@@ -97,9 +98,9 @@ def execute(fn: Callable[..., Any], names: tuple[str, ...], schemas: tuple[Any, 
             kwargs[name] = set_state
         elif name == "state":
             state = data["state"]
-            kwargs[name] = validate(state_schema, state) if state_schema is not None else state
+            kwargs[name] = from_stored(state_schema, state) if state_schema is not None else state
         elif name == "get_init_data":
-            kwargs[name] = _constant(validate(init_schema, data["init"]))
+            kwargs[name] = _constant(from_stored(init_schema, data["init"]))
         elif name == "runtime_context":
             kwargs[name] = RuntimeContext(context)
         else:  # run_id, workflow_id, retry_count
@@ -118,7 +119,7 @@ def execute(fn: Callable[..., Any], names: tuple[str, ...], schemas: tuple[Any, 
     else:
         kind, value = OK, out
     state_out = new_state[0] if new_state else None
-    return kind, to_jsonable(value), emitted, state_out, bool(new_state)
+    return kind, to_stored(value), emitted, state_out, bool(new_state)
 
 
 def _constant(value: Any) -> Callable[[], Any]:

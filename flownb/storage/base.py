@@ -18,6 +18,7 @@ not JSON raises ``TypeError`` and nothing is stored) and read them with ``loads_
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,27 +31,45 @@ from ..errors import ConcurrentRunError, RunNotFoundError
 
 __all__ = ["SCHEMA_VERSION", "Snapshot", "Store"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version of a snapshot's contents: 2 writes journal keys in the bracketed grammar of
+``flownb.core.keys`` (``inc[@2]``); runs of version 1 (``inc@2``) are read by upgrading
+their keys on load."""
 
 # Shared by the stores. One standard encoder for every value: ``json.dumps`` with options
 # builds a new encoder per call, which costs more than encoding a small record.
-_dumps_std = json.JSONEncoder(separators=(",", ":")).encode
+_dumps_std = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def dumps_json(value: Any) -> str:
-    """Compact JSON text of ``value``; ``TypeError`` (nothing stored) if it is not JSON.
+    """Strict JSON text (RFC 8259) of ``value``; ``TypeError`` (nothing stored) if it is
+    not JSON data.
 
     pydantic-core's encoder writes it (it runs once per step written, and writes a small
-    record with two timestamps 3-4x as fast as the standard one, floats above all); the
+    record with two timestamps 3-4x as fast as the standard one, floats above all). JSON
+    has no NaN or infinities: they are written as the strings ``"NaN"``, ``"Infinity"``
+    and ``"-Infinity"``, which a ``float`` field reads back (``flownb.core.codec``). The
     standard encoder takes what pydantic-core refuses: it writes lone surrogates as
-    escapes, and raises ``TypeError`` for objects neither knows. Values that are not JSON
-    but that pydantic writes as JSON (datetimes, enums, models) are stored as it writes
-    them, and come back as that JSON.
+    escapes, and raises ``TypeError`` for objects neither knows.
     """
     try:
-        return to_json(value).decode()
+        return to_json(value, inf_nan_mode="strings").decode()
     except (PydanticSerializationError, ValueError):
-        return _dumps_std(value)
+        return _dumps_std(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its JSON string form."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NON_FINITE[str(value)]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def loads_json(text: str) -> Any:

@@ -173,13 +173,29 @@ def test_invalid_ids_rejected_by_step_decorator_clone_and_workflow(bad_id):
 
 
 async def test_ids_with_unusual_characters_are_allowed():
-    s = create_step(id="weird <id> & 'quotes' [x]/ü", input_schema=Msg, output_schema=Msg,
+    odd = "weird <id> & 'quotes' {x}/ü @0? \\ \"q\" 🙂"
+    s = create_step(id=odd, input_schema=Msg, output_schema=Msg,
                     execute=lambda input_data: input_data)
 
     result = await single(s).create_run().start(input_data={"message": "m"})
 
     assert result.status == "success"
-    assert "weird <id> & 'quotes' [x]/ü" in result.steps
+    assert odd in result.steps
+
+
+@pytest.mark.parametrize("bad_id", ["gate[1]", "a[b", "b]", "x\x1b[2J", "tab\there", "\x7f",
+                                    "\x9b31m", "rtl\u202egnp", "iso\u2066x", "a" * 201])
+def test_ids_with_engine_or_control_characters_are_refused(bad_id):
+    with pytest.raises(WorkflowDefinitionError, match="id"):
+        create_step(id=bad_id, input_schema=Msg, output_schema=Msg,
+                    execute=lambda input_data: input_data)
+    with pytest.raises(WorkflowDefinitionError, match="id"):
+        create_workflow(id=bad_id, input_schema=Msg, output_schema=Msg)
+
+
+def test_an_id_of_200_characters_is_allowed():
+    assert create_step(id="a" * 200, input_schema=Msg, output_schema=Msg,
+                       execute=lambda input_data: input_data).id == "a" * 200
 
 
 def test_unknown_execute_parameter_rejected_at_creation():

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 import flownb
 from flownb import (
+    ConcurrentRunError,
     RunNotFoundError,
     WorkflowDefinitionError,
     create_step,
@@ -92,8 +93,10 @@ def test_no_persistence_still_resumes_in_process():
     assert flownb.run_sync(run.start({"text": "x"})).status == "suspended"
     assert flownb.run_sync(run.resume({"approved": True})).result == Doc(text="x:True!")
     assert wf.runs() == []
-    with pytest.raises(RunNotFoundError, match="storage=False"):
-        wf.create_run(run_id=run.run_id)
+    again = wf.create_run(run_id=run.run_id)  # nothing stored: a new run with that id
+    assert again.status == "pending"
+    with pytest.raises(RunNotFoundError, match="never started"):
+        flownb.run_sync(again.resume({"approved": True}))
 
 
 # -- reattaching -------------------------------------------------------------------------------
@@ -111,20 +114,42 @@ async def test_reattach_by_run_id_and_resume(store):
     assert store.load(first.run_id).status == "success"
 
 
-def test_reattach_unknown_run_raises_run_not_found():
-    with pytest.raises(RunNotFoundError, match="no stored run 'nope' for workflow 'approval'"):
-        approval().create_run(run_id="nope")
+async def test_an_unknown_run_id_makes_a_new_run_with_that_id(store):
+    wf = approval()
+    fresh = wf.create_run(run_id="nope")
+    assert fresh.run_id == "nope" and fresh.status == "pending"
+    with pytest.raises(RunNotFoundError, match="'nope'.*never started"):
+        await fresh.resume({"approved": True})
+    with pytest.raises(RunNotFoundError, match="no stored run 'nope'"):
+        await fresh.restart()
+    assert store.load("nope") is None
+    assert (await fresh.start({"text": "x"})).status == "suspended"
+    assert store.load("nope").status == "suspended"
+    with pytest.raises(ConcurrentRunError, match="already started"):
+        await wf.create_run(run_id="nope").start({"text": "y"})
+    first, second = approval().create_run(run_id="twin"), approval().create_run(run_id="twin")
+    await first.start({"text": "a"})
+    with pytest.raises(ConcurrentRunError, match="already stored"):
+        await second.start({"text": "b"})  # started elsewhere since it was created
+    assert second.status == "pending"
 
 
-async def test_reattach_with_a_changed_definition_is_refused():
+async def test_reattach_with_a_changed_definition_works_but_resume_is_refused(store):
     run = approval().create_run()
     await run.start({"text": "x"})
+    before = store.load(run.run_id)
     changed = (create_workflow(id="approval", input_schema=Doc)
                .then(create_step(id="other", input_schema=Doc, output_schema=Doc,
                                  execute=lambda input_data: input_data))
                .commit())
-    with pytest.raises(WorkflowDefinitionError, match="different definition"):
-        changed.create_run(run_id=run.run_id)
+    again = changed.create_run(run_id=run.run_id)  # reattaching never fails
+    assert again.status == "suspended"
+    with pytest.raises(WorkflowDefinitionError, match="'review' ran in the stored run but "
+                                                      "is not in the workflow now"):
+        await again.resume({"approved": True}, step="review")
+    assert store.load(run.run_id) == before
+    result = await approval().create_run(run_id=run.run_id).resume({"approved": True})
+    assert result.status == "success"
 
 
 async def test_runs_lists_run_info_newest_first_and_filters_by_status():
@@ -146,7 +171,7 @@ async def test_snapshot_is_json_with_everything_a_viewer_needs(store):
     wf = approval()
     result = await wf.create_run().start({"text": "x"})
     doc = json.loads(store.load(result.run_id).dumps())
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["workflow_id"] == "approval" and doc["status"] == "suspended"
     assert doc["input"] == {"text": "x"}
     assert doc["steps"]["review"]["suspend_payload"] == {"text": "x"}
