@@ -28,6 +28,7 @@ from .errors import (
     ResumeValidationError,
     RunNotFoundError,
     SchemaMismatchError,
+    StorageError,
     WorkflowDefinitionError,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "SchemaMismatchError",
     "Step",
     "StepResult",
+    "StorageError",
     "Workflow",
     "WorkflowDefinitionError",
     "WorkflowResult",

@@ -10,7 +10,8 @@ the workflow id, the step path and, for validation problems, the field errors.
     ├── ResumeValidationError
     ├── ResumeError
     ├── ConcurrentRunError
-    └── RunNotFoundError
+    ├── RunNotFoundError
+    └── StorageError
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "ResumeValidationError",
     "RunNotFoundError",
     "SchemaMismatchError",
+    "StorageError",
     "WorkflowDefinitionError",
 ]
 
@@ -90,6 +92,23 @@ class ConcurrentRunError(FlownbError):
 
 class RunNotFoundError(FlownbError):
     """No stored run has this id."""
+
+
+class StorageError(FlownbError):
+    """The store could not be read or written: a read-only, corrupt or foreign file, a full
+    disk, a database locked for too long.
+
+    ``store`` names the store (``"SQLite database '/abs/path/runs.db'"``; never a password),
+    ``operation`` what it was doing (``"opening"``, ``"creating tables"``, ``"migrating"``,
+    ``"inserting run 'X'"``, ``"updating run 'X'"``, ``"loading run 'X'"``,
+    ``"listing runs"``, ``"deleting run 'X'"``). A failed write changed nothing: the store
+    holds what it held before the call, so a run can be continued once the fault is gone.
+    """
+
+    def __init__(self, message: str, *, store: str, operation: str, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.store = store
+        self.operation = operation
 
 
 def field_errors_from_pydantic(exc: Any) -> list[FieldError]:

@@ -36,7 +36,7 @@ def test_errors_are_one_tree():
 
     assert issubclass(errors.SchemaMismatchError, errors.WorkflowDefinitionError)
     for name in ("WorkflowDefinitionError", "InputValidationError", "ResumeValidationError",
-                 "ResumeError", "ConcurrentRunError", "RunNotFoundError"):
+                 "ResumeError", "ConcurrentRunError", "RunNotFoundError", "StorageError"):
         cls = getattr(errors, name)
         assert issubclass(cls, errors.FlownbError) and getattr(flownb, name) is cls
     err = errors.ResumeError("boom", workflow_id="w", step_path="a.b")
