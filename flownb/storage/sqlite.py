@@ -21,6 +21,11 @@ of an existing key leaves its ``seq`` alone.
 Every write is one transaction opened with ``BEGIN IMMEDIATE``: it takes SQLite's write
 lock up front, so writers in other processes queue (``busy_timeout``) instead of failing
 half-way, and ``update``'s version check and its writes are atomic together.
+
+Storage faults (a read-only, corrupt or foreign file, a full disk, a lock held past the
+busy timeout) raise ``StorageError`` naming the file and the operation; a failed write is
+rolled back whole, and the connection stays usable once the fault is gone. A file that
+holds another application's tables is refused before anything is written to it.
 """
 
 from __future__ import annotations
@@ -29,12 +34,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from ..core.results import RunInfo
-from ..errors import FlownbError
+from ..errors import StorageError
 from .base import (
     Snapshot,
     Store,
@@ -45,6 +50,7 @@ from .base import (
     run_not_found,
     version_conflict,
 )
+from .faults import foreign_file, os_fault, sqlite_fault
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
 
@@ -56,6 +62,21 @@ BUSY_TIMEOUT_MS = 10_000
 _SEQ_SHIFT = 32  # room for 2**32 records per change
 
 _CREATE_SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+# The tables, and their columns, of each storage schema version flownb has written: a file
+# whose tables do not match is another application's, and is refused.
+_RECORD_COLUMNS = frozenset({"run_id", "kind", "key", "seq", "data"})
+_HEADER_COLUMNS = frozenset({"run_id", "workflow_id", "status", "version", "created_at",
+                             "updated_at", "schema_version"})
+_LAYOUTS: dict[int, dict[str, frozenset[str]]] = {
+    1: {"runs": _HEADER_COLUMNS | {"input", "graph", "meta"}, "run_records": _RECORD_COLUMNS},
+    2: {"runs": _HEADER_COLUMNS | {"suspended"}, "run_bodies": frozenset({"run_id", "input",
+                                                                           "graph"}),
+        "run_meta": frozenset({"run_id", "meta"}), "run_records": _RECORD_COLUMNS},
+}
+_SELECT_TABLES = ("SELECT name FROM sqlite_master WHERE type = 'table' "
+                  "AND substr(name, 1, 7) != 'sqlite_'")
+_SELECT_COLUMNS = "SELECT name FROM pragma_table_info(?)"  # the name bound, never spliced
 
 _CREATE_TABLES = (
     """CREATE TABLE runs (
@@ -170,64 +191,178 @@ class SQLiteStore(Store):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = path if path == ":memory:" else Path(path)
         in_memory = self.path == ":memory:"
+        shown = str(self.path) if in_memory else str(Path(path).absolute())
+        self.description = f"SQLite database {shown!r}"
+        """What ``StorageError`` names: the database's absolute path."""
+        self._busy_ms = BUSY_TIMEOUT_MS
+        self._in_memory = in_memory
+        self._stale = False  # a fault happened: the next write starts on a new connection
         if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise os_fault(exc, self.description, "opening") from exc
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,  # autocommit; transactions are explicit BEGIN/COMMIT
-            check_same_thread=False,  # shared between threads, serialized by self._lock
-        )
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-            if not in_memory:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._create_schema()
+            self._conn = self._connect()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "opening") from exc
+        try:
+            self._open()
         except BaseException:
             self._conn.close()
             raise
 
-    def _create_schema(self) -> None:
-        with self._transaction():
-            self._conn.execute(_CREATE_SCHEMA_TABLE)
-            row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            stored = row[0] if row else None
-            if stored is None:
-                for statement in _CREATE_TABLES:
-                    self._conn.execute(statement)
-                self._conn.execute(
-                    "INSERT INTO schema_version (version) VALUES (?)", (STORAGE_SCHEMA_VERSION,)
-                )
-            elif stored == 1:
-                try:
-                    _migrate_from_v1(self._conn)
-                except (ValueError, sqlite3.DatabaseError) as exc:  # rolled back: unchanged
-                    raise FlownbError(
-                        f"Could not migrate the run database {str(self.path)!r} from storage "
-                        f"schema version 1 to {STORAGE_SCHEMA_VERSION}: {exc}. The file is "
-                        "left as it was."
-                    ) from exc
-            elif stored > STORAGE_SCHEMA_VERSION:
-                raise FlownbError(
-                    f"The run database {str(self.path)!r} uses storage schema version "
-                    f"{stored}, but this flownb only knows version {STORAGE_SCHEMA_VERSION}. "
-                    "It was written by a newer flownb: upgrade flownb, or use another path."
-                )
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_ms / 1000,
+            isolation_level=None,  # autocommit; transactions are explicit BEGIN/COMMIT
+            check_same_thread=False,  # shared between threads, serialized by self._lock
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms:d}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _recover(self) -> None:
+        """Start afresh after a fault: a new connection, so neither a transaction that a
+        failed ``ROLLBACK`` left open nor SQLite's read-only fallback (taken when the file
+        was read-only at open) outlives the fault. An in-memory database lives in its one
+        connection: only its transaction is ended."""
+        if self._in_memory:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        else:
+            with suppress(sqlite3.Error):
+                self._conn.close()  # rolls back what is open
+            self._conn = self._connect()
+        self._stale = False
+
+    def _open(self) -> None:
+        conn, operation = self._conn, "opening"
+        try:
+            # Before anything that writes (switching to WAL rewrites the file's header): a
+            # file of another application is refused untouched.
+            stored = self._stored_version()
+            self._refuse_newer(stored)
+            if not self._in_memory:
+                conn.execute("PRAGMA journal_mode = WAL")
+            if stored == STORAGE_SCHEMA_VERSION:  # the usual case: nothing to write
+                return
+            operation = "creating tables" if stored is None else "migrating"
+            with self._transaction():
+                # Again under the write lock: another process may have done it meanwhile.
+                stored = self._stored_version()
+                if stored is None:
+                    conn.execute(_CREATE_SCHEMA_TABLE)
+                    for statement in _CREATE_TABLES:
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_version (version) VALUES (?)",
+                                 (STORAGE_SCHEMA_VERSION,))
+                elif stored == 1:
+                    self._migrate()
+                else:
+                    self._refuse_newer(stored)
+        except sqlite3.Error as exc:
+            raise self._fault(exc, operation, write=operation != "opening") from exc
+
+    def _stored_version(self) -> int | None:
+        """The file's storage schema version, ``None`` if it holds no tables at all.
+
+        Raises ``StorageError`` if it holds tables that are not flownb's: tables but no
+        ``schema_version``, or tables of another shape than that version's.
+        """
+        conn = self._conn
+        tables = {row[0] for row in conn.execute(_SELECT_TABLES)}
+        if "schema_version" not in tables:
+            if tables:
+                raise foreign_file(self.description, "it has the tables "
+                                   f"{_names(tables)} and no flownb 'schema_version' table")
+            return None
+        if self._columns("schema_version") != {"version"}:
+            raise foreign_file(self.description, "its 'schema_version' table is not flownb's")
+        stored = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        if stored is None:
+            if tables == {"schema_version"}:
+                return None  # flownb's table, left empty: set the file up
+            raise foreign_file(self.description, f"it has the tables {_names(tables)} and "
+                               "an empty 'schema_version' table")
+        version = stored if isinstance(stored, int) else -1
+        layout = _LAYOUTS.get(version)
+        if layout is None:
+            if version > STORAGE_SCHEMA_VERSION and "run_id" in self._columns("runs"):
+                return version  # a newer flownb's: refused with its own message
+            raise foreign_file(self.description, f"it has the tables {_names(tables)} and "
+                               f"an unknown storage schema version {stored!r}")
+        for table, columns in layout.items():
+            if table not in tables or self._columns(table) != columns:
+                raise foreign_file(
+                    self.description, f"its table {table!r} is not flownb's" if table in tables
+                    else f"it has the tables {_names(tables)} but no {table!r} table")
+        return version
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[0] for row in self._conn.execute(_SELECT_COLUMNS, (table,))}
+
+    def _refuse_newer(self, stored: int | None) -> None:
+        if stored is not None and stored > STORAGE_SCHEMA_VERSION:
+            raise StorageError(
+                f"The run database {str(self.path)!r} uses storage schema version "
+                f"{stored}, but this flownb only knows version {STORAGE_SCHEMA_VERSION}. "
+                "It was written by a newer flownb: upgrade flownb, or use another path.",
+                store=self.description, operation="opening")
+
+    def _migrate(self) -> None:
+        try:
+            _migrate_from_v1(self._conn)
+        except ValueError as exc:  # a stored value is not JSON; rolled back: unchanged
+            raise StorageError(
+                f"Could not migrate the run database {str(self.path)!r} from storage "
+                f"schema version 1 to {STORAGE_SCHEMA_VERSION}: {exc}. The file is "
+                "left as it was.", store=self.description, operation="migrating") from exc
+
+    def _fault(self, exc: sqlite3.Error, operation: str, *, run_id: str | None = None,
+               write: bool = False) -> StorageError:
+        self._stale = True
+        return sqlite_fault(exc, self.description, operation,
+                            busy_timeout_s=self._busy_ms / 1000, run_id=run_id, write=write)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; the caller holds ``self._lock`` (or is ``__init__``)."""
+        if self._stale:
+            self._recover()
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            self._rollback(conn)
             raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        # Also after a failed COMMIT (disk full, I/O error): never leave the shared
+        # connection inside a transaction. If the ROLLBACK itself fails, the error worth
+        # reporting is the one that got us here; the next call starts on a new connection.
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._stale = True
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        # Only a transaction left open (see ``_rollback``) sends a read to a new connection:
+        # the next write does that after any fault, so that it, not a read, finds out
+        # whether a read-only file has become writable.
+        if self._conn.in_transaction:
+            self._recover()
+        return self._conn.execute(sql, params).fetchall()
 
     def insert(self, snapshot: Snapshot) -> None:
         s = snapshot
@@ -236,17 +371,25 @@ class SQLiteStore(Store):
         body = (s.run_id, dumps_json(s.input), dumps_json(s.graph))
         meta = (s.run_id, dumps_json(as_dict(s.meta)))
         records = _record_rows(s.run_id, s.version, s.steps, s.journal)
-        with self._lock, self._transaction() as conn:
-            if conn.execute(_INSERT_RUN, row).rowcount == 0:
-                raise already_stored(s.run_id)
-            conn.execute(_INSERT_BODY, body)
-            conn.execute(_INSERT_META, meta)
-            if records:
-                conn.executemany(_UPSERT_RECORD, records)
+        with self._lock:
+            try:
+                with self._transaction() as conn:
+                    if conn.execute(_INSERT_RUN, row).rowcount == 0:
+                        raise already_stored(s.run_id)
+                    conn.execute(_INSERT_BODY, body)
+                    conn.execute(_INSERT_META, meta)
+                    if records:
+                        conn.executemany(_UPSERT_RECORD, records)
+            except sqlite3.Error as exc:
+                raise self._fault(exc, f"inserting run {s.run_id!r}", run_id=s.run_id,
+                                  write=True) from exc
 
     def load(self, run_id: str) -> Snapshot | None:
         with self._lock:
-            rows = self._conn.execute(_SELECT_SNAPSHOT, (run_id,)).fetchall()
+            try:
+                rows = self._read(_SELECT_SNAPSHOT, (run_id,))
+            except sqlite3.Error as exc:
+                raise self._fault(exc, f"loading run {run_id!r}", run_id=run_id) from exc
         if not rows or rows[0][0] != 0:  # no header: no such run (stray records ignored)
             return None
         (_, _, workflow_id, status, version, created_at, updated_at, schema_version, inp, graph,
@@ -293,24 +436,30 @@ class SQLiteStore(Store):
         # The transaction spelled out rather than through ``_transaction``: this runs once
         # per step, where a generator-based context manager's few microseconds show.
         with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                if conn.execute(sql, params).rowcount == 0:
-                    row = conn.execute(_SELECT_VERSION, (run_id,)).fetchone()
-                    if row is None:
-                        raise run_not_found(run_id)
-                    raise version_conflict(run_id, expected_version, row[0])
-                if meta_text is not None:
-                    conn.execute(_UPDATE_META, (meta_text, run_id))
-                if len(records) == 1:
-                    conn.execute(_UPSERT_RECORD, records[0])
-                elif records:
-                    conn.executemany(_UPSERT_RECORD, records)
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
+                if self._stale:
+                    self._recover()
+                conn = self._conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if conn.execute(sql, params).rowcount == 0:
+                        row = conn.execute(_SELECT_VERSION, (run_id,)).fetchone()
+                        if row is None:
+                            raise run_not_found(run_id)
+                        raise version_conflict(run_id, expected_version, row[0])
+                    if meta_text is not None:
+                        conn.execute(_UPDATE_META, (meta_text, run_id))
+                    if len(records) == 1:
+                        conn.execute(_UPSERT_RECORD, records[0])
+                    elif records:
+                        conn.executemany(_UPSERT_RECORD, records)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+            except sqlite3.Error as exc:
+                raise self._fault(exc, f"updating run {run_id!r}", run_id=run_id,
+                                  write=True) from exc
         return new_version
 
     def list_runs(
@@ -319,7 +468,10 @@ class SQLiteStore(Store):
         sql = _LIST_RUNS[workflow_id is not None, status is not None]
         params = tuple(v for v in (workflow_id, status) if v is not None)
         with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
+            try:
+                rows = self._read(sql, params)
+            except sqlite3.Error as exc:
+                raise self._fault(exc, "listing runs") from exc
         return [
             RunInfo(
                 run_id=run_id,
@@ -333,10 +485,15 @@ class SQLiteStore(Store):
         ]
 
     def delete(self, run_id: str) -> bool:
-        with self._lock, self._transaction() as conn:
-            for statement in _DELETE_RUN:
-                conn.execute(statement, (run_id,))
-            return conn.execute(_DELETE_HEADER, (run_id,)).rowcount > 0
+        with self._lock:
+            try:
+                with self._transaction() as conn:
+                    for statement in _DELETE_RUN:
+                        conn.execute(statement, (run_id,))
+                    return conn.execute(_DELETE_HEADER, (run_id,)).rowcount > 0
+            except sqlite3.Error as exc:
+                raise self._fault(exc, f"deleting run {run_id!r}", run_id=run_id,
+                                  write=True) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -346,11 +503,10 @@ class SQLiteStore(Store):
         return f"SQLiteStore({str(self.path)!r})"
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    # Also after a failed COMMIT (disk full, I/O error): never leave the shared connection
-    # inside a transaction.
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
+def _names(tables: set[str]) -> str:
+    """``"'a', 'b', 'c' (and 4 more)"``: enough of a file's tables to recognize it."""
+    shown = ", ".join(repr(name) for name in sorted(tables)[:5])
+    return shown + (f" (and {len(tables) - 5} more)" if len(tables) > 5 else "")
 
 
 def _suspended_json(meta: Mapping[str, Any]) -> str:
