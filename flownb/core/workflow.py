@@ -256,11 +256,12 @@ class Workflow:
     # -- running ----------------------------------------------------------------------------
 
     def create_run(self, run_id: str | None = None) -> Run:
-        """A new run, or (with ``run_id``) the stored run of that id, reattached."""
+        """A new run; with ``run_id``, the stored run of that id reattached, or a new run
+        with that id when none is stored (as Mastra's ``createRun({ runId })``)."""
         from .run import Run
 
         run = Run._create(self, run_id)
-        if self._run_callbacks and run_id is None:
+        if self._run_callbacks and run.status == "pending":  # a new run, not a stored one
             for ref in list(self._run_callbacks):
                 callback = ref()
                 if callback is None:

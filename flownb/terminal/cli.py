@@ -94,14 +94,12 @@ def _view_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace, io: Io) -> int:
-    from ..core.run import Run
-
     input_data = _json_arg("--input", args.input) if args.input is not None else None
     if args.input_file is not None:
         input_data = _json_arg("--input-file", _read_file(args.input_file))
     target = load_target(args.target, name=args.workflow)
     wf = target.workflow
-    run = Run._create(wf, args.run_id, new=True) if args.run_id else wf.create_run()
+    run = wf.create_run(run_id=args.run_id)  # a new run (with that id, when given)
     run.origin = target.origin
     result = _follow(run, io, args, lambda: run.start(input_data=input_data))
     return _report(run, result, io, args)

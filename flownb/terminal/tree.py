@@ -20,6 +20,7 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+from ..core import keys
 from ..core.results import StepResult
 from ..render.status import graph_path, node_statuses
 
@@ -59,8 +60,6 @@ STYLES: dict[str, str] = {
 
 _ACTIVE = ("running", "suspended", "failed", "canceled")
 _ITEM = re.compile(r"\[\d+\]$")
-_LOOP_KEY = re.compile(r"^(?P<node>.+)@(?P<n>\d+)\?$")
-_ITERATION = re.compile(r"@\d+")
 MAX_ITEMS = 5
 """How many unfinished foreach items a status tree lists under their step."""
 BAR_WIDTH = 20
@@ -127,19 +126,10 @@ def status_text(status: str) -> Text:
 
 
 def loop_iterations(journal: Mapping[str, Any]) -> dict[str, int]:
-    """Loop step node → iterations decided so far, from a run's journal.
-
-    The engine records each loop verdict under ``"<prefix><step>@<n>?"``; a loop inside a
-    foreach item or another loop counts its furthest instance.
-    """
-    out: dict[str, int] = {}
-    for key in journal:
-        match = _LOOP_KEY.match(key)
-        if match is None:
-            continue
-        node = graph_path(_ITERATION.sub("", match["node"]))
-        out[node] = max(out.get(node, 0), int(match["n"]) + 1)
-    return out
+    """Loop step node → iterations decided so far, from a run's journal (the key grammar
+    is ``flownb.core.keys``); a loop inside a foreach item or another loop counts its
+    furthest instance."""
+    return {graph_path(node): n for node, n in keys.loop_iterations(journal).items()}
 
 
 def read_field(result: Any, name: str) -> Any:

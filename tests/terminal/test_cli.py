@@ -206,7 +206,8 @@ def test_a_run_id_cannot_be_used_twice(cli, write_module, db):
     got = cli("--storage", db, "run", str(path), "--input", '{"message": "a"}',
               "--run-id", "same")
     assert got.code == 2
-    assert got.err.startswith("flownb: error: A run with id 'same' is already stored")
+    assert got.err.startswith("flownb: error: run 'same' of workflow 'greet' was already "
+                              "started (it is success)")
 
 
 # -- resume -----------------------------------------------------------------------------------
@@ -296,7 +297,7 @@ def test_resume_of_a_run_not_started_by_the_cli_needs_workflow(cli, write_module
     path = write_module("flows", "review")
     flownb.configure(storage=db)
     module, _ = import_module(str(path))
-    run = flownb.Run._create(module.review, "api", new=True)
+    run = module.review.create_run(run_id="api")
     assert flownb.run_sync(run.start(input_data={"message": "a"})).status == "suspended"
     got = cli("--storage", db, "resume", "api", "--data", '{"approved": true, "score": 3}')
     assert got.code == 2 and got.err == (
@@ -431,24 +432,25 @@ def test_a_registry_run_resumes_through_its_origin(cli, write_module, db):
 def test_user_text_with_markup_is_shown_as_written(cli, write_module, db, monkeypatch,
                                                    still_clock):
     source = '''
-    odd = create_step(id="[bold]odd[/]", description="closes [/] nothing",
+    odd = create_step(id="odd", description="closes [/] nothing",
                       input_schema=Msg, output_schema=Msg,
                       execute=lambda input_data: {"message": "[red]" + input_data.message})
-    marked = create_workflow(id="[i]marked", input_schema=Msg, output_schema=Msg) \\
+    marked = create_workflow(id="marked", input_schema=Msg, output_schema=Msg,
+                             description="[i]not italic") \\
         .then(odd).commit()
     '''
     path = write_module("marked", source)
     got = cli("show", str(path))
     assert got.out == """\
-workflow [i]marked  Msg → Msg
-└── [bold]odd[/]  Msg → Msg  closes [/] nothing
+workflow marked  Msg → Msg  [i]not italic
+└── odd  Msg → Msg  closes [/] nothing
 """
     monkeypatch.setattr("sys.stdin", io.StringIO('{"message": "[/b]"}'))
     got = cli("--storage", db, "run", str(path), "--input-file", "-", "--run-id", "m")
     assert got.code == 0
     assert got.out == """\
-run m of workflow '[i]marked' started
-✓ [bold]odd[/]  success  0 ms
+run m of workflow 'marked' started
+✓ odd  success  0 ms
 ╭─ ✓ result ───────────────╮
 │ {                        │
 │   "message": "[red][/b]" │
@@ -457,11 +459,12 @@ run m of workflow '[i]marked' started
 """
     got = cli("--storage", db, "inspect", "m")
     assert got.code == 0
-    assert "\n└── ✓ [bold]odd[/]  0 ms\n" in got.out
-    assert ('\n[bold]odd[/]  ✓ success      0 ms      1  {"message": "[/b]"}  '
-            '{"message": "[red][/b]"}') in got.out
+    assert "\n└── ✓ odd  0 ms\n" in got.out
+    row = next(line for line in lines(got.out) if line.startswith("odd "))
+    assert row.split()[:4] == ["odd", "✓", "success", "0"]
+    assert row.endswith('{"message": "[/b]"}  {"message": "[red][/b]"}')
     assert lines(cli("--storage", db, "runs").out)[1] == \
-        "m       [i]marked  ✓ success  1970-01-01 00:16:40"
+        "m       marked    ✓ success  1970-01-01 00:16:40"
 
 
 def test_storage_may_follow_the_command(cli, write_module, db):

@@ -10,7 +10,6 @@ import sys
 import pexpect
 
 import flownb
-from flownb import Run
 from flownb.storage import SQLiteStore
 from flownb.terminal.loader import import_module
 
@@ -56,7 +55,7 @@ def test_interactive_resume_in_a_terminal(write_module, tmp_path):
     path = write_module("asked", "review")
     flownb.configure(storage=db)
     module, origin = import_module(str(path))
-    run = Run._create(module.review, "tty-run", new=True)
+    run = module.review.create_run(run_id="tty-run")
     run.origin = f"{origin}:review"
     assert flownb.run_sync(run.start(input_data={"message": "doc"})).status == "suspended"
 

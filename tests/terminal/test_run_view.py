@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 from rich.console import Console
 
-from flownb import Run, create_step, create_workflow
+from flownb import create_step, create_workflow
 from flownb.terminal import RunView, outcome
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -57,7 +57,7 @@ def make_workflow():
 
 async def test_plain_lines_off_a_terminal(still_clock, console):
     wf = make_workflow()
-    run = Run._create(wf, "run-1", new=True)
+    run = wf.create_run(run_id="run-1")
     async with RunView(run, console=console) as view:
         result = await run.start(input_data={"title": "a b c"})
     assert not view.live and view.redraws == 0
@@ -87,7 +87,7 @@ run run-1 of workflow 'docs' resumed
 
 
 async def test_plain_lines_name_the_failing_item(still_clock, console):
-    run = Run._create(make_workflow(), "run-2", new=True)
+    run = make_workflow().create_run(run_id="run-2")
     async with RunView(run, console=console, live=False):
         result = await run.start(input_data={"title": "good bad"})
     console.print(outcome(result.status, error=result.error, steps=result.steps))

@@ -45,7 +45,7 @@ def every_construct():
 
     return (create_workflow(id="tour", input_schema=Any, output_schema=Any,
                             description="Every construct")
-            .then(passing("[bold]first[/]", description="Takes [red]x[/red] in"))
+            .then(passing("first", description="Takes [red]x[/red] in"))
             .parallel([inner, passing("b")])
             .branch([(is_long, passing("long")), (lambda input_data: True, passing("short"))])
             .map(lambda input_data: [1, 2, 3], id="to-list")
@@ -60,7 +60,7 @@ def test_outline_shows_every_construct_and_escapes_user_text(console):
     console.print(outline_tree(every_construct().graph.description))
     assert console.export_text() == """\
 workflow tour  Any → Any  Every construct
-├── [bold]first[/]  Any → Any  Takes [red]x[/red] in
+├── first  Any → Any  Takes [red]x[/red] in
 ├── ⇉ parallel-1  parallel: all at once
 │   ├── inner  workflow  Any → Any
 │   │   └── a  Any → Any
@@ -82,7 +82,7 @@ def done(start: float, end: float, **fields: Any) -> dict[str, Any]:
 
 def test_status_tree_of_a_run_in_progress(console):
     steps = {
-        "[bold]first[/]": done(0.0, 0.012),
+        "first": done(0.0, 0.012),
         "inner": done(0.012, 0.5),
         "inner.a": done(0.012, 0.5),
         "b": StepResult("failed", started_at=0.012, ended_at=0.02, attempts=3,
@@ -98,7 +98,7 @@ def test_status_tree_of_a_run_in_progress(console):
     console.print(status_tree(every_construct().graph.description, facts))
     assert console.export_text() == """\
 ● tour  running  2.10 s…
-├── ✓ [bold]first[/]  12 ms
+├── ✓ first  12 ms
 ├── ⇉ parallel-1  parallel: all at once
 │   ├── ✓ inner  workflow  488 ms
 │   │   └── ✓ a  488 ms
@@ -146,8 +146,8 @@ def test_a_stored_run_reads_like_a_live_one():
         "per-item[1].check": StepResult("suspended", started_at=11.0, ended_at=12.0,
                                         suspend_payload={"why": "look"}),
     }
-    journal = {"poll@0?": {"verdict": True}, "poll@1?": {"verdict": True},
-               "poll@2?": {"verdict": False}, "branch-1?": {"choice": -1}}
+    journal = {"poll[@0?]": {"verdict": True}, "poll[@1?]": {"verdict": True},
+               "poll[@2?]": {"verdict": False}, "branch-1[?]": {"choice": -1}}
     assert loop_iterations(journal) == {"poll": 3}
     texts = []
     for steps in (objects, {path: sr.to_dict() for path, sr in objects.items()}):
