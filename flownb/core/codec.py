@@ -30,29 +30,42 @@ import functools
 import weakref
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic_core import PydanticSerializationError
 
 from .schema import adapter
 
-__all__ = ["Unstorable", "from_stored", "to_stored"]
+__all__ = ["DEEP", "Unstorable", "from_stored", "to_stored"]
 
 _SCALARS = frozenset({str, int, bool, float})
 _FUNCTION_SERIALIZERS = frozenset({"function-plain", "function-wrap"})
 
 
 class Unstorable(Exception):
-    """A value cannot be stored as JSON; ``reason`` says why, in a few words."""
+    """A value cannot be stored as JSON. ``reason`` says why (``"holds a value of type
+    Client, which is not JSON data"``), ``path`` where inside the value (``"cargo[2]"``,
+    ``""`` for the value itself), ``field`` which part of a step's record."""
 
-    def __init__(self, reason: str, *, field: str | None = None) -> None:
+    def __init__(self, reason: str, *, path: str = "", field: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.field = field  # which part of a step's record: "output", "suspend_payload", ...
+        self.path = path
+        self.field = field  # "output", "suspend_payload", ... (set by the persister)
+
+    def describe(self) -> str:
+        """``"field 'cargo' holds …"``, or ``"it holds …"`` for the value itself."""
+        subject = f"field '{self.path}'" if self.path else "it"
+        return f"{subject} {self.reason}"
+
+
+DEEP = "is nested too deeply to store (JSON allows about 250 levels here)"
 
 
 @functools.cache
 def _dump() -> Any:
-    return adapter(Any).serializer.to_python
+    # NaN and the infinities as the strings JSON can hold, where no model decides otherwise.
+    anything = TypeAdapter(Any, config=ConfigDict(ser_json_inf_nan="strings"))
+    return anything.serializer.to_python
 
 
 def to_stored(value: Any) -> Any:
@@ -61,29 +74,72 @@ def to_stored(value: Any) -> Any:
     if value is None or kind in _SCALARS:
         return value
     try:
-        if not _reads_back(value):
-            value = _by_fields(value)
-        # Wrapped two levels deep: the stores nest a value at most two levels inside a
-        # record, so anything that passes here also passes their encoder's depth limit.
-        return _dump()([[value]], mode="json", by_alias=True, round_trip=True)[0][0]
+        return _encode(value)
     except RecursionError:
-        raise Unstorable("it is nested too deeply to store") from None
-    except PydanticSerializationError as exc:
-        raise Unstorable(_reason(str(exc))) from None
-    except UnicodeError as exc:
-        why = getattr(exc, "reason", "")
-        raise Unstorable(f"it holds bytes that are not UTF-8 text ({why})") from None
-    except (ValueError, TypeError) as exc:
-        raise Unstorable(_reason(str(exc))) from None
+        raise Unstorable(DEEP, path=_locate(value, "", 1)) from None
+    except (PydanticSerializationError, UnicodeError, ValueError, TypeError) as exc:
+        reason = _reason(exc)
+        # Too deep: name the top-level part only (its path would be as deep as it is).
+        raise Unstorable(reason, path=_locate(value, "", 1 if reason == DEEP else 32)) \
+            from None
 
 
-def _reason(text: str) -> str:
+def _encode(value: Any) -> Any:
+    if not _reads_back(value):
+        value = _by_fields(value)
+    # Wrapped two levels deep: the stores nest a value at most two levels inside a
+    # record, so anything that passes here also passes their encoder's depth limit.
+    return _dump()([[value]], mode="json", by_alias=True, round_trip=True)[0][0]
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "holds bytes that are not UTF-8 text"
+    text = str(exc)
     if "depth" in text or "recursion" in text.lower():
-        return "it is nested too deeply to store"
+        return DEEP
     if "Unable to serialize unknown type" in text:
         kind = text.split("type:", 1)[-1].strip()
-        return f"it holds a value of type {kind}, which is not JSON data"
-    return text.splitlines()[0] if text else "it is not JSON data"
+        if kind.startswith("<class '") and kind.endswith("'>"):
+            kind = kind[len("<class '"):-2]
+        return f"holds a value of type {kind}, which is not JSON data"
+    return "is not JSON data: " + (text.splitlines()[0] if text else type(exc).__name__)
+
+
+def _locate(value: Any, path: str, levels: int) -> str:
+    """The path of the first part of ``value`` that cannot be stored (``""``: itself),
+    looking at most ``levels`` levels down."""
+    if levels <= 0:
+        return path
+    for name, child in _parts(value):
+        if child is None or type(child) in _SCALARS:
+            continue
+        try:
+            _encode(child)
+        except (PydanticSerializationError, UnicodeError, ValueError, TypeError,
+                RecursionError):
+            return _locate(child, _join(path, name), levels - 1)
+    return path
+
+
+def _join(path: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{path}[{name}]"
+    return f"{path}.{name}" if path else str(name)
+
+
+def _parts(value: Any) -> list[tuple[str | int, Any]]:
+    if isinstance(value, BaseModel):
+        parts: list[tuple[str | int, Any]] = [(n, getattr(value, n))
+                                              for n in type(value).model_fields]
+        return parts + list((value.__pydantic_extra__ or {}).items())
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return list(enumerate(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    return []
 
 
 def from_stored(schema: Any, data: Any) -> Any:
@@ -120,9 +176,7 @@ def _reads_back(value: Any) -> bool:
     if kind is dict:
         return all(_reads_back(item) for item in value.values())
     if dataclasses.is_dataclass(value):
-        if not _model_reads_back(kind):
-            return False
-        return all(_reads_back(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return _model_reads_back(kind)
     if isinstance(value, (set, frozenset)):
         return all(_reads_back(item) for item in value)
     return True
@@ -142,7 +196,7 @@ def _model_reads_back(cls: type) -> bool:
 def _model_schema_reads_back(cls: type) -> bool:
     schema = getattr(cls, "__pydantic_core_schema__", None)
     if schema is None or not isinstance(schema, dict):
-        return True  # a plain dataclass: its fields are checked one by one
+        return False  # a plain dataclass: written field by field
     config = getattr(cls, "model_config", None) or {}
     if "ser_json_bytes" in config or "ser_json_timedelta" in config:
         return False
@@ -159,6 +213,8 @@ def _schema_reads_back(node: Any, seen: set[int]) -> bool:
     if isinstance(serialization, dict) and serialization.get("type") in _FUNCTION_SERIALIZERS:
         return False
     if node.get("serialization_exclude") or node.get("computed_fields"):
+        return False
+    if node.get("type") == "any":  # its floats' NaN would be dumped as null
         return False
     alias = node.get("serialization_alias")
     if alias is not None and alias != node.get("validation_alias"):

@@ -45,7 +45,15 @@ from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSour
 from .remote import item_scope, nested_executor, run_remote, top_executor
 from .results import StepResult
 from .schema import validate
-from .signals import USER_ERRORS, Bail, BailSignal, StepFailed, Suspended, SuspendSignal
+from .signals import (
+    USER_ERRORS,
+    Bail,
+    BailSignal,
+    ExitInThread,
+    StepFailed,
+    Suspended,
+    SuspendSignal,
+)
 from .tasks import gather_all
 
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
@@ -670,7 +678,7 @@ def _unstorable(scope: Scope, sr: StepResult, path: tuple[str, ...],
                 exc: Unstorable) -> StepFailed:
     what = {"output": "output", "suspend_payload": "suspend payload",
             "payload": "input", "resume_payload": "resume data"}.get(exc.field or "", "value")
-    text = f"its {what} cannot be stored as JSON: {exc.reason}"
+    text = f"its {what} cannot be stored as JSON: {exc.describe()}"
     _finish(scope, sr, FAILED, path, error=text)
     display = ".".join(path)
     return StepFailed(display, f"step '{display}' in workflow '{scope.workflow.id}': {text}",
@@ -695,6 +703,8 @@ def _finish(scope: Scope, sr: StepResult, status: str, path: tuple[str, ...],
 
 def _fail(scope: Scope, sr: StepResult, path: tuple[str, ...], index: int | None, what: str,
           exc: BaseException) -> StepFailed:
+    if isinstance(exc, ExitInThread):
+        exc = exc.original
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     _finish(scope, sr, FAILED, path, error=text)
     where = scope.construct(index, what) if index is not None else what

@@ -11,7 +11,7 @@ from .events import STEP_OUTPUT
 from .graph import Condition
 from .params import Signature
 from .schema import validate
-from .signals import USER_ERRORS, StepFailed, bail, suspend
+from .signals import USER_ERRORS, ExitInThread, StepFailed, bail, suspend
 
 if TYPE_CHECKING:
     from .engine import Execution, Scope
@@ -28,12 +28,19 @@ async def call_user(fn: Callable[..., Any], sig: Signature, kwargs: dict[str, An
     if sig.is_async:
         return await fn(**kwargs)
     if in_thread:
-        result = await asyncio.to_thread(fn, **kwargs)
+        result = await asyncio.to_thread(_guarded, fn, kwargs)
     else:
         result = fn(**kwargs)
     if isinstance(result, Awaitable):
         result = await result
     return result
+
+
+def _guarded(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    try:
+        return fn(**kwargs)
+    except (GeneratorExit, SystemExit) as exc:
+        raise ExitInThread(exc) from exc
 
 
 async def call_condition(scope: Scope, cond: Condition, value: Any, iteration: int | None,
@@ -146,7 +153,7 @@ def _storable(value: Any, what: str) -> None:
     try:
         to_stored(value)
     except Unstorable as exc:
-        raise ValueError(f"{what} cannot be stored as JSON: {exc.reason}") from None
+        raise ValueError(f"{what} cannot be stored as JSON: {exc.describe()}") from None
 
 
 def _in_other_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -219,7 +219,7 @@ def stored_record(sr: StepResult) -> dict[str, Any]:
             try:
                 out[name] = to_stored(value)
             except Unstorable as exc:
-                raise Unstorable(exc.reason, field=name) from None
+                raise Unstorable(exc.reason, path=exc.path, field=name) from None
     return out
 
 

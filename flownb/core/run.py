@@ -23,7 +23,7 @@ from ..errors import (
     field_errors_from_pydantic,
 )
 from . import clock
-from .codec import Unstorable, from_stored, to_stored
+from .codec import DEEP, Unstorable, from_stored, to_stored
 from .context import RuntimeContext
 from .engine import (
     CANCELED,
@@ -244,7 +244,7 @@ class Run:
                 f"invalid input for workflow '{wf.id}': {describe_field_errors(errors)}",
                 workflow_id=wf.id, field_errors=errors) from None
         except RecursionError:
-            raise self._unstorable_input("input", "it is nested too deeply") from None
+            raise self._unstorable_input("input", Unstorable(DEEP)) from None
         state = self._initial_state(initial_state)
         stored_input = None
         if self.store is not None:
@@ -263,15 +263,13 @@ class Run:
         try:
             return to_stored(value)
         except Unstorable as exc:
-            raise self._unstorable_input(what, exc.reason) from None
+            raise self._unstorable_input(what, exc) from None
 
-    def _unstorable_input(self, what: str, reason: str) -> InputValidationError:
+    def _unstorable_input(self, what: str, exc: Unstorable) -> InputValidationError:
         wf = self.workflow
-        errors = [{"field": "(root)", "message": f"cannot be stored as JSON: {reason}",
-                   "type": "unstorable"}]
         return InputValidationError(
-            f"invalid {what} for workflow '{wf.id}': it cannot be stored as JSON: {reason}",
-            workflow_id=wf.id, field_errors=errors)
+            f"invalid {what} for workflow '{wf.id}': it cannot be stored as JSON: "
+            f"{exc.describe()}", workflow_id=wf.id, field_errors=_unstorable_fields(exc))
 
     def _initial_state(self, initial_state: Any) -> Any:
         schema = self.workflow.state_schema
@@ -364,11 +362,9 @@ class Run:
             except Unstorable as exc:
                 raise ResumeValidationError(
                     f"invalid resume data for step '{display}' of workflow '{wf.id}': it "
-                    f"cannot be stored as JSON: {exc.reason} (the run is still suspended)",
-                    workflow_id=wf.id, step_path=display, run_id=self.run_id,
-                    field_errors=[{"field": "(root)", "type": "unstorable",
-                                   "message": f"cannot be stored as JSON: {exc.reason}"}],
-                ) from None
+                    f"cannot be stored as JSON: {exc.describe()} (the run is still "
+                    "suspended)", workflow_id=wf.id, step_path=display, run_id=self.run_id,
+                    field_errors=_unstorable_fields(exc)) from None
             self._check_definition("resume")
         if runtime_context is not None:
             self._ex.runtime_context = RuntimeContext.of(runtime_context)
@@ -531,7 +527,8 @@ class Run:
                     to_stored(output)
                 except Unstorable as exc:
                     status, exception = FAILED, exc
-                    error = f"workflow '{wf.id}' output cannot be stored as JSON: {exc.reason}"
+                    error = (f"workflow '{wf.id}' output cannot be stored as JSON: "
+                             f"{exc.describe()}")
             ex.targets.clear()
             self.result = WorkflowResult(
                 status=status, run_id=self.run_id, workflow_id=wf.id, steps=dict(ex.steps),
@@ -591,6 +588,11 @@ class Run:
                     await asyncio.gather(task, return_exceptions=True)
 
         return events()
+
+
+def _unstorable_fields(exc: Unstorable) -> list[dict[str, Any]]:
+    return [{"field": exc.path or "(root)", "type": "unstorable",
+             "message": f"cannot be stored as JSON: it {exc.reason}"}]
 
 
 class _AsyncWatcher:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["USER_ERRORS", "BailSignal", "Bail", "StepFailed", "SuspendSignal", "Suspended", "bail",
-           "suspend"]
+__all__ = ["USER_ERRORS", "Bail", "BailSignal", "ExitInThread", "StepFailed", "SuspendSignal",
+           "Suspended", "bail", "suspend"]
 
 
 # -- control-flow signals ------------------------------------------------------------------
@@ -37,6 +37,16 @@ def bail(result: Any = None) -> Any:
 # ``BaseException``s a function can raise by mistake (``sys.exit()``, a stray
 # ``GeneratorExit``). ``KeyboardInterrupt`` and cancellation still stop the run.
 USER_ERRORS: tuple[type[BaseException], ...] = (Exception, GeneratorExit, SystemExit)
+
+
+class ExitInThread(Exception):
+    """A ``GeneratorExit``/``SystemExit`` raised by a sync step in its worker thread,
+    carried back as an ordinary exception: thrown into the awaiting coroutines as itself,
+    it would skip every handler and close them instead."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
 
 
 # Raised by the engine between its own frames.

@@ -372,8 +372,14 @@ class Workflow:
         problems: list[str] = []
         current = S.json_shape(self.input_schema, "validation")
         source = f"workflow '{self.id}' input"
+        # The schema that produced ``current``, when one did: a value handed to the very
+        # same type passes untouched at run time, whatever its serialized shape says
+        # (a model with an excluded field or a custom serializer flows into itself).
+        made_by: Any = self.input_schema
 
         def flow(out: dict[str, Any], origin: str, into: Any, target: str) -> None:
+            if made_by is not None and made_by is into:
+                return
             for p in S.check_compatible(out, S.json_shape(into, "validation")):
                 problems.append(f"{origin} → {target}: {p}")
 
@@ -381,17 +387,20 @@ class Workflow:
             if isinstance(entry, StepEntry):
                 flow(current, source, entry.step.input_schema, _name(entry.step, "input"))
                 current, source = _out(entry.step), _name(entry.step, "output")
-            elif isinstance(entry, (ParallelEntry, BranchEntry)):
+                made_by = entry.step.output_schema
+                continue
+            if isinstance(entry, (ParallelEntry, BranchEntry)):
                 steps = entry_steps(entry)
                 for s in steps:
                     flow(current, source, s.input_schema, _name(s, "input"))
                 current = S.object_shape({s.id: _out(s) for s in steps},
                                          required=isinstance(entry, ParallelEntry))
                 ids = ", ".join(f"'{s.id}'" for s in steps)
-                source = f"{entry.kind} [{ids}] output"
+                source, made_by = f"{entry.kind} [{ids}] output", None
             elif isinstance(entry, LoopEntry):
                 step = entry.step
                 flow(current, source, step.input_schema, _name(step, "input"))
+                made_by = step.output_schema
                 flow(_out(step), _name(step, "output"), step.input_schema,
                      _name(step, "input (next iteration)"))
                 current, source = _out(step), _name(step, "output")
@@ -406,9 +415,9 @@ class Workflow:
                     flow(current.get("items", {}), f"{source} items", step.input_schema,
                          _name(step, "input"))
                 current = S.array_shape(_out(step))
-                source = f"foreach '{step.id}' output"
+                source, made_by = f"foreach '{step.id}' output", None
             elif isinstance(entry, MapEntry):
-                current, source = {}, f".map '{entry.id}' output"
+                current, source, made_by = {}, f".map '{entry.id}' output", None
         flow(current, source, self.output_schema, f"workflow '{self.id}' output")
         return problems
 
