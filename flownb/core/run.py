@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from ..errors import (
     ResumeError,
     ResumeValidationError,
     RunNotFoundError,
+    StorageError,
     WorkflowDefinitionError,
     describe_field_errors,
     field_errors_from_pydantic,
@@ -225,7 +226,8 @@ class Run:
         Invalid input raises ``InputValidationError`` before anything runs or is stored. A
         failing step does not raise: the result's status is ``"failed"``.
         """
-        self._prepare_start(input_data, runtime_context, initial_state)
+        with self._naming_storage():
+            self._prepare_start(input_data, runtime_context, initial_state)
         return await self._drive(resumed=False)
 
     def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any) -> None:
@@ -292,7 +294,8 @@ class Run:
         Afterwards ``run.result`` holds the ``WorkflowResult``. Closing the iterator
         early cancels the run.
         """
-        self._prepare_start(input_data, runtime_context, initial_state)
+        with self._naming_storage():
+            self._prepare_start(input_data, runtime_context, initial_state)
         return self._stream(lambda: self._drive(resumed=False))
 
     # -- resuming -----------------------------------------------------------------------------
@@ -306,14 +309,16 @@ class Run:
         left out when exactly one step is suspended. Invalid data raises
         ``ResumeValidationError`` and leaves the run (and its snapshot) untouched.
         """
-        self._prepare_resume(resume_data, step, runtime_context)
+        with self._naming_storage():
+            self._prepare_resume(resume_data, step, runtime_context)
         return await self._drive(resumed=True)
 
     def stream_resume(self, resume_data: Any = None, step: Any = None, *,
                       runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                       ) -> AsyncIterator[Event]:
         """``resume`` as a stream of the resumed part's events."""
-        self._prepare_resume(resume_data, step, runtime_context)
+        with self._naming_storage():
+            self._prepare_resume(resume_data, step, runtime_context)
         return self._stream(lambda: self._drive(resumed=True))
 
     def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any) -> None:
@@ -435,32 +440,42 @@ class Run:
         Completed steps are reused from the snapshot; only the interrupted step runs again.
         Call it only when the process that ran it is gone.
         """
-        wf = self.workflow
-        if self.store is None:
-            raise ResumeError(f"workflow '{wf.id}' keeps no stored runs; nothing to restart",
-                              workflow_id=wf.id, run_id=self.run_id)
-        if self._active:
-            raise ConcurrentRunError(f"run '{self.run_id}' is executing in this process",
-                                     workflow_id=wf.id, run_id=self.run_id)
-        snap = self._fetch()
-        self._load(snap)
-        if snap.status != RUNNING:
-            raise ResumeError(
-                f"run '{self.run_id}' of workflow '{wf.id}' is {snap.status}; restart() "
-                "continues only a run whose process died while it was running",
-                workflow_id=wf.id, run_id=self.run_id)
-        self._check_definition("restart")
-        self._ex.targets = {}
-        for key, data in self._ex.stored_targets.items():
-            display = next((d for d, k in self._ex.suspended.items() if k == key), key)
-            step = self._ex.step_by_display(display)
-            schema = getattr(step, "resume_schema", None)
-            self._ex.targets[key] = from_stored(schema, data) if schema is not None else data
-        if runtime_context is not None:
-            self._ex.runtime_context = RuntimeContext.of(runtime_context)
-        self._persister = Persister(self.store, self._ex, self._version, self.origin)
-        self._persister.flush(status=RUNNING)
-        self.status = RUNNING
+        with self._naming_storage():
+            wf = self.workflow
+            if self.store is None:
+                raise ResumeError(f"workflow '{wf.id}' keeps no stored runs; nothing to restart",
+                                  workflow_id=wf.id, run_id=self.run_id)
+            if self._active:
+                raise ConcurrentRunError(f"run '{self.run_id}' is executing in this process",
+                                         workflow_id=wf.id, run_id=self.run_id)
+            snap = self._fetch()
+            self._load(snap)
+            if snap.status != RUNNING:
+                raise ResumeError(
+                    f"run '{self.run_id}' of workflow '{wf.id}' is {snap.status}; restart() "
+                    "continues only a run whose process died while it was running",
+                    workflow_id=wf.id, run_id=self.run_id)
+            self._check_definition("restart")
+            self._ex.targets = {}
+            for key, data in self._ex.stored_targets.items():
+                display = next((d for d, k in self._ex.suspended.items() if k == key), key)
+                step = self._ex.step_by_display(display)
+                schema = getattr(step, "resume_schema", None)
+                try:
+                    self._ex.targets[key] = (from_stored(schema, data) if schema is not None
+                                             else data)
+                except ValidationError as exc:
+                    fields = describe_field_errors(field_errors_from_pydantic(exc))
+                    raise WorkflowDefinitionError(
+                        f"cannot restart run '{self.run_id}': the resume data stored for step "
+                        f"'{display}' no longer matches its resume_schema ({fields}); the "
+                        "stored run is unchanged", workflow_id=wf.id, run_id=self.run_id,
+                        step_path=display) from None
+            if runtime_context is not None:
+                self._ex.runtime_context = RuntimeContext.of(runtime_context)
+            self._persister = Persister(self.store, self._ex, self._version, self.origin)
+            self._persister.flush(status=RUNNING)
+            self.status = RUNNING
         return await self._drive(resumed=True)
 
     # -- cancelling -----------------------------------------------------------------------------
@@ -480,6 +495,24 @@ class Run:
     # -- driving ----------------------------------------------------------------------------------
 
     async def _drive(self, *, resumed: bool) -> WorkflowResult:
+        with self._naming_storage():
+            return await self._drive_named(resumed=resumed)
+
+    @contextlib.contextmanager
+    def _naming_storage(self) -> Iterator[None]:
+        """A store's ``StorageError`` knows the file, not the run: add the run and its
+        workflow to it (every flownb message names the workflow)."""
+        try:
+            yield
+        except StorageError as exc:
+            if exc.workflow_id is not None:
+                raise
+            wf = self.workflow
+            raise StorageError(
+                f"run '{self.run_id}' of workflow '{wf.id}': {exc.message}", store=exc.store,
+                operation=exc.operation, workflow_id=wf.id, run_id=self.run_id) from exc
+
+    async def _drive_named(self, *, resumed: bool) -> WorkflowResult:
         ex = self._ex
         wf = self.workflow
         ex.loop = asyncio.get_running_loop()

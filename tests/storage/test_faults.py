@@ -449,7 +449,9 @@ async def test_a_run_started_on_a_full_disk_raises_storage_error_and_nothing_run
             await run_.start({"n": 0, "data": "x" * 200_000})
         assert type(caught.value) is StorageError
         assert str(caught.value).startswith(
-            f"{named(path)}: inserting run {run_.run_id!r} failed: the disk is full")
+            f"run '{run_.run_id}' of workflow '{wf.id}': {named(path)}: inserting run "
+            f"{run_.run_id!r} failed: the disk is full")
+        assert (caught.value.workflow_id, caught.value.run_id) == (wf.id, run_.run_id)
         assert executed == [] and store.load(run_.run_id) is None
         big_disk.free()
         result = await wf.create_run().start({"n": 0, "data": ""})
