@@ -16,7 +16,6 @@ as soon as the run returns, so thousands of events per second never flood the br
 from __future__ import annotations
 
 import asyncio
-import html
 import time
 import weakref
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .._text import escape_html
 from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event, EventFeed
 from ..render.status import NodeSummary, node_paths, node_statuses, summarize
 from . import _html
@@ -128,6 +128,12 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         elif isinstance(source, str):
             if workflow is not None:
                 self.run = workflow.create_run(run_id=source)
+                if self.run.status == "pending":  # nothing stored: create_run made a new run
+                    from ..errors import RunNotFoundError
+
+                    raise RunNotFoundError(
+                        f"no stored run '{source}' of workflow '{workflow.id}'",
+                        workflow_id=workflow.id, run_id=source)
             else:
                 self._load_stored(source)
         else:
@@ -300,7 +306,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         run_id = self.run.run_id if self.run is not None else self.snapshot.run_id
         read_only = "" if self.run is not None else \
             ' <span style="color:#5f6368">(stored state; pass workflow= to resume)</span>'
-        return (f"<b>{html.escape(str(wf_id))}</b> · run <code>{html.escape(str(run_id))}"
+        return (f"<b>{escape_html(str(wf_id))}</b> · run <code>{escape_html(str(run_id))}"
                 f"</code> {_html.badge(self.status)}{read_only}")
 
     def _result_html(self) -> str:
@@ -353,7 +359,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
 
 def _html_note(text: str) -> str:
-    return f'<div style="color:#5f6368;font-size:12px">{html.escape(text)}</div>'
+    return f'<div style="color:#5f6368;font-size:12px">{escape_html(text)}</div>'
 
 
 def _import_workflow(origin: str) -> Any:

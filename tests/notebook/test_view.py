@@ -257,6 +257,13 @@ async def test_stored_run_by_id_with_and_without_its_workflow(tmp_path):
     assert readonly.step_status == {"draft": "success", "review": "suspended"}
     assert "stored state" in readonly.header.value
     assert readonly.resume_forms == {}
+    readonly.close()
+    view.close()
+
+    from flownb import RunNotFoundError
+
+    with pytest.raises(RunNotFoundError, match="no stored run 'typo' of workflow 'review-flow'"):
+        RunView("typo", workflow=wf)
 
 
 async def test_closing_a_view_closes_its_widgets_and_answered_forms_close_too():
