@@ -33,6 +33,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._text import BIDI
+
 __all__ = [
     "MAX_ID_LENGTH",
     "decision_key",
@@ -48,7 +50,7 @@ __all__ = [
 
 MAX_ID_LENGTH = 200
 
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BIDI = frozenset(BIDI)
 _FORBIDDEN = frozenset(".[]")
 
 

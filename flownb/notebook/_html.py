@@ -1,19 +1,20 @@
 """HTML fragments of the notebook layer: step table, event log, result, run list.
 
 Every user-provided string (ids, descriptions, payloads, errors) goes through
-``html.escape``; nothing here is trusted markup.
+``escape_html`` (``html.escape`` after escaping control characters, see
+``flownb._text``); nothing here is trusted markup.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
+from .._text import escape_html, escape_json_controls
 from ..core.schema import to_jsonable
 from ..render import style
 
@@ -28,10 +29,11 @@ _HEAD = ('style="padding:2px 8px;border-bottom:1px solid #ccc;text-align:left;'
 
 
 def preview(value: Any, limit: int = 80) -> str:
-    """A one-line JSON preview of ``value``, cut at ``limit`` characters (not escaped)."""
+    """A one-line JSON preview of ``value``, cut at ``limit`` characters (control
+    characters as ``\\uNNNN``; not HTML-escaped)."""
     if value is None:
         return ""
-    text = json.dumps(to_jsonable(value), default=str, ensure_ascii=False)
+    text = escape_json_controls(json.dumps(to_jsonable(value), default=str, ensure_ascii=False))
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -39,13 +41,13 @@ def badge(status: str) -> str:
     """A coloured status label."""
     fill = style.STATUS_FILL.get(status, "#ffffff")
     stroke = style.STATUS_STROKE.get(status, "#5f6368")
-    return (f'<span class="flownb-badge status-{html.escape(status)}" style="background:{fill};'
+    return (f'<span class="flownb-badge status-{escape_html(status)}" style="background:{fill};'
             f'border:1px solid {stroke};border-radius:8px;padding:0 6px;font-size:11px">'
-            f"{html.escape(status)}</span>")
+            f"{escape_html(status)}</span>")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], css_class: str) -> str:
-    head = "".join(f"<th {_HEAD}>{html.escape(h)}</th>" for h in header)
+    head = "".join(f"<th {_HEAD}>{escape_html(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td {_CELL}>{cell}</td>" for cell in row) + "</tr>"
                    for row in rows)
     return f'<table class="{css_class}" {_TABLE}><thead><tr>{head}</tr></thead>' \
@@ -69,7 +71,7 @@ def step_table(summaries: Mapping[str, Any]) -> str:
     """
     rows = []
     for node, s in summaries.items():
-        label = html.escape(node)
+        label = escape_html(node)
         if s.items:
             output = ", ".join(f"{n:,} {status}" for status, n in s.counts.items())
             label += f' <span style="color:#5f6368">({s.items:,} items)</span>'
@@ -82,8 +84,8 @@ def step_table(summaries: Mapping[str, Any]) -> str:
         else:
             span = None
         rows.append([label, badge(s.status), _duration(span), str(s.attempts or ""),
-                     f"<code>{html.escape(output)}</code>" if output else "",
-                     html.escape(s.error or "")])
+                     f"<code>{escape_html(output)}</code>" if output else "",
+                     escape_html(s.error or "")])
     return _table(["step", "status", "duration", "attempts", "output", "error"], rows,
                   "flownb-step-table")
 
@@ -96,8 +98,8 @@ def event_log(events: Sequence[Any], started: float | None, total: int) -> str:
         payload = e.payload
         if e.type == "workflow-finish":
             payload = {"status": payload.get("status")}
-        rows.append([offset, html.escape(e.type), html.escape(e.step_path),
-                     f"<code>{html.escape(preview(payload, 100))}</code>"])
+        rows.append([offset, escape_html(e.type), escape_html(e.step_path),
+                     f"<code>{escape_html(preview(payload, 100))}</code>"])
     note = ""
     if total > len(events):
         note = (f'<div style="color:#5f6368;font-size:11px">the last {len(events):,} of '
@@ -109,12 +111,14 @@ def pretty_json(value: Any) -> str:
     """``value`` as JSON indented by two, as ``json.dumps(indent=2)`` writes it; through
     pydantic-core's encoder (an order of magnitude faster than the standard one's pure-Python
     indenting path; the final update of a big run shows its result), the standard one for
-    what it refuses (lone surrogates)."""
+    what it refuses (lone surrogates). Control characters are ``\\uNNNN`` escapes (both
+    encoders write DEL, C1 and the bidi characters as they are)."""
     data = to_jsonable(value)
     try:
-        return to_json(data, indent=2, fallback=str).decode()
+        text = to_json(data, indent=2, fallback=str).decode()
     except (PydanticSerializationError, ValueError):
-        return json.dumps(data, indent=2, default=str, ensure_ascii=False)
+        text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    return escape_json_controls(text)
 
 
 def result_block(status: str, result: Any, error: str | None,
@@ -123,16 +127,16 @@ def result_block(status: str, result: Any, error: str | None,
     if status == "success":
         shown, more = (result[:_RESULT_ITEMS], len(result) - _RESULT_ITEMS) \
             if isinstance(result, (list, tuple)) and len(result) > _RESULT_ITEMS else (result, 0)
-        body = html.escape(pretty_json(shown), quote=False)
+        body = escape_html(pretty_json(shown), quote=False)
         if more:
             body += f"\n… and {more:,} more items"
         return f'<pre class="flownb-result" style="margin:0">{body}</pre>'
     if status in ("failed", "canceled"):
         return (f'<pre class="flownb-result" style="margin:0;color:#d93025;white-space:'
-                f'pre-wrap">{html.escape(error or status)}</pre>')
+                f'pre-wrap">{escape_html(error or status)}</pre>')
     if status == "suspended":
         waiting = ", ".join(".".join(p) for p in suspended)
-        return f'<div class="flownb-result">waiting for: <b>{html.escape(waiting)}</b></div>'
+        return f'<div class="flownb-result">waiting for: <b>{escape_html(waiting)}</b></div>'
     return ""
 
 
@@ -142,8 +146,8 @@ def run_table(runs: Sequence[Any]) -> str:
     for info in runs:
         started = _dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M:%S")
         waiting = ", ".join(".".join(p) for p in info.suspended)
-        rows.append([f"<code>{html.escape(info.run_id)}</code>", html.escape(info.workflow_id),
+        rows.append([f"<code>{escape_html(info.run_id)}</code>", escape_html(info.workflow_id),
                      badge(info.status), started,
-                     _duration(info.updated_at - info.created_at), html.escape(waiting)])
+                     _duration(info.updated_at - info.created_at), escape_html(waiting)])
     return _table(["run id", "workflow", "status", "started", "duration", "waiting for"],
                   rows, "flownb-run-table")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import html
 import json
 import types
 import typing
@@ -40,6 +39,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from .._text import escape_html
 from ._widgets import close_tree
 
 __all__ = ["Field", "FieldInputError", "build_fields", "error_html"]
@@ -61,7 +61,7 @@ class FieldInputError(ValueError):
 
 def error_html(message: str) -> str:
     """An escaped one-line error, as shown under a field."""
-    return f'<span class="flownb-error" style="{_ERROR_STYLE}">{html.escape(message)}</span>'
+    return f'<span class="flownb-error" style="{_ERROR_STYLE}">{escape_html(message)}</span>'
 
 
 class Field(ABC):
@@ -124,19 +124,19 @@ class Field(ABC):
         """Description, constraints and default, escaped, for the line under the input."""
         parts = []
         if self.description:
-            parts.append(html.escape(self.description))
+            parts.append(escape_html(self.description))
         bounds = _describe_constraints(self.constraints)
         if bounds:
-            parts.append(html.escape(bounds))
+            parts.append(escape_html(bounds))
         if self.default not in (PydanticUndefined, None, "") \
                 and not isinstance(self.default, (BaseModel, list, dict)):
-            parts.append("default: " + html.escape(_short(self.default)))
+            parts.append("default: " + escape_html(_short(self.default)))
         if not parts:
             return ""
         return f'<span style="{_HINT_STYLE}">{" · ".join(parts)}</span>'
 
     def labelled(self, control: widgets.Widget) -> widgets.Widget:
-        label = widgets.HTML(value=f"<b>{html.escape(self.title)}</b>",
+        label = widgets.HTML(value=f"<b>{escape_html(self.title)}</b>",
                              layout=widgets.Layout(width="160px", min_width="160px"))
         hint = self.hint()
         row = widgets.HBox([label, control, self.error])
@@ -235,9 +235,9 @@ class ModelField(Field):
         self.keys = keys
         parts: list[widgets.Widget] = []
         if not top:
-            heading = f"<b>{html.escape(title)}</b>"
+            heading = f"<b>{escape_html(title)}</b>"
             if description:
-                heading += f' <span style="{_HINT_STYLE}">{html.escape(description)}</span>'
+                heading += f' <span style="{_HINT_STYLE}">{escape_html(description)}</span>'
             parts.append(widgets.HBox([widgets.HTML(value=heading), self.error]))
         parts.extend(f.box for f in fields)
         self._box = widgets.VBox(parts, layout=widgets.Layout(

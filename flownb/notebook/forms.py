@@ -10,7 +10,6 @@ pydantic on submit, show each error next to its field and keep what was typed.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from pydantic import ValidationError
 
+from .._text import escape_html
 from ..core.schema import to_jsonable, validate
 from ..errors import (
     FieldError,
@@ -111,7 +111,7 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
             return False, None
 
     def _say(self, text: str, *, ok: bool = True) -> None:
-        self.message.value = (f'<span style="{_OK_STYLE}">{html.escape(text)}</span>' if ok
+        self.message.value = (f'<span style="{_OK_STYLE}">{escape_html(text)}</span>' if ok
                               else error_html(text))
 
 
@@ -150,8 +150,8 @@ class ResumeForm(_SchemaForm):
         result = self.run.steps.get(self.step_path)
         payload = result.suspend_payload if result is not None else None
         heading = widgets.HTML(value=(
-            f"<b>{html.escape(self.step_path)}</b> is waiting for an answer"
-            f' <span style="color:#5f6368">(run {html.escape(self.run.run_id)})</span>'))
+            f"<b>{escape_html(self.step_path)}</b> is waiting for an answer"
+            f' <span style="color:#5f6368">(run {escape_html(self.run.run_id)})</span>'))
         side = widgets.HTML(value=_payload_html(payload))
         side.add_class("flownb-suspend-payload")
         top: list[widgets.Widget] = [heading]
@@ -214,10 +214,10 @@ class InputForm(_SchemaForm):
         self.button.add_class("flownb-submit")
         self.button.on_click(lambda _b: spawn(self._submit_clicked()))
         self.output = widgets.VBox([])
-        html_heading = f"<b>{html.escape(workflow.id)}</b>"
+        html_heading = f"<b>{escape_html(workflow.id)}</b>"
         if workflow.description:
             html_heading += (f' <span style="color:#5f6368">'
-                             f"{html.escape(workflow.description)}</span>")
+                             f"{escape_html(workflow.description)}</span>")
         title = [widgets.HTML(value=html_heading)] if heading else []
         self.children = [*title, self.fields_box, widgets.HBox([self.button, self.message]),
                          self.output]
@@ -266,9 +266,9 @@ def _payload_html(payload: Any) -> str:
     if isinstance(payload, Mapping) and len(payload) == 1 and isinstance(
             next(iter(payload.values())), str):
         key, text = next(iter(payload.items()))
-        body = f"<b>{html.escape(str(key))}</b>: {html.escape(text)}"
+        body = f"<b>{escape_html(str(key))}</b>: {escape_html(text)}"
     else:
-        body = "<pre style=\"margin:0\">" + html.escape(
+        body = "<pre style=\"margin:0\">" + escape_html(
             json.dumps(to_jsonable(payload), indent=2, default=str)) + "</pre>"
     return ('<div style="border-left:3px solid #e37400;padding:4px 8px;margin-left:16px;'
             f'max-width:420px;background:#fef7e0">{body}</div>')

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import shlex
 from typing import Any, NoReturn
@@ -27,6 +26,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import HTML, display
 from pydantic import ValidationError
 
+from .._text import escape_html
 from ..core.schema import validate
 from ..errors import FlownbError, describe_field_errors, field_errors_from_pydantic
 from . import _html
@@ -133,7 +133,7 @@ class FlowMagics(Magics):
             runs = store.list_runs(status=args.status) if store is not None else []
         if not runs:
             what = f" with status '{args.status}'" if args.status else ""
-            display(HTML(f"<i>no stored runs{html.escape(what)}</i>"))
+            display(HTML(f"<i>no stored runs{escape_html(what)}</i>"))
             return
         display(HTML(_html.run_table(runs)))
 
@@ -253,18 +253,18 @@ def inspect_html(snap: Any) -> str:
     try:
         graph = workflow_svg(snap.graph, statuses)
     except RuntimeError as exc:
-        graph = f"<i>{html.escape(str(exc))}</i>"
+        graph = f"<i>{escape_html(str(exc))}</i>"
     rows = []
     for e in timeline(snap.steps):
         offset = f"+{(e['timestamp'] - snap.created_at) * 1000:,.1f} ms"
-        rows.append(f"<tr><td>{offset}</td><td>{html.escape(e['type'])}</td>"
-                    f"<td>{html.escape(e['path'])}</td><td><code>"
-                    f"{html.escape(_html.preview(e['payload'], 100))}</code></td></tr>")
+        rows.append(f"<tr><td>{offset}</td><td>{escape_html(e['type'])}</td>"
+                    f"<td>{escape_html(e['path'])}</td><td><code>"
+                    f"{escape_html(_html.preview(e['payload'], 100))}</code></td></tr>")
     meta = snap.meta
     outcome = _html.result_block(snap.status, meta.get("result"), meta.get("error"),
                                  meta.get("suspended_paths") or [])
-    return (f'<div class="flownb-inspect"><b>{html.escape(snap.workflow_id)}</b> · run '
-            f"<code>{html.escape(snap.run_id)}</code> {_html.badge(snap.status)}"
+    return (f'<div class="flownb-inspect"><b>{escape_html(snap.workflow_id)}</b> · run '
+            f"<code>{escape_html(snap.run_id)}</code> {_html.badge(snap.status)}"
             f'<div style="display:flex;gap:16px;align-items:flex-start"><div>{graph}</div>'
             f"<div>{_html.step_table(summarize(steps))}{outcome}</div></div>"
             f'<table class="flownb-timeline" style="font-size:12px"><thead><tr><th>time</th>'

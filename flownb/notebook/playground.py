@@ -11,7 +11,6 @@ MODULE`` writes a notebook that shows this view and opens JupyterLab on it.
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .._text import escape_controls, escape_html
 from ..core.events import WORKFLOW_FINISH
 from ._widgets import close_tree
 from .forms import InputForm
@@ -49,10 +49,10 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         try:
             graph_svg = workflow.to_svg()
         except RuntimeError as exc:  # no Graphviz: the rest of the panel still works
-            graph_svg = f"<i>{html.escape(str(exc))}</i>"
-        about = f"<b>{html.escape(workflow.id)}</b>"
+            graph_svg = f"<i>{escape_html(str(exc))}</i>"
+        about = f"<b>{escape_html(workflow.id)}</b>"
         if workflow.description:
-            about += f"<p>{html.escape(workflow.description)}</p>"
+            about += f"<p>{escape_html(workflow.description)}</p>"
         self.children = [
             widgets.HTML(value=about),
             widgets.HBox([widgets.HTML(value=graph_svg), self.form]),
@@ -117,7 +117,7 @@ class RegistryView(widgets.Tab):  # type: ignore[misc]
         self.panels = {name: WorkflowPanel(wf) for name, wf in named.items()}
         self.children = list(self.panels.values())
         for i, name in enumerate(self.panels):
-            self.set_title(i, name)
+            self.set_title(i, escape_controls(name))  # tab titles are text, not HTML
 
     def close(self) -> None:
         """Close every panel (each stops following its workflow's runs), then the tabs."""
@@ -131,7 +131,8 @@ def _run_label(info: Any) -> str:
     waiting = ""
     if info.suspended:
         waiting = " · waiting for " + ", ".join(".".join(p) for p in info.suspended)
-    return f"{info.status:<9} {started} · {seconds:.2f} s · {info.run_id}{waiting}"
+    return escape_controls(f"{info.status:<9} {started} · {seconds:.2f} s · {info.run_id}"
+                           f"{waiting}")
 
 
 def playground_notebook(target: str | Path, module: str, attr: str | None = None, *,

@@ -19,12 +19,12 @@ Every node that can have a status has a stable id derived from its step path
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from .._text import escape_controls
 from . import style
 
 __all__ = ["dot_string", "node_id", "workflow_dot"]
@@ -38,8 +38,6 @@ _DIAMOND = (("shape", "diamond"), ("style", "filled"), ("label", ""), ("fixedsiz
             ("fillcolor", "#ffffff"), ("color", style.INK))
 _MARKER = (("style", "filled"), ("label", ""), ("fixedsize", True), ("fillcolor", style.INK),
            ("color", style.INK))
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def node_id(kind: str, path: str) -> str:
@@ -59,16 +57,21 @@ def dot_string(text: str) -> str:
     """``text`` as a quoted DOT string that shows exactly ``text``.
 
     ``&``, ``<``, ``>`` become HTML entities (Graphviz passes them through to the SVG),
-    ``\\`` and ``"`` are backslash-escaped, line breaks become ``\\n`` and other control
-    characters ``\ufffd``, so no user text can end the string or start markup.
+    ``\\`` and ``"`` are backslash-escaped, line breaks become ``\\n``, so no user text can
+    end the string or start markup. Other control characters (C0, DEL, C1) and the bidi
+    formatting characters show as their escapes, as in the terminal (``\\x1b``,
+    ``\\u202e``): the SVG stays valid XML and reads as it was written.
 
     >>> print(dot_string('say "hi" <b>\\n'))
     "say \\"hi\\" &lt;b&gt;\\n"
+    >>> print(dot_string("bell\\x07"))
+    "bell\\\\x07"
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = escape_controls(text, keep_newlines=True)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("\\", "\\\\").replace('"', '\\"')
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
-    return '"' + _CONTROL.sub("\ufffd", text) + '"'
+    return '"' + text.replace("\n", "\\n") + '"'
 
 
 def workflow_dot(description: Mapping[str, Any],

@@ -6,6 +6,10 @@ printed), 130 interrupted while asking for input.
 
 Each subcommand is one entry of :data:`COMMANDS` (its arguments and its handler), so a new
 one is a function pair and a line there.
+
+Whatever a command prints that came from a user (ids, paths, messages, payloads, errors) is
+a ``rich`` ``Text``, never markup, with its control characters escaped (``flownb._text``);
+``--json`` output escapes them as ``\\uNNNN``, so it is still the same JSON.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
-from rich.json import JSON
 from rich.panel import Panel
 from rich.text import Text
 
+from .._text import escape_controls, escape_json_controls
 from ..config import resolve_store
 from ..errors import FlownbError
 from .loader import TargetError, load_origin, load_target, workflows_at
@@ -189,15 +193,18 @@ def _ask_data(run: Run, step: str, target: Any, console: Console | None) -> Any:
                              "is no terminal to ask on)") from None
         return None
     from .prompts import ask_resume_data
+    from .tree import json_block
 
     payload = run.steps[step].suspend_payload if step in run.steps else None
-    body = (JSON.from_data(_jsonable(payload), indent=2, default=str) if payload is not None
+    body = (json_block(payload) if payload is not None
             else Text("(no payload)", style="dim"))
-    console.print(Panel(body, title=Text(f"‖ {where} is waiting", style="bold yellow"),
+    console.print(Panel(body, title=Text(escape_controls(f"‖ {where} is waiting"),
+                                         style="bold yellow"),
                         title_align="left", border_style="yellow", expand=False))
     description = getattr(target, "description", None)
     if description:
-        console.print(Text(str(description), style="italic"))
+        console.print(Text(escape_controls(str(description), keep_newlines=True),
+                           style="italic"))
     return ask_resume_data(schema, console)
 
 
@@ -220,9 +227,10 @@ def cmd_runs(args: argparse.Namespace, io: Io) -> int:
     elif runs:
         io.out.print(runs_table(runs))
     else:
-        io.out.print(Text(f"no stored runs in {_store_name(store)}"
-                          + (" matching the filters" if args.workflow or args.status else "")),
-                     soft_wrap=True)
+        io.out.print(Text(escape_controls(
+            f"no stored runs in {_store_name(store)}"
+            + (" matching the filters" if args.workflow or args.status else ""))),
+            soft_wrap=True)
     return EXIT_OK
 
 
@@ -253,7 +261,7 @@ def cmd_show(args: argparse.Namespace, io: Io) -> int:
         raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
     except RuntimeError as exc:  # no Graphviz program, or it failed
         raise _GraphvizError(str(exc)) from None
-    io.out.print(Text(f"wrote {path}"), soft_wrap=True)
+    io.out.print(Text(escape_controls(f"wrote {path}")), soft_wrap=True)
     return EXIT_OK
 
 
@@ -312,7 +320,8 @@ def cmd_playground(args: argparse.Namespace, io: Io) -> int:
     notebook = write_playground(args.target, args.dir, getattr(args, "storage", None))
     command = lab_command(notebook, no_browser=args.no_browser, port=args.port,
                           extra=list(args.passthrough))
-    io.err.print(Text(f"wrote {notebook}; starting JupyterLab"), soft_wrap=True)
+    io.err.print(Text(escape_controls(f"wrote {notebook}; starting JupyterLab")),
+                 soft_wrap=True)
     exec_lab(command)
     return EXIT_OK  # only reached when exec_lab is replaced (tests)
 
@@ -387,7 +396,8 @@ def _report(run: Run, result: WorkflowResult, io: Io, args: argparse.Namespace) 
     command += ["resume", run.run_id]
     if len(result.suspended) > 1:
         command += ["--step", ".".join(result.suspended[0])]
-    hint_to.print(Text("to continue: ") + Text(shlex.join(command), style="bold"),
+    hint_to.print(Text("to continue: ") + Text(escape_controls(shlex.join(command)),
+                                               style="bold"),
                   soft_wrap=True)
     return EXIT_SUSPENDED
 
@@ -432,7 +442,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
+    sys.stdout.write(escape_json_controls(text) + "\n")
     sys.stdout.flush()
 
 
@@ -491,7 +502,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    line = " ".join(message.split())  # one line, whatever the message holds
+    # One line, whatever the message holds: its line breaks and tabs become spaces, and
+    # its other control characters (it may quote a run id or a stored error) escapes.
+    line = " ".join(escape_controls(message, keep_newlines=True).split())
     sys.stderr.write(f"flownb: error: {line}\n")
     sys.stderr.flush()
     return code

@@ -1,5 +1,9 @@
 """Stored runs, drawn from their snapshots alone (no user code is imported): the table of
-``flownb runs`` and the report of ``flownb inspect``."""
+``flownb runs`` and the report of ``flownb inspect``.
+
+A stored run may hold any text (it may even come from another program's store), so every
+string from it is a ``Text`` (never markup) with its control characters escaped; a table
+cell is one line (newlines show as ``\\n``)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
+from .._text import escape_controls
 from ..render.status import timeline
 from .tree import RunFacts, format_duration, loop_iterations, preview, status_text, status_tree
 from .view import outcome
@@ -45,6 +50,11 @@ class _Fitted:
         yield self.build(options.max_width)
 
 
+def _cell(value: Any) -> Text:
+    """A table cell of stored text: one line, control characters escaped, no markup."""
+    return Text(escape_controls(str(value)))
+
+
 def runs_table(runs: Sequence[RunInfo]) -> Table:
     """Stored runs, one row each: id, workflow, status (with the suspended steps), created.
 
@@ -55,8 +65,8 @@ def runs_table(runs: Sequence[RunInfo]) -> Table:
     for info in runs:
         status = status_text(info.status)
         if info.suspended:
-            status.append(": " + ", ".join(".".join(p) for p in info.suspended))
-        rows.append((Text(info.run_id), Text(info.workflow_id), status,
+            status.append(": " + escape_controls(", ".join(".".join(p) for p in info.suspended)))
+        rows.append((_cell(info.run_id), _cell(info.workflow_id), status,
                      format_time(info.created_at)))
     table = _table()
     table.add_column("run id", no_wrap=True,
@@ -95,11 +105,11 @@ def steps_table(steps: dict[str, dict[str, Any]], width: int = 100) -> Table:
         if status == "suspended":
             output = data.get("suspend_payload")
         table.add_row(
-            Text(path), status_text(status), format_duration(duration),
-            str(data.get("attempts") or ""),
+            _cell(path), status_text(status), format_duration(duration),
+            _cell(data.get("attempts") or ""),
             Text(preview(data.get("payload"), cut)),
             Text("" if output is None and status != "success" else preview(output, cut)),
-            Text(str(data.get("error") or "")))
+            _cell(data.get("error") or ""))
     return table
 
 
@@ -116,7 +126,7 @@ def timeline_table(steps: dict[str, dict[str, Any]], start: float, width: int = 
     for event in events:
         at = event["timestamp"]
         offset = f"+{at - start:.3f} s" if at is not None else ""
-        table.add_row(offset, event["type"], Text(str(event["path"])),
+        table.add_row(offset, _cell(event["type"]), _cell(event["path"]),
                       Text(preview(event["payload"], cut)))
     return table
 
@@ -127,13 +137,13 @@ def inspect_run(snapshot: Snapshot) -> RenderableType:
     header = Table.grid(padding=(0, 2))
     header.add_column(style="dim")
     header.add_column()
-    header.add_row("run", Text(snapshot.run_id))
-    header.add_row("workflow", Text(snapshot.workflow_id))
+    header.add_row("run", _cell(snapshot.run_id))
+    header.add_row("workflow", _cell(snapshot.workflow_id))
     header.add_row("status", status_text(snapshot.status))
     header.add_row("created", format_time(snapshot.created_at))
     header.add_row("updated", format_time(snapshot.updated_at))
     if meta.get("origin"):
-        header.add_row("origin", Text(str(meta["origin"])))
+        header.add_row("origin", _cell(meta["origin"]))
     header.add_row("input", Text(preview(snapshot.input, 80)))
     parts: list[RenderableType] = [header, Text()]
     facts = RunFacts(steps=snapshot.steps, status=snapshot.status,

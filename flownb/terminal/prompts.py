@@ -6,6 +6,10 @@ typed (re-asked until it fits), then the whole model is validated and any field 
 is asked again. A ``Literal``/``Enum`` field offers its choices, a ``bool`` asks y/n, a
 nested model asks its own fields under a dotted name, and lists, dicts and anything else
 structured are typed as JSON.
+
+What a prompt shows from the schema (names, descriptions, defaults, choices) and the
+validation messages are ``Text`` with control characters escaped; a choice with such a
+character is typed as it is shown.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
 from rich.text import Text
+
+from .._text import escape_controls
 
 __all__ = ["PromptField", "ask_resume_data", "choose", "prompt_fields"]
 
@@ -122,7 +128,8 @@ def _classify(annotation: Any) -> tuple[str, Any, bool, list[tuple[str, Any]]]:
 
 
 def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+    """A choice as shown, and as typed to pick it."""
+    return escape_controls(value if isinstance(value, str) else str(value))
 
 
 def _type_name(ann: Any, kind: str, choices: list[tuple[str, Any]]) -> str:
@@ -206,9 +213,10 @@ def _fields_to_ask_again(fields: Sequence[PromptField], exc: ValidationError,
 
 def _ask(f: PromptField, console: Console, stream: TextIO | None) -> Any:
     """One field, re-asked until its answer validates on its own."""
-    prompt = Text.assemble((f.path, "bold"), (f" ({f.type_name})", "dim"))
+    prompt = Text.assemble((escape_controls(f.path), "bold"),
+                           (f" ({escape_controls(f.type_name)})", "dim"))
     if f.description:
-        prompt.append(f" {f.description}", style="italic")
+        prompt.append(f" {escape_controls(f.description)}", style="italic")
     default: Any = ...
     if not f.required:
         default = f.default if f.kind == "bool" else _Default(_default_text(f))
@@ -242,6 +250,10 @@ def _ask(f: PromptField, console: Console, stream: TextIO | None) -> Any:
 
 
 def _default_text(f: PromptField) -> str:
+    return escape_controls(_default_value_text(f))
+
+
+def _default_value_text(f: PromptField) -> str:
     value = f.default
     if value is None:
         return "none"
@@ -256,13 +268,17 @@ def _default_text(f: PromptField) -> str:
 
 
 def _say_invalid(console: Console, path: str, message: str) -> None:
-    console.print(Text.assemble(("  ✗ ", "bold red"), (path, "bold"), f": {message}"),
+    console.print(Text.assemble(("  ✗ ", "bold red"), (escape_controls(path), "bold"),
+                                f": {escape_controls(str(message))}"),
                   highlight=False)
 
 
 def choose(console: Console, question: str, options: Sequence[str], *,
            stream: TextIO | None = None) -> str:
-    """Ask the user to pick one of ``options`` (typed exactly)."""
+    """Ask the user to pick one of ``options`` (typed as shown: control characters
+    escaped)."""
     lines = cast(TextIO, _Lines(stream)) if stream is not None else None
-    return str(Prompt.ask(Text(question), console=console, choices=list(options),
-                          stream=lines))
+    shown = {escape_controls(o): o for o in options}
+    answer = Prompt.ask(Text(escape_controls(question)), console=console, choices=list(shown),
+                        stream=lines)
+    return shown[str(answer)]

@@ -5,8 +5,9 @@ results as ``StepResult`` objects or their stored dicts), so a live run, ``Run._
 ``flownb show`` and ``flownb inspect`` of a stored run all draw the same tree, and tests
 compare its exact text.
 
-Every user-provided string (ids, descriptions, labels, payloads) goes into ``Text`` objects,
-never into console markup, so ``[bold]`` in a step id shows as written.
+Every user-provided string (ids, descriptions, labels, payloads, errors) goes into ``Text``
+objects, never into console markup, so ``[bold]`` in a description shows as written; and its
+control characters are escaped first (``flownb._text``), so none reaches the terminal.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import RenderableType
+from rich.highlighter import JSONHighlighter
 from rich.text import Text
 from rich.tree import Tree
 
+from .._text import escape_controls, escape_json_controls
 from ..core import keys
 from ..core.results import StepResult
 from ..render.status import graph_path, node_statuses
@@ -29,6 +33,7 @@ __all__ = [
     "STYLES",
     "RunFacts",
     "format_duration",
+    "json_block",
     "loop_iterations",
     "outline_tree",
     "preview",
@@ -105,7 +110,8 @@ def format_duration(seconds: float | None) -> str:
 
 
 def preview(value: Any, width: int = 60) -> str:
-    """A value as compact one-line JSON, cut to ``width`` characters with ``…``.
+    """A value as compact one-line JSON, cut to ``width`` characters with ``…``; control
+    characters are ``\\uNNNN`` escapes (as JSON writes them), whitespace runs one space.
 
     >>> preview({"a": [1, 2]}), preview("x" * 10, width=5)
     ('{"a": [1, 2]}', '"xxx…')
@@ -116,13 +122,27 @@ def preview(value: Any, width: int = 60) -> str:
         text = json.dumps(to_jsonable(value), ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
-    text = " ".join(text.split())
+    text = " ".join(escape_json_controls(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def status_text(status: str) -> Text:
     """``✓ success`` in the status's colour."""
-    return Text(f"{GLYPHS.get(status, '?')} {status}", style=STYLES.get(status, ""))
+    return Text(f"{GLYPHS.get(status, '?')} {escape_controls(str(status))}",
+                style=STYLES.get(status, ""))
+
+
+def json_block(value: Any) -> RenderableType:
+    """``value`` as indented, highlighted JSON (what ``rich.json.JSON.from_data`` draws),
+    with its control characters escaped as ``\\uNNNN``: ``json.dumps`` escapes C0 ones
+    itself, but not DEL, C1 or the bidi characters."""
+    from ..core.schema import to_jsonable
+
+    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str)
+    block = JSONHighlighter()(escape_json_controls(text))
+    block.no_wrap = True
+    block.overflow = None
+    return block
 
 
 def loop_iterations(journal: Mapping[str, Any]) -> dict[str, int]:
@@ -158,7 +178,9 @@ def _duration(result: Any, now: float | None) -> tuple[float | None, bool]:
 
 
 def _first_line(text: Any, width: int = 80) -> str:
-    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    """The first line of a description or error, its control characters escaped."""
+    block = escape_controls(str(text), keep_newlines=True).strip()
+    line = escape_controls(block.splitlines()[0]) if block else ""
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -251,7 +273,7 @@ class _Walker:
         return self.statuses.get(path, "pending")
 
     def root_label(self, desc: Mapping[str, Any]) -> Text:
-        wf_id = str(desc["id"])
+        wf_id = escape_controls(str(desc["id"]))
         if self.facts is None:
             text = Text.assemble(("workflow ", "dim"), (wf_id, "bold"))
             text.append(f"  {_schemas(desc)}", style="cyan")
@@ -279,9 +301,11 @@ class _Walker:
         return end - min(starts), running
 
     def group_label(self, glyph: str, e: Mapping[str, Any], kind: str, what: str) -> Text:
-        return Text.assemble((glyph + " ", "cyan"), str(e["id"]), (f"  {kind}: {what}", "dim"))
+        return Text.assemble((glyph + " ", "cyan"), escape_controls(str(e["id"])),
+                             (f"  {kind}: {what}", "dim"))
 
     def lead(self, status: str, ident: str) -> Text:
+        ident = escape_controls(ident)
         if self.facts is None:
             return Text(ident, style="bold")
         return Text.assemble((GLYPHS.get(status, "?") + " ", STYLES.get(status, "")), ident)
@@ -341,7 +365,7 @@ class _Walker:
         elif status in ("failed", "canceled") and read_field(result, "error"):
             label.append(f"  {_first_line(read_field(result, 'error'))}", style=STYLES[status])
         if path in self.facts.waiting and status == "running":
-            label.append(f"  {self.facts.waiting[path]}", style="dim")
+            label.append(f"  {escape_controls(self.facts.waiting[path])}", style="dim")
 
     def add_progress(self, label: Text, path: str) -> None:
         """Append a bar of the foreach's finished items (once it has started)."""
@@ -395,7 +419,8 @@ def _entry_paths(e: Mapping[str, Any], prefix: str) -> list[str]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A label or schema name as shown: ``""`` for none, control characters escaped."""
+    return "" if value is None else escape_controls(str(value))
 
 
 def _schemas(desc: Mapping[str, Any]) -> str:

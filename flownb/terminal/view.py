@@ -6,6 +6,9 @@ redraws at most ``refresh_per_second`` times a second (so thousands of events pe
 cost one tree per tick, and the tree is always built on the thread that changes the run).
 A tree walks every step result, so for a run of tens of thousands of items, where one
 redraw takes more than a tenth of the tick, the ticks space out to ten times its cost.
+
+User text is shown as in :mod:`flownb.terminal.tree`: never as markup, and with its control
+characters escaped, so none reaches the terminal.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
-from rich.json import JSON
 from rich.live import Live
 from rich.panel import Panel
 from rich.text import Text
 
+from .._text import escape_controls
 from ..core.events import (
     STEP_OUTPUT,
     STEP_RESULT,
@@ -33,13 +36,13 @@ from ..core.events import (
     WORKFLOW_START,
     Event,
 )
-from ..core.schema import to_jsonable
 from ..render.status import graph_path
 from .tree import (
     GLYPHS,
     STYLES,
     RunFacts,
     format_duration,
+    json_block,
     loop_iterations,
     preview,
     read_field,
@@ -75,7 +78,7 @@ def outcome(status: str, *, result: Any = None, error: str | None = None,
     that failed, or each suspended step with its suspend payload."""
     steps = steps or {}
     if status == "success":
-        return Panel(JSON.from_data(to_jsonable(result), indent=2, default=str),
+        return Panel(json_block(result),
                      title=Text(f"{GLYPHS['success']} result", style=STYLES["success"]),
                      title_align="left", border_style="green", expand=False)
     if status == "suspended":
@@ -83,15 +86,19 @@ def outcome(status: str, *, result: Any = None, error: str | None = None,
         for parts in suspended or []:
             path = ".".join(parts)
             payload = read_field(steps.get(path), "suspend_payload")
-            body: RenderableType = (JSON.from_data(to_jsonable(payload), indent=2, default=str)
-                                    if payload is not None else Text("(no payload)", "dim"))
+            body: RenderableType = (json_block(payload) if payload is not None
+                                    else Text("(no payload)", "dim"))
             panels.append(Panel(body, title=Text(f"{GLYPHS['suspended']} suspended at step "
-                                                 f"'{path}'", style=STYLES["suspended"]),
+                                                 f"'{escape_controls(path)}'",
+                                                 style=STYLES["suspended"]),
                                 title_align="left", border_style="yellow", expand=False))
         return Group(*panels)
     where = failed_step(steps) if status == "failed" else None
-    title = f"{GLYPHS.get(status, '?')} {status}" + (f" at step '{where}'" if where else "")
-    return Panel(Text(error or status), title=Text(title, style=STYLES.get(status, "")),
+    title = escape_controls(f"{GLYPHS.get(status, '?')} {status}"
+                            + (f" at step '{where}'" if where else ""))
+    # The error is a block (a message, a validation report): its lines stay lines.
+    return Panel(Text(escape_controls(error or status, keep_newlines=True)),
+                 title=Text(title, style=STYLES.get(status, "")),
                  title_align="left", border_style="red" if status == "failed" else "magenta",
                  expand=False)
 
@@ -237,12 +244,13 @@ class RunView:
         container = node in self._workflows or (node in self._foreach and not is_item)
         if event.type == WORKFLOW_START:
             verb = "resumed" if event.payload.get("resumed") else "started"
-            return Text(f"run {event.run_id} of workflow '{event.workflow_id}' {verb}")
+            return Text(escape_controls(f"run {event.run_id} of workflow '{event.workflow_id}' "
+                                        f"{verb}"))
         if event.type == STEP_RESULT:
             status = str(event.payload.get("status"))
             if status == "success" and is_item:
                 return None  # the foreach's own line counts them
-            text = Text(f"{GLYPHS.get(status, '?')} {path}  {status}")
+            text = Text(escape_controls(f"{GLYPHS.get(status, '?')} {path}  {status}"))
             result = self.run.steps.get(path)
             started = read_field(result, "started_at")
             if started is not None:
@@ -250,21 +258,22 @@ class RunView:
             payload = read_field(result, "payload")
             if node in self._foreach and not is_item and isinstance(payload, list):
                 text.append(f"  {len(payload)} items")
-            if event.payload.get("error") and not container:
-                text.append(f"  {event.payload['error']}")
+            error = event.payload.get("error")
+            if error and not container:  # last on its line, so its own lines may follow
+                text.append(f"  {escape_controls(str(error), keep_newlines=True)}")
             return text
         if event.type == STEP_SUSPENDED:
             if container:
                 return None  # the step inside that suspended has its own line
             payload = event.payload.get("suspend_payload")
-            text = Text(f"{GLYPHS['suspended']} {path}  suspended")
+            text = Text(f"{GLYPHS['suspended']} {escape_controls(path)}  suspended")
             if payload is not None:
                 text.append(f"  {preview(payload, 200)}")
             return text
         if event.type == STEP_OUTPUT:
-            return Text(f"» {path}  {preview(event.payload, 200)}")
+            return Text(f"» {escape_controls(path)}  {preview(event.payload, 200)}")
         if event.type == STEP_WAITING:
-            return Text(f"… {path}  {self.waiting.get(node, 'waiting')}")
+            return Text(escape_controls(f"… {path}  {self.waiting.get(node, 'waiting')}"))
         return None
 
 

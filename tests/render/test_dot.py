@@ -345,7 +345,8 @@ NASTY_TEXT = 'say "hi" <script>alert(1)</script> &amp; C:\\path\\x\nthen }{; don
 def test_dot_string_escapes_quotes_backslashes_newlines_and_markup():
     assert dot_string(NASTY_ID) == (
         '"x\\"}; &lt;script&gt;alert(1)&lt;/script&gt; &amp; a\\\\b\\nline2 {;}"')
-    assert dot_string("a\r\nb\rc\x00d\x1be") == '"a\\nb\\nc\ufffdd\ufffde"'
+    # Other control characters show as their escapes (the backslash doubled for DOT).
+    assert dot_string("a\r\nb\rc\x00d\x1be") == '"a\\nb\\nc\\\\x00d\\\\x1be"'
     assert dot_string("end\\") == '"end\\\\"'
 
 
