@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .core.aio import run_sync
     from .core.context import RuntimeContext
     from .core.events import Event
+    from .core.feed import RunFeed
     from .core.mapping import const, from_context, from_init, from_step
     from .core.results import RunInfo, StepResult, WorkflowResult
     from .core.run import Run
@@ -51,6 +52,7 @@ _LAZY = {
     "run_sync": "core.aio",
     "RuntimeContext": "core.context",
     "Event": "core.events",
+    "RunFeed": "core.feed",
     "const": "core.mapping",
     "from_context": "core.mapping",
     "from_init": "core.mapping",
@@ -79,6 +81,7 @@ __all__ = [
     "ResumeValidationError",
     "RetryConfig",
     "Run",
+    "RunFeed",
     "RunInfo",
     "RunNotFoundError",
     "RuntimeContext",

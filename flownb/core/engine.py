@@ -28,8 +28,8 @@ from .events import (
     STEP_SUSPENDED,
     STEP_WAITING,
     Event,
-    EventFeed,
 )
+from .feed import EventBuffer
 from .graph import (
     BranchEntry,
     ForeachEntry,
@@ -89,8 +89,9 @@ class Execution:
         self.replay_problems: list[str] = []  # stored values the definition no longer reads
         self.storing = False  # a store records this run: values must be storable
         self.listeners: tuple[Listener, ...] = ()  # replaced on change, never mutated
-        self.feed: EventFeed | None = None  # what flownb's views read (Run._observe)
+        self.buffer: EventBuffer | None = None  # what the run's feeds read (run.feed)
         self.observed = False  # anything reads events: listeners or a feed
+        self.active = False  # executing now (between start/resume and their return)
         self.dirty_steps: dict[str, None] = {}  # an ordered set: new records keep run order
         self.dirty_journal: dict[str, None] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -108,44 +109,21 @@ class Execution:
             rest = list(self.listeners)
             rest.remove(entry)
             self.listeners = tuple(rest)
-        self.observed = bool(self.listeners) or self.feed is not None
-
-    def subscribe_feed(self, callback: Callable[[Event], Any],
-                       keep: int) -> tuple[EventFeed, Callable[[], None]]:
-        """The run's ``EventFeed`` (made on first use), with ``callback`` told of run-level
-        events, and the function that unsubscribes it; the feed goes with its last
-        subscriber, so an unwatched run stops counting."""
-        feed = self.feed
-        if feed is None:
-            feed = self.feed = EventFeed(keep)
-        feed.keep(keep)
-        feed.callbacks = (*feed.callbacks, callback)
-        self.observed = True
-
-        def unsubscribe() -> None:
-            if callback in feed.callbacks:
-                rest = list(feed.callbacks)
-                rest.remove(callback)
-                feed.callbacks = tuple(rest)
-            if not feed.callbacks and self.feed is feed:
-                self.feed = None
-                self.observed = bool(self.listeners)
-
-        return feed, unsubscribe
+        self.observed = bool(self.listeners) or self.buffer is not None
 
     def emit(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
              timestamp: float | None = None) -> None:
         """Tell the observers. ``timestamp`` defaults to now; a step's start and result
         pass the time their result records, so the event and the result agree."""
-        feed = self.feed
+        feed = self.buffer
         if feed is not None:
-            # The views' feed first, in a few statements: with only a view watching, this
+            # The feeds' buffer first, in a few statements: with only a view watching, this
             # is all an event costs (a count and a tuple in a bounded deque).
             if timestamp is None:
                 timestamp = clock.now()
             feed.count += 1
             feed.recent.append((type, path, payload, timestamp))
-            if not self.listeners and (path or not feed.callbacks):
+            if not self.listeners and path:
                 return
         elif not self.listeners:
             return
@@ -154,7 +132,7 @@ class Execution:
         self._tell(type, path, payload, timestamp, feed)
 
     def _tell(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
-              timestamp: float, feed: EventFeed | None) -> None:
+              timestamp: float, feed: EventBuffer | None) -> None:
         if self.listeners:
             # ``tuple.__new__`` skips the named tuple's Python-level ``__new__``: this runs
             # twice per step whenever anything watches the run.
@@ -172,12 +150,7 @@ class Execution:
                     log.exception("flownb: an observer of run %s failed on %s",
                                   self.run_id, type)
         if feed is not None and not path:  # a run-level event: start, suspended, finish
-            event = Event(type, self.run_id, self.workflow_id, path, payload, timestamp)
-            for view in feed.callbacks:
-                try:
-                    view(event)
-                except Exception:
-                    log.exception("flownb: a view of run %s failed on %s", self.run_id, type)
+            feed.run_event(Event(type, self.run_id, self.workflow_id, path, payload, timestamp))
 
     # records
     def set_step(self, display: str, sr: StepResult) -> None:

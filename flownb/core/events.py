@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .schema import to_jsonable
 
-__all__ = ["EVENT_TYPES", "Event", "EventFeed"]
+__all__ = ["EVENT_TYPES", "Event"]
 
 WORKFLOW_START = "workflow-start"
 STEP_START = "step-start"
@@ -57,40 +55,3 @@ class Event(NamedTuple):
             "payload": to_jsonable(self.payload),
             "timestamp": self.timestamp,
         }
-
-
-RawEvent = tuple[str, tuple[str, ...], dict[str, Any], float]
-"""``(type, path, payload, timestamp)``: an event as an ``EventFeed`` keeps it."""
-
-
-class EventFeed:
-    """What flownb's own views read of a run's events (``Run._observe``).
-
-    A view redraws on a timer, not per event, so it is not called for each step event:
-    the run counts every event here (``count``) and keeps the last ones as raw tuples
-    (``recent``, turned into ``Event`` objects only when a log is drawn). ``callbacks`` get
-    the run-level events (``workflow-start``, ``workflow-suspended``, ``workflow-finish``)
-    as ``Event`` objects, to start and stop the timer and draw the final state at once.
-    Appending a tuple costs a fraction of building an ``Event`` and calling an observer,
-    which is what a view attached to a run of thousands of quick steps pays per event.
-    """
-
-    __slots__ = ("callbacks", "count", "recent")
-
-    def __init__(self, keep: int) -> None:
-        self.count = 0
-        self.recent: deque[RawEvent] = deque(maxlen=keep)
-        self.callbacks: tuple[Callable[[Event], Any], ...] = ()
-
-    def keep(self, n: int) -> None:
-        """Keep at least the last ``n`` events."""
-        if n > (self.recent.maxlen or 0):
-            self.recent = deque(self.recent, maxlen=n)
-
-    def events(self, run_id: str, workflow_id: str, last: int | None = None) -> list[Event]:
-        """The kept events (the last ``last`` of them), oldest first, as ``Event`` objects."""
-        raw = list(self.recent)
-        if last is not None:
-            raw = raw[-last:] if last > 0 else []
-        return [Event(type, run_id, workflow_id, path, payload, timestamp)
-                for type, path, payload, timestamp in raw]

@@ -38,7 +38,8 @@ from .engine import (
     Suspended,
     run_entries,
 )
-from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event, EventFeed
+from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
+from .feed import RunFeed
 from .persist import Persister, hydrate, new_snapshot
 from .replay import replay_problems
 from .results import StepResult, WorkflowResult
@@ -76,7 +77,6 @@ class Run:
         self._version = 0
         self._created_at: float | None = None
         self._task: asyncio.Task[Any] | None = None
-        self._active = False
         self._cancel_requested = False
         self._async_watchers: list[_AsyncWatcher] = []
         self._fresh = False  # loaded from the store just now and not used since
@@ -205,16 +205,17 @@ class Run:
 
         return unsubscribe
 
-    def _observe(self, callback: Callable[[Event], None], *,
-                 keep: int = 200) -> tuple[EventFeed, Callable[[], None]]:
-        """For flownb's own views, which redraw on a timer rather than per event.
+    def feed(self, on_change: Callable[[Event | None], Any] | None = None, *,
+             interval: float = 0.1, keep: int = 200) -> RunFeed:
+        """Follow the run to draw it: a bounded, coalesced feed (see ``flownb.core.feed``).
 
-        ``callback`` is told only of the run-level events (``workflow-start``,
-        ``workflow-suspended``, ``workflow-finish``, whose payload is ``{"status"}`` unless a
-        watcher wants the whole result); every event is counted in the returned
-        ``EventFeed``, which keeps the last ``keep``. Also returns the unsubscribe function.
+        Every event is counted (``feed.count``) and the last ``keep`` kept
+        (``feed.events(last=n)``); ``on_change(None)`` is called at most once per
+        ``interval`` seconds while events come, and ``on_change(event)`` at once for
+        ``workflow-start``, ``workflow-suspended`` and ``workflow-finish``. ``feed.close()``
+        stops it. Every flownb view follows runs this way; use ``watch`` to see each event.
         """
-        return self._ex.subscribe_feed(callback, keep)
+        return RunFeed(self._ex, on_change, interval=interval, keep=keep)
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -232,7 +233,7 @@ class Run:
 
     def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any) -> None:
         wf = self.workflow
-        if self.status != "pending" or self._active:
+        if self.status != "pending" or self._ex.active:
             raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' was already started (it is "
                 f"{self.status}); create a new run with wf.create_run()",
@@ -323,7 +324,7 @@ class Run:
 
     def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any) -> None:
         wf = self.workflow
-        if self._active:
+        if self._ex.active:
             raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' is executing right now; wait for "
                 "it before resuming", workflow_id=wf.id, run_id=self.run_id)
@@ -445,7 +446,7 @@ class Run:
             if self.store is None:
                 raise ResumeError(f"workflow '{wf.id}' keeps no stored runs; nothing to restart",
                                   workflow_id=wf.id, run_id=self.run_id)
-            if self._active:
+            if self._ex.active:
                 raise ConcurrentRunError(f"run '{self.run_id}' is executing in this process",
                                          workflow_id=wf.id, run_id=self.run_id)
             snap = self._fetch()
@@ -484,7 +485,7 @@ class Run:
         """Cancel the running steps; the pending ``start()``/``resume()`` returns a
         ``canceled`` result."""
         task = self._task
-        if not self._active or task is None or task.done():
+        if not self._ex.active or task is None or task.done():
             return
         self._cancel_requested = True
         if task is asyncio.current_task():
@@ -517,7 +518,7 @@ class Run:
         wf = self.workflow
         ex.loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
-        self._active = True
+        self._ex.active = True
         self._cancel_requested = False
         persister = self._persister
         if self.store is not None and persister is None:
@@ -577,9 +578,9 @@ class Run:
             try:
                 if status == SUSPENDED:
                     ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-                if any(not critical for _, critical in ex.listeners):  # a watcher: all of it
-                    ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())
-                elif ex.observed:  # only the store or views listen: spare them the result
+                if ex.buffer is not None or any(not critical for _, critical in ex.listeners):
+                    ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())  # same for everyone
+                elif ex.observed:  # only the store listens: spare it the result
                     ex.emit(WORKFLOW_FINISH, (), {"status": status})
             except BaseException:
                 # The store writes the final status first (it listens first): when that
@@ -592,7 +593,7 @@ class Run:
             for entry in (critical, logging_entry):
                 if entry is not None:
                     ex.unlisten(entry)
-            self._active = False
+            self._ex.active = False
             if persister is not None:
                 self._version = persister.version
         if reraise:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .._text import escape_controls, escape_html
-from ..core.events import WORKFLOW_FINISH
+from ..core.events import WORKFLOW_FINISH, Event
+from ..core.feed import RunFeed
 from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView
@@ -62,14 +63,22 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         ]
         # Every run of the workflow started here (or anywhere in this kernel) refreshes the
         # list when it finishes or suspends, resumes included.
+        self._feeds: dict[str, RunFeed] = {}  # run id -> the feed of a run not finished yet
         self._stop_tracking = workflow.on_run(self._track)
         self.refresh()
 
     def _track(self, run: Any) -> None:
-        run._observe(self._run_event)  # run-level events only: a finished run refreshes
+        earlier = self._feeds.pop(run.run_id, None)
+        if earlier is not None:
+            earlier.close()
+        # Only the run-level events matter here (a finished run refreshes the list).
+        self._feeds[run.run_id] = run.feed(self._run_event, interval=1.0, keep=1)
 
-    def _run_event(self, event: Any) -> None:
-        if event.type == WORKFLOW_FINISH:
+    def _run_event(self, event: Event | None) -> None:
+        if event is not None and event.type == WORKFLOW_FINISH:
+            feed = self._feeds.pop(event.run_id, None)
+            if feed is not None:
+                feed.close()
             self.refresh()
 
     def refresh(self) -> None:
@@ -96,6 +105,9 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
     def close(self) -> None:
         """Stop following the workflow's runs; close the panel and every widget in it."""
         self._stop_tracking()
+        for feed in self._feeds.values():
+            feed.close()
+        self._feeds.clear()
         close_tree(self)  # the opened run's view and the input form included
         super().close()
 

@@ -15,8 +15,6 @@ as soon as the run returns, so thousands of events per second never flood the br
 
 from __future__ import annotations
 
-import asyncio
-import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -24,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .._text import escape_html
-from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event, EventFeed
+from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
+from ..core.feed import RunFeed
 from ..render.status import NodeSummary, node_paths, node_statuses, summarize
 from . import _html
 from ._widgets import close_tree
@@ -70,16 +69,12 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.snapshot: Any = None  # a stored run shown without its workflow
         self.interval = interval
         self.max_events = max_events
-        self._feed: EventFeed | None = None  # the followed run's events
-        self._feed_base = 0  # its events from before the view came
+        self._feed: RunFeed | None = None  # the followed run's events
         self._earlier_events = 0  # events of runs followed before this one
         self._drawn = -1  # the feed's count at the last update
         self._updates = 0
-        self._flush_cost = 0.0  # seconds the last checked update took
-        self._timer: asyncio.TimerHandle | None = None  # the next check while a run is active
         self._started: float | None = None
         self._forms: dict[str, ResumeForm] = {}
-        self._unsubscribe: Callable[[], None] | None = None
         self._stop_following: Callable[[], None] | None = None
         self._resolve(source, workflow)
         self.header = widgets.HTML()
@@ -168,8 +163,8 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     def _follow(self, run: Run) -> None:
         """Show ``run`` from now on: a view of a workflow follows its newest run."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        if self._feed is not None:
+            self._feed.close()
         self._earlier_events = self.stats["events"]
         self.run = run
         self._started = None
@@ -177,10 +172,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._flush()
 
     def _watch(self, run: Run) -> None:
-        self._feed, self._unsubscribe = run._observe(self._on_run_event, keep=self.max_events)
-        self._feed_base = self._feed.count
-        if run.status == "running":  # shown mid-run: check for events from now on
-            self._check_later()
+        self._feed = run.feed(self._on_feed, interval=self.interval, keep=self.max_events)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -222,47 +214,17 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     def stats(self) -> dict[str, int]:
         """``{"events": seen, "updates": front-end updates sent}``."""
         feed = self._feed
-        seen = feed.count - self._feed_base if feed is not None else 0
+        seen = feed.count if feed is not None else 0
         return {"events": self._earlier_events + seen, "updates": self._updates}
 
     # -- events -----------------------------------------------------------------------------
 
-    def _on_run_event(self, event: Event) -> None:
-        kind = event.type
-        if kind == WORKFLOW_START:
-            if self._started is None:
-                self._started = event.timestamp
-            self._check_later()
-        elif kind == WORKFLOW_FINISH:
-            self._stop_checks()
+    def _on_feed(self, event: Event | None) -> None:
+        """The run's feed: events came (``None``), or a run-level event."""
+        if event is not None and event.type == WORKFLOW_START and self._started is None:
+            self._started = event.timestamp
+        if event is None or event.type == WORKFLOW_FINISH:
             self._flush()  # the final state shows as soon as the run returns
-
-    def _check_later(self) -> None:
-        if self._timer is not None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop to time on: the final update still shows the run
-            return
-        # A view of a huge run (an update walks every result) waits longer between
-        # checks, so that building updates takes at most a tenth of the time.
-        self._timer = loop.call_later(max(self.interval, 10 * self._flush_cost), self._check)
-
-    def _stop_checks(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _check(self) -> None:
-        """Every ``interval`` while a run is active: one update if events came since the last."""
-        self._timer = None
-        feed = self._feed
-        if feed is not None and feed.count != self._drawn:
-            started = time.perf_counter()
-            self._flush()
-            self._flush_cost = time.perf_counter() - started
-        if self.run is not None and self.run.status == "running":
-            self._check_later()
 
     def _flush(self) -> None:
         """Push the current state to the widgets (one front-end update)."""
@@ -287,7 +249,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             return
         feed, run = self._feed, self.run
         events = ([] if feed is None or run is None
-                  else feed.events(run.run_id, run.workflow.id, last=self.max_events))
+                  else feed.events(last=self.max_events))
         self.events_html.value = _html.event_log(events, self._started, self.stats["events"])
 
     # -- parts ------------------------------------------------------------------------------
@@ -347,13 +309,11 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop watching the run and close the widgets."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        if self._feed is not None:
+            self._feed.close()
         if self._stop_following is not None:
             self._stop_following()
             self._stop_following = None
-        self._stop_checks()
         close_tree(self)
         super().close()
 

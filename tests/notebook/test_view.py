@@ -128,7 +128,7 @@ async def test_updates_are_coalesced_and_the_final_state_always_shows():
     assert view.stats["events"] >= 1000
     assert view.stats["updates"] == 2
     assert view.step_status["tick"] == "success"
-    assert view._timer is None
+    assert not view._feed.ticking
 
 
 def foreach_of(wf_id: str, execute: Any, concurrency: int) -> Any:
@@ -152,7 +152,7 @@ async def test_updates_go_out_at_most_once_per_interval_while_events_stream():
     # The first draw, one per 50 ms check at most, and the final one; and the checks do
     # run while the run streams (60 items x >= 5 ms is >= 6 intervals).
     assert 3 <= updates <= elapsed / 0.05 + 2
-    assert view._timer is None  # the checks stop with the run
+    assert not view._feed.ticking  # the checks stop with the run
 
 
 async def test_checks_space_out_when_one_update_is_costly(monkeypatch):
@@ -191,7 +191,7 @@ async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_even
     while len(run.steps) < 5:
         await asyncio.sleep(0.005)
     view = RunView(run, interval=0.02, max_events=5)  # after workflow-start
-    assert view._timer is not None
+    assert view._feed.ticking
     await asyncio.sleep(0.1)  # items 1.. keep finishing, one at a time, every 5 ms
     assert view.stats["updates"] >= 2  # a check found the events after the first draw
     assert 0 < view.stats["events"] < 2 * 40
@@ -278,14 +278,14 @@ async def test_closing_a_view_closes_its_widgets_and_answered_forms_close_too():
     assert view.resume_forms == {} and form.comm is None  # answered: closed with its fields
     view.close()
     assert set(_instances) == before
-    assert run._ex.feed is None  # nothing counts the run's events any more
+    assert run._ex.buffer is None  # nothing counts the run's events any more
 
 
 async def test_displaying_a_run_twice_reuses_one_view():
     wf = review_workflow()
     run = wf.create_run()
     assert RunView.of(run) is RunView.of(run)
-    assert run._ex.feed is not None and len(run._ex.feed.callbacks) == 1
+    assert run._ex.buffer is not None and len(run._ex.buffer.feeds) == 1
 
 
 async def test_outside_a_kernel_a_run_displays_as_svg():
