@@ -47,9 +47,6 @@ class Signature:
     names: tuple[str, ...]
     is_async: bool
 
-    def wants(self, name: str) -> bool:
-        return name in self.names
-
 
 def read_signature(fn: Callable[..., Any], allowed: Collection[str], *, what: str) -> Signature:
     """Read ``fn``'s parameters; unknown required names are a definition error.

@@ -14,10 +14,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 __all__ = [
-    "ANY",
     "Schema",
     "check_compatible",
-    "is_any",
     "json_shape",
     "schema_name",
     "to_jsonable",
@@ -25,12 +23,6 @@ __all__ = [
 ]
 
 Schema = Any
-ANY: Any = Any
-
-
-
-def is_any(schema: Schema) -> bool:
-    return schema is Any or schema is object
 
 
 @functools.lru_cache(maxsize=2048)
