@@ -4,6 +4,8 @@
 SQLite file (WAL), shared safely by threads and processes, so a suspended run can be
 resumed by another process. Both apply every update as a compare-and-swap on the run's
 version: of two concurrent resumes, one wins and the other raises ``ConcurrentRunError``.
+``store.update_many([Update(...), ...])`` applies the updates of many runs at once, each
+with its own check (``SQLiteStore``: one transaction, one commit).
 
 >>> from flownb.storage import SQLiteStore, Snapshot
 >>> store = SQLiteStore(":memory:")          # or SQLiteStore(".flownb/runs.db")
@@ -19,8 +21,8 @@ version: of two concurrent resumes, one wins and the other raises ``ConcurrentRu
 
 from __future__ import annotations
 
-from .base import Snapshot, Store
+from .base import Snapshot, Store, Update
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "SQLiteStore", "Snapshot", "Store"]
+__all__ = ["MemoryStore", "SQLiteStore", "Snapshot", "Store", "Update"]

@@ -10,6 +10,8 @@ each step costs O(what changed), not O(run).
 Every update is a compare-and-swap on ``version``: the store applies it only if the
 stored version is still ``expected_version``, else raises ``ConcurrentRunError``. That is
 what makes two concurrent resumes of one run resolve to exactly one winner.
+``update_many`` applies many such updates (of many runs) together, each with its own
+check: a store that writes to disk can then commit them in one transaction.
 
 Values are JSON data; the built-in stores write them with ``dumps_json`` (a value that is
 not JSON raises ``TypeError`` and nothing is stored) and read them with ``loads_json``.
@@ -20,16 +22,16 @@ from __future__ import annotations
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, from_json, to_json
 
 from ..core.results import RunInfo
-from ..errors import ConcurrentRunError, RunNotFoundError
+from ..errors import ConcurrentRunError, FlownbError, RunNotFoundError
 
-__all__ = ["SCHEMA_VERSION", "Snapshot", "Store"]
+__all__ = ["SCHEMA_VERSION", "Snapshot", "Store", "Update"]
 
 SCHEMA_VERSION = 2
 """Version of a snapshot's contents: 2 writes journal keys in the bracketed grammar of
@@ -164,15 +166,25 @@ class Snapshot:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=False, separators=(",", ":"))
 
-    def info(self) -> RunInfo:
-        return RunInfo(
-            run_id=self.run_id,
-            workflow_id=self.workflow_id,
-            status=self.status,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            suspended=[list(p) for p in self.meta.get("suspended_paths") or []],
-        )
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One change for ``Store.update_many``: the arguments of ``Store.update``, by the same
+    names (``run_id`` positional, the rest by keyword).
+
+    >>> Update("r1", expected_version=1, status="success", updated_at=2.0, meta=None,
+    ...        steps={"add": {"status": "success", "output": 3}}).expected_version
+    1
+    """
+
+    run_id: str
+    _: KW_ONLY
+    expected_version: int
+    status: str | None
+    updated_at: float
+    meta: Mapping[str, Any] | None
+    steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    journal: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Store(ABC):
@@ -214,6 +226,42 @@ class Store(ABC):
         Returns the new version (``expected_version + 1``). Raises ``ConcurrentRunError``
         if the version differs, ``RunNotFoundError`` if the run is unknown.
         """
+
+    def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
+        """Apply many updates, each as ``update`` would, and say how each one went.
+
+        Returns, for each update in order, the run's new version, or the
+        ``ConcurrentRunError`` or ``RunNotFoundError`` that ``update`` would have raised for
+        it: that update changed nothing, and the others still apply. Updates are applied in
+        order, so two updates of one run can share a batch (the second expects the version
+        the first produces). A value that is not JSON raises ``TypeError``, and a fault of
+        the store itself raises ``StorageError``, for the whole batch.
+
+        This default calls ``update`` once per item. ``SQLiteStore`` writes the whole batch
+        in one transaction (one commit), so a fault leaves none of it written, and
+        ``MemoryStore`` applies it under one lock; both serialize every value before
+        applying anything, so a ``TypeError`` leaves the batch unapplied as well.
+
+        >>> from flownb.storage import MemoryStore, Snapshot, Update
+        >>> store = MemoryStore()
+        >>> store.insert(Snapshot(run_id="r1", workflow_id="wf", status="running", version=1,
+        ...                       created_at=0.0, updated_at=0.0, input=None, graph={}))
+        >>> store.update_many([
+        ...     Update("r1", expected_version=1, status=None, updated_at=1.0, meta=None),
+        ...     Update("nope", expected_version=1, status=None, updated_at=1.0, meta=None),
+        ...     Update("r1", expected_version=2, status="success", updated_at=2.0, meta={}),
+        ... ])  # doctest: +ELLIPSIS
+        [2, RunNotFoundError(...), 3]
+        """
+        results: list[int | FlownbError] = []
+        for u in updates:
+            try:
+                results.append(self.update(
+                    u.run_id, expected_version=u.expected_version, status=u.status,
+                    updated_at=u.updated_at, meta=u.meta, steps=u.steps, journal=u.journal))
+            except (ConcurrentRunError, RunNotFoundError) as exc:
+                results.append(exc)
+        return results
 
     @abstractmethod
     def list_runs(

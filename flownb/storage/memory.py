@@ -9,14 +9,16 @@ in ``SQLiteStore``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.results import RunInfo
+from ..errors import FlownbError
 from .base import (
     Snapshot,
     Store,
+    Update,
     already_stored,
     as_dict,
     dumps_json,
@@ -27,8 +29,6 @@ from .base import (
 )
 
 __all__ = ["MemoryStore"]
-
-
 
 
 def _dumps_records(records: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -54,6 +54,28 @@ class _Run:
     # which is exactly the record order the contract asks for.
     steps: dict[str, str] = field(default_factory=dict)
     journal: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Change:
+    """An update with its values serialized (before the lock: a value that is not JSON
+    fails with nothing changed)."""
+
+    run_id: str
+    expected_version: int
+    status: str | None
+    updated_at: float
+    meta: str | None
+    steps: dict[str, str]
+    journal: dict[str, str]
+
+    @classmethod
+    def of(cls, run_id: str, expected_version: int, status: str | None, updated_at: float,
+           meta: Mapping[str, Any] | None, steps: Mapping[str, Mapping[str, Any]],
+           journal: Mapping[str, Mapping[str, Any]]) -> _Change:
+        return cls(run_id, expected_version, status, updated_at,
+                   None if meta is None else dumps_json(as_dict(meta)),
+                   _dumps_records(steps), _dumps_records(journal))
 
 
 class MemoryStore(Store):
@@ -131,25 +153,37 @@ class MemoryStore(Store):
         steps: Mapping[str, Mapping[str, Any]] = {},
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
-        # Serialize first: a value that is not JSON must fail before anything changes.
-        meta_text = None if meta is None else dumps_json(as_dict(meta))
-        step_texts = _dumps_records(steps)
-        journal_texts = _dumps_records(journal)
+        change = _Change.of(run_id, expected_version, status, updated_at, meta, steps, journal)
         with self._lock:
-            entry = self._runs.get(run_id)
-            if entry is None:
-                raise run_not_found(run_id)
-            if entry.version != expected_version:
-                raise version_conflict(run_id, expected_version, entry.version)
-            if status is not None:
-                entry.status = status
-            entry.updated_at = updated_at
-            if meta_text is not None:
-                entry.meta = meta_text
-            entry.steps.update(step_texts)
-            entry.journal.update(journal_texts)
-            entry.version = expected_version + 1
-            return entry.version
+            result = self._apply(change)
+        if isinstance(result, int):
+            return result
+        raise result
+
+    def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
+        """All of ``updates`` under one lock, each with its own version check; every value
+        is serialized first, so one that is not JSON fails the batch before any applies."""
+        changes = [_Change.of(u.run_id, u.expected_version, u.status, u.updated_at, u.meta,
+                              u.steps, u.journal) for u in updates]
+        with self._lock:
+            return [self._apply(change) for change in changes]
+
+    def _apply(self, c: _Change) -> int | FlownbError:
+        """Apply one change (the caller holds the lock), or say why it does not apply."""
+        entry = self._runs.get(c.run_id)
+        if entry is None:
+            return run_not_found(c.run_id)
+        if entry.version != c.expected_version:
+            return version_conflict(c.run_id, c.expected_version, entry.version)
+        if c.status is not None:
+            entry.status = c.status
+        entry.updated_at = c.updated_at
+        if c.meta is not None:
+            entry.meta = c.meta
+        entry.steps.update(c.steps)
+        entry.journal.update(c.journal)
+        entry.version = c.expected_version + 1
+        return entry.version
 
     def list_runs(
         self, *, workflow_id: str | None = None, status: str | None = None

@@ -33,16 +33,18 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.results import RunInfo
-from ..errors import StorageError
+from ..errors import FlownbError, StorageError
 from .base import (
     Snapshot,
     Store,
+    Update,
     already_stored,
     as_dict,
     dumps_json,
@@ -424,15 +426,7 @@ class SQLiteStore(Store):
         steps: Mapping[str, Mapping[str, Any]] = {},
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
-        # Serialize before the transaction: a value that is not JSON fails with nothing
-        # written, and the write lock is held only for the SQL itself.
-        meta_text = None if meta is None else dumps_json(as_dict(meta))
-        new_version = expected_version + 1
-        records = _record_rows(run_id, new_version, steps, journal)
-        sql = _UPDATE_RUN[status is not None, meta is not None]
-        params = (*((status,) if status is not None else ()), updated_at,
-                  *((_suspended_json(meta),) if meta is not None else ()), run_id,
-                  expected_version)
+        change = _change(run_id, expected_version, status, updated_at, meta, steps, journal)
         # The transaction spelled out rather than through ``_transaction``: this runs once
         # per step, where a generator-based context manager's few microseconds show.
         with self._lock:
@@ -442,17 +436,9 @@ class SQLiteStore(Store):
                 conn = self._conn
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    if conn.execute(sql, params).rowcount == 0:
-                        row = conn.execute(_SELECT_VERSION, (run_id,)).fetchone()
-                        if row is None:
-                            raise run_not_found(run_id)
-                        raise version_conflict(run_id, expected_version, row[0])
-                    if meta_text is not None:
-                        conn.execute(_UPDATE_META, (meta_text, run_id))
-                    if len(records) == 1:
-                        conn.execute(_UPSERT_RECORD, records[0])
-                    elif records:
-                        conn.executemany(_UPSERT_RECORD, records)
+                    result = _apply(conn, change)
+                    if not isinstance(result, int):
+                        raise result
                     conn.execute("COMMIT")
                 except BaseException:
                     self._rollback(conn)
@@ -460,7 +446,26 @@ class SQLiteStore(Store):
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"updating run {run_id!r}", run_id=run_id,
                                   write=True) from exc
-        return new_version
+        return result
+
+    def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
+        """All of ``updates`` in one transaction (one commit, one sync to disk), each with
+        its own version check; a fault rolls the whole batch back."""
+        changes = [_change(u.run_id, u.expected_version, u.status, u.updated_at, u.meta,
+                           u.steps, u.journal) for u in updates]
+        if not changes:
+            return []
+        with self._lock:
+            try:
+                with self._transaction() as conn:
+                    # A change that does not apply fails its version check before it
+                    # writes anything: the others go on, in the same transaction.
+                    return [_apply(conn, change) for change in changes]
+            except sqlite3.Error as exc:
+                run_ids = list(dict.fromkeys(change.run_id for change in changes))
+                raise self._fault(exc, _updating(run_ids),
+                                  run_id=run_ids[0] if len(run_ids) == 1 else None,
+                                  write=True) from exc
 
     def list_runs(
         self, *, workflow_id: str | None = None, status: str | None = None
@@ -507,6 +512,58 @@ def _names(tables: set[str]) -> str:
     """``"'a', 'b', 'c' (and 4 more)"``: enough of a file's tables to recognize it."""
     shown = ", ".join(repr(name) for name in sorted(tables)[:5])
     return shown + (f" (and {len(tables) - 5} more)" if len(tables) > 5 else "")
+
+
+@dataclass(slots=True)
+class _Change:
+    """An update ready to apply: its values serialized (before the transaction, so a value
+    that is not JSON fails with nothing written, and the write lock is held only for the
+    SQL itself), its header statement chosen."""
+
+    run_id: str
+    expected_version: int
+    sql: str
+    params: tuple[Any, ...]
+    meta: str | None
+    records: list[tuple[str, str, str, int, str]]
+
+
+def _change(run_id: str, expected_version: int, status: str | None, updated_at: float,
+            meta: Mapping[str, Any] | None, steps: Mapping[str, Mapping[str, Any]],
+            journal: Mapping[str, Mapping[str, Any]]) -> _Change:
+    params = (*((status,) if status is not None else ()), updated_at,
+              *((_suspended_json(meta),) if meta is not None else ()), run_id,
+              expected_version)
+    return _Change(run_id, expected_version, _UPDATE_RUN[status is not None, meta is not None],
+                   params, None if meta is None else dumps_json(as_dict(meta)),
+                   _record_rows(run_id, expected_version + 1, steps, journal))
+
+
+def _apply(conn: sqlite3.Connection, c: _Change) -> int | FlownbError:
+    """Write one change inside the caller's transaction if the run is still at its
+    expected version: the new version; else the error, and nothing of it written."""
+    if conn.execute(c.sql, c.params).rowcount == 0:
+        row = conn.execute(_SELECT_VERSION, (c.run_id,)).fetchone()
+        if row is None:
+            return run_not_found(c.run_id)
+        return version_conflict(c.run_id, c.expected_version, row[0])
+    if c.meta is not None:
+        conn.execute(_UPDATE_META, (c.meta, c.run_id))
+    records = c.records
+    if len(records) == 1:
+        conn.execute(_UPSERT_RECORD, records[0])
+    elif records:
+        conn.executemany(_UPSERT_RECORD, records)
+    return c.expected_version + 1
+
+
+def _updating(run_ids: list[str]) -> str:
+    """What a failed batch was doing: ``"updating runs 'a', 'b' and 3 more"``."""
+    if len(run_ids) == 1:
+        return f"updating run {run_ids[0]!r}"
+    shown = ", ".join(repr(run_id) for run_id in run_ids[:3])
+    return f"updating runs {shown}" + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3
+                                       else "")
 
 
 def _suspended_json(meta: Mapping[str, Any]) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from flownb.core.results import RunInfo
-from flownb.errors import ConcurrentRunError, FlownbError, RunNotFoundError
-from flownb.storage import MemoryStore, Snapshot, SQLiteStore, Store
+from flownb.errors import ConcurrentRunError, FlownbError, RunNotFoundError, StorageError
+from flownb.storage import MemoryStore, Snapshot, SQLiteStore, Store, Update
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,6 +203,153 @@ def test_update_unknown_run_raises(store: Store) -> None:
     assert info.value.run_id == "ghost"
     assert "ghost" in info.value.message
     assert store.load("ghost") is None
+
+
+# ------------------------------------------------------------------ update_many
+
+
+class DefaultBatchStore(Store):
+    """A store that keeps ``Store.update_many``'s default (one ``update`` per item), as a
+    third-party store would, over a ``MemoryStore``."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+
+    def insert(self, snapshot: Snapshot) -> None:
+        self.inner.insert(snapshot)
+
+    def load(self, run_id: str) -> Snapshot | None:
+        return self.inner.load(run_id)
+
+    def update(self, run_id: str, **change: Any) -> int:  # type: ignore[override]
+        return self.inner.update(run_id, **change)
+
+    def list_runs(self, **filters: Any) -> list[RunInfo]:  # type: ignore[override]
+        return self.inner.list_runs(**filters)
+
+    def delete(self, run_id: str) -> bool:
+        return self.inner.delete(run_id)
+
+
+@pytest.fixture(params=["memory", "sqlite", "default"])
+def batch_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Every store, and the base class's ``update_many`` over one."""
+    s: Store = {"memory": MemoryStore, "default": DefaultBatchStore}.get(
+        request.param, lambda: SQLiteStore(tmp_path / "runs.db"))()
+    yield s
+    s.close()
+
+
+def change(run_id: str, expected_version: int, **fields: Any) -> Update:
+    return Update(run_id, expected_version=expected_version,
+                  status=fields.pop("status", None), updated_at=fields.pop("updated_at", 9.0),
+                  meta=fields.pop("meta", None), **fields)
+
+
+def test_update_many_says_how_each_update_went_in_order(batch_store: Store) -> None:
+    store = batch_store
+    for run_id in ("r1", "r2", "r3"):
+        store.insert(snapshot(run_id))
+    before = dumps(store, "r2")
+    results = store.update_many([
+        change("r1", 1, status="success", meta={"result": 1}, steps={"c": record()}),
+        change("r2", 5, status="failed", steps={"c": record("failed")}),  # stale
+        change("ghost", 1, steps={"c": record()}),
+        change("r3", 1, journal={"loop:1": {"iteration": 1}}),
+    ])
+    assert results[0] == 2 and results[3] == 2
+    assert isinstance(results[1], ConcurrentRunError) and results[1].run_id == "r2"
+    assert "expected version 5" in results[1].message
+    assert isinstance(results[2], RunNotFoundError) and results[2].run_id == "ghost"
+    r1, r3 = store.load("r1"), store.load("r3")
+    assert r1 is not None and r3 is not None
+    assert (r1.status, r1.version, r1.meta, list(r1.steps)) == ("success", 2, {"result": 1},
+                                                                 ["a", "b", "c"])
+    assert (r3.status, r3.version, list(r3.journal)) == ("running", 2, ["loop:0", "loop:1"])
+    assert dumps(store, "r2") == before  # the conflict changed nothing
+    assert store.load("ghost") is None
+    assert store.update_many([]) == []
+
+
+def test_update_many_applies_two_updates_of_one_run_in_order(batch_store: Store) -> None:
+    store = batch_store
+    store.insert(snapshot())
+    assert store.update_many([
+        change("run-1", 1, steps={"x": record("running")}),
+        change("run-1", 2, status="success", meta={"result": 2},
+               steps={"x": record(), "y": record()}),
+        change("run-1", 2, status="failed"),  # expects what the first made: stale now
+    ])[:2] == [2, 3]
+    loaded = store.load("run-1")
+    assert loaded is not None
+    assert (loaded.status, loaded.version, loaded.meta) == ("success", 3, {"result": 2})
+    assert list(loaded.steps) == ["a", "b", "x", "y"]
+    assert loaded.steps["x"]["status"] == "success"
+    third = store.update_many([change("run-1", 2, status="failed")])[0]
+    assert isinstance(third, ConcurrentRunError) and "stored version is 3" in third.message
+
+
+def test_update_many_with_a_value_that_is_not_json_applies_none_of_the_batch(
+        store: Store) -> None:
+    store.insert(snapshot())
+    before = dumps(store, "run-1")
+    with pytest.raises(TypeError):
+        store.update_many([change("run-1", 1, steps={"ok": record()}),
+                           change("run-1", 2, steps={"bad": {"output": object()}})])
+    assert dumps(store, "run-1") == before
+
+
+def test_sqlite_update_many_commits_once(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "runs.db")
+    try:
+        for i in range(20):
+            store.insert(snapshot(f"r{i}"))
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        results = store.update_many(
+            [change(f"r{i}", 1, steps={"c": record()}) for i in range(20)]
+            + [change("r0", 2, status="success", meta={}), change("r1", 1)])
+        store._conn.set_trace_callback(None)
+        assert results[:21] == [2] * 20 + [3] and isinstance(results[21], ConcurrentRunError)
+        assert [s for s in statements if s.split()[0] in ("BEGIN", "COMMIT", "ROLLBACK",
+                                                          "SAVEPOINT", "RELEASE")] == [
+            "BEGIN IMMEDIATE", "COMMIT"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("fault", ["mid-batch", "commit"])
+def test_sqlite_update_many_fault_writes_nothing_of_the_batch(tmp_path: Path,
+                                                              fault: str) -> None:
+    store = SQLiteStore(tmp_path / "runs.db")
+    try:
+        for run_id in ("r1", "r2"):
+            store.insert(snapshot(run_id))
+        before = {run_id: dumps(store, run_id) for run_id in ("r1", "r2")}
+        conn = store._conn
+        if fault == "mid-batch":  # the second update's record fails, as a full disk would
+            conn.execute("""CREATE TEMP TRIGGER boom BEFORE INSERT ON main.run_records
+                WHEN new.key = 'boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END""")
+        else:  # every statement runs, then the commit fails
+            conn.set_authorizer(lambda action, arg1, *_: sqlite3.SQLITE_DENY
+                                if action == sqlite3.SQLITE_TRANSACTION and arg1 == "COMMIT"
+                                else sqlite3.SQLITE_OK)
+        batch = [change("r1", 1, status="success", steps={"c": record()}),
+                 change("r2", 1, steps={"boom": record()}),
+                 change("ghost", 1)]
+        with pytest.raises(StorageError) as caught:
+            store.update_many(batch)
+        assert caught.value.operation == "updating runs 'r1', 'r2', 'ghost'"
+        assert caught.value.run_id is None
+        assert "Nothing of this change was stored" in caught.value.message
+        assert {run_id: dumps(store, run_id) for run_id in ("r1", "r2")} == before
+        # The fault is gone with the connection: the same batch now applies.
+        if fault == "mid-batch":
+            conn.execute("DROP TRIGGER temp.boom")
+        results = store.update_many(batch)
+        assert results[:2] == [2, 2] and isinstance(results[2], RunNotFoundError)
+    finally:
+        store.close()
 
 
 # ------------------------------------------------------------------ list / delete
