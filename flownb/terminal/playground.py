@@ -29,17 +29,14 @@ def playground_arguments(p: argparse.ArgumentParser) -> None:
 
 def write_playground(target: str, folder: str | Path, storage: str | None = None) -> Path:
     """Check that ``target`` names workflows, then write its playground notebook."""
-    from ..notebook.playground import discover, playground_notebook
-    from .loader import TargetError, import_module, split_spec
+    from ..discovery import TargetError, import_module, split_spec, workflows_in
+    from ..notebook.playground import playground_notebook
 
     module_ref, attr = split_spec(target)
     module, _ = import_module(module_ref)
-    try:
-        found = discover(vars(module), attr)
-    except (KeyError, TypeError) as exc:
-        raise TargetError(f"{module_ref}: {exc.args[0]}") from None
-    if not found:
-        raise TargetError(f"{module_ref} defines no committed workflow or Registry")
+    if not workflows_in(vars(module), attr, module=module_ref):
+        raise TargetError(f"module '{module_ref}' defines no committed workflow or Registry",
+                          target=target)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(module_ref).stem if module_ref.endswith(".py")
                   else module_ref).strip("-") or "workflows"
     name = f"playground-{stem}{'-' + attr if attr else ''}.ipynb"

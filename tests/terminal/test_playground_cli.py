@@ -50,8 +50,8 @@ def test_the_storage_option_reaches_the_notebook(write_module, cli, launched, tm
 
 @pytest.mark.parametrize(("target", "message"), [
     ("nowhere", "cannot import module 'nowhere'"),
-    ("flows:missing", "no 'missing' in the module"),
-    ("flows:Msg", "not a Registry or a workflow"),
+    ("flows:missing", "module 'flows' has no attribute 'missing' (workflows there: greet)"),
+    ("flows:Msg", "'flows:Msg' is a ModelMetaclass, not a flownb Workflow or Registry"),
 ])
 def test_bad_targets_are_one_line(write_module, cli, launched, target, message):
     write_module("flows", "greet")
