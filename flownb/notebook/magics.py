@@ -11,7 +11,10 @@
     %flow playground [NAME]                a tab per workflow: input form, runs, views
 
 ``WF`` is a name in the notebook's namespace (``module.attr`` works too): a workflow, or a
-``Registry`` with ``--workflow NAME``. Bad usage prints a short usage message, no traceback.
+``Registry`` with ``--workflow NAME`` (left out when it holds one). ``%flow resume`` takes
+the run's workflow from the notebook, else from the origin the run recorded (``flownb run``
+records one). Bad usage prints a short usage message, no traceback. Names are resolved by
+:mod:`flownb.discovery`, as the ``flownb`` command resolves them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pydantic import ValidationError
 
 from .._text import escape_html
 from ..core.schema import validate
+from ..discovery import TargetError, choose, load_origin, lookup, workflows_in
 from ..errors import FlownbError, describe_field_errors, field_errors_from_pydantic
 from . import _html
 
@@ -91,6 +95,8 @@ class FlowMagics(Magics):
             getattr(self, f"_{args.command}")(args, cell)
         except FlownbError as exc:  # bad input, unknown run: one line, no traceback
             raise UsageError(exc.message) from None
+        except TargetError as exc:  # a name that is not a workflow: one line too
+            raise UsageError(f"%flow: {exc.message}") from None
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -142,11 +148,19 @@ class FlowMagics(Magics):
 
         snap, store = self._snapshot(args.run_id)
         wf = self._workflow_by_id(snap.workflow_id, store)
+        origin = snap.meta.get("origin")
+        if wf is None and origin:  # not in the notebook: where the run was started from
+            try:
+                wf = load_origin(origin, snap.workflow_id)
+            except TargetError as exc:
+                raise UsageError(
+                    f"%flow resume: run '{args.run_id}' belongs to workflow "
+                    f"'{snap.workflow_id}', which is not in this notebook, and {exc.message}; "
+                    "define or import it first") from None
         if wf is None:
             raise UsageError(
                 f"%flow resume: run '{args.run_id}' belongs to workflow '{snap.workflow_id}', "
-                "which is not in this notebook; define or import it first (or use "
-                f"`flownb resume {args.run_id}` in a terminal)")
+                "which is not in this notebook; define or import it first")
         display(RunView(wf.create_run(run_id=args.run_id)))
 
     def _inspect(self, args: argparse.Namespace, _cell: str | None) -> None:
@@ -154,12 +168,9 @@ class FlowMagics(Magics):
         display(HTML(inspect_html(snap)))
 
     def _playground(self, args: argparse.Namespace, _cell: str | None) -> None:
-        from .playground import RegistryView, discover
+        from .playground import RegistryView
 
-        try:
-            found = discover(self._namespace, args.name)
-        except (KeyError, TypeError) as exc:
-            raise UsageError(f"%flow playground: {exc.args[0]}") from None
+        found = workflows_in(self._namespace, args.name)
         if not found:
             raise UsageError("%flow playground: no committed workflow or Registry in the "
                              "notebook's namespace yet")
@@ -173,48 +184,11 @@ class FlowMagics(Magics):
         namespace: dict[str, Any] = self.shell.user_ns
         return namespace
 
-    def _lookup(self, name: str) -> Any:
-        head, *rest = name.split(".")
-        namespace = self._namespace
-        if head not in namespace:
-            raise UsageError(f"%flow: no '{head}' in the notebook's namespace; define or "
-                             "import the workflow first")
-        obj = namespace[head]
-        for part in rest:
-            if not hasattr(obj, part):
-                raise UsageError(f"%flow: '{name}': {type(obj).__name__} has no '{part}'")
-            obj = getattr(obj, part)
-        return obj
-
     def _workflow(self, name: str, member: str | None) -> Any:
-        from ..core.workflow import Workflow
-        from ..registry import Registry
-
-        obj = self._lookup(name)
-        if isinstance(obj, Registry):
-            if member is None:
-                listing = ", ".join(obj) or "none"
-                raise UsageError(f"%flow: '{name}' is a Registry; say which workflow with "
-                                 f"--workflow NAME (registered: {listing})")
-            try:
-                return obj.get_workflow(member)
-            except KeyError as exc:
-                raise UsageError(f"%flow: {exc.args[0]}") from None
-        if not isinstance(obj, Workflow):
-            raise UsageError(f"%flow: '{name}' is a {type(obj).__name__}, not a workflow")
-        return obj
+        return choose(lookup(self._namespace, name), name, member)
 
     def _namespace_workflows(self) -> list[Any]:
-        from ..core.workflow import Workflow
-        from ..registry import Registry
-
-        found: list[Any] = []
-        for value in list(self._namespace.values()):
-            if isinstance(value, Workflow) and value.committed:
-                found.append(value)
-            elif isinstance(value, Registry):
-                found.extend(value.values())
-        return found
+        return list(workflows_in(self._namespace).values())
 
     def _snapshot(self, run_id: str) -> tuple[Any, Any]:
         """The stored run ``run_id``: in the default store or any namespace workflow's."""

@@ -161,10 +161,10 @@ def playground_notebook(target: str | Path, module: str, attr: str | None = None
     source = (
         "import os\n"
         f"os.chdir({where})  # where `flownb playground` ran: same imports, same store\n"
-        "from flownb.notebook.playground import RegistryView, discover\n"
-        "from flownb.terminal.loader import import_module\n"
+        "from flownb.discovery import import_module, workflows_in\n"
+        "from flownb.notebook.playground import RegistryView\n"
         f"module, _ = import_module({json.dumps(module)})\n"
-        f"RegistryView(discover(vars(module), {pick}))"
+        f"RegistryView(workflows_in(vars(module), {pick}, module={json.dumps(module)}))"
     )
     title = f"{module}:{attr}" if attr else module
     cells = [
@@ -185,29 +185,3 @@ def playground_notebook(target: str | Path, module: str, attr: str | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
     return path
-
-
-def discover(namespace: Mapping[str, Any], attr: str | None = None) -> dict[str, Workflow]:
-    """The workflows to show from a module's namespace: ``attr`` (a Registry or a workflow),
-    or every committed workflow and every registry's workflows."""
-    from ..core.workflow import Workflow
-    from ..registry import Registry
-
-    if attr is not None:
-        if attr not in namespace:
-            raise KeyError(f"no '{attr}' in the module; it defines: "
-                           f"{', '.join(sorted(k for k in namespace if not k.startswith('_')))}")
-        obj = namespace[attr]
-        if isinstance(obj, Registry):
-            return dict(obj.items())
-        if isinstance(obj, Workflow):
-            return {obj.id: obj}
-        raise TypeError(f"'{attr}' is a {type(obj).__name__}, not a Registry or a workflow")
-    found: dict[str, Workflow] = {}
-    for value in namespace.values():
-        if isinstance(value, Registry):
-            found.update(value.items())
-    for value in namespace.values():
-        if isinstance(value, Workflow) and value.committed and value not in found.values():
-            found[value.id] = value
-    return found

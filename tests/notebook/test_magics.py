@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from nb_workflows import Doc, review_workflow
+from nb_workflows import Doc, parallel_approvals, review_workflow
 
-from flownb import Registry
+from flownb import Registry, run_sync
+from flownb.discovery import load_target
 
 
 @pytest.fixture
@@ -74,6 +76,32 @@ def test_resume_shows_the_view_with_a_form(ip, monkeypatch):
     assert view.step_status == {"draft": "success", "review": "success"}
 
 
+def test_resume_of_a_run_not_in_the_notebook_loads_its_origin(ip, monkeypatch, tmp_path):
+    app = tmp_path / "app_magics_origin.py"
+    app.write_text("from nb_workflows import review_workflow\nflow = review_workflow()\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    target = load_target(f"{app}:flow")
+    started = target.workflow.create_run(run_id="elsewhere")
+    started.origin = target.origin
+    assert run_sync(started.start({"text": "a"})).status == "suspended"
+    ip.user_ns.pop("wf")  # the workflow is in no name of the notebook
+    shown = []
+    monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
+    try:
+        assert run(ip, "%flow resume elsewhere").success
+        (view,) = shown
+        assert view.run.workflow is target.workflow and set(view.resume_forms) == {"review"}
+        app.rename(tmp_path / "moved.py")
+        sys.modules.pop("app_magics_origin")
+        result = run(ip, "%flow resume elsewhere")
+        assert not result.success and str(result.error_in_exec) == (
+            "%flow resume: run 'elsewhere' belongs to workflow 'review-flow', which is not in "
+            f"this notebook, and cannot load workflow 'review-flow' from '{app}:flow': no such "
+            f"file: '{app}'; define or import it first")
+    finally:
+        sys.modules.pop("app_magics_origin", None)
+
+
 def test_inspect_draws_a_stored_run_from_its_snapshot(ip, monkeypatch):
     run(ip, """%flow run wf --input '{"text": "<b>a</b>"}' -o res""")
     shown = []
@@ -93,24 +121,26 @@ def test_show_displays_the_graph(ip, monkeypatch):
 
 
 def test_a_registry_needs_workflow_name(ip, capsys):
-    ip.user_ns["reg"] = Registry(workflows={"review": ip.user_ns["wf"]})
+    ip.user_ns["reg"] = Registry(workflows={"review": ip.user_ns["wf"],
+                                            "approvals": parallel_approvals()})
     assert run(ip, """%flow run reg --workflow review --input '{"text": "r"}' -o res""").success
     assert ip.user_ns["res"].workflow_id == "review-flow"
     capsys.readouterr()
     assert not run(ip, "%flow run reg").success
-    assert "--workflow NAME" in capsys.readouterr().err
+    assert ("%flow: 'reg' is a registry; choose a workflow with --workflow NAME (known: "
+            "review, approvals)") in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("line", "message"), [
     ("%flow", "usage:"),
     ("%flow dance", "invalid choice"),
     ("%flow run", "the following arguments are required: wf"),
-    ("%flow run nope", "no 'nope' in the notebook's namespace"),
+    ("%flow run nope", "the notebook's namespace has no attribute 'nope'"),
     ("%flow run wf --input '{bad'", "not valid JSON"),
     ("%flow run wf --input '{\"txt\": 1}'", "invalid input for workflow 'review-flow': text"),
     ("%flow resume no-such-run", "no stored run 'no-such-run'"),
     ("%flow inspect", "required: run_id"),
-    ("%flow show json", "is a module, not a workflow"),
+    ("%flow show json", "'json' is a module, not a flownb Workflow or Registry"),
 ])
 def test_bad_usage_is_a_short_message_not_a_traceback(ip, capsys, line, message):
     ip.user_ns["json"] = json

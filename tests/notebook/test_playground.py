@@ -11,7 +11,8 @@ from ipywidgets.widgets.widget import _instances
 from nb_workflows import parallel_approvals, review_workflow
 
 from flownb import Registry
-from flownb.notebook.playground import RegistryView, discover, playground_notebook
+from flownb.discovery import TargetError, workflows_in
+from flownb.notebook.playground import RegistryView, playground_notebook
 
 
 def registry() -> Registry:
@@ -65,17 +66,18 @@ async def review_workflow_run(wf: object) -> None:
     await wf.create_run().start({"text": "after close"})  # type: ignore[attr-defined]
 
 
-def test_discover_finds_registries_and_workflows():
+def test_the_playground_finds_registries_and_workflows():
     reg = registry()
     lone = review_workflow()
-    found = discover({"reg": reg, "x": 1})
+    found = workflows_in({"reg": reg, "x": 1})
     assert list(found) == ["review", "approvals"]
-    assert list(discover({"wf": lone})) == ["review-flow"]
-    assert list(discover({"reg": reg, "wf": lone}, "wf")) == ["review-flow"]
-    with pytest.raises(KeyError, match="no 'nope' in the module"):
-        discover({"reg": reg}, "nope")
-    with pytest.raises(TypeError, match="not a Registry or a workflow"):
-        discover({"x": 1}, "x")
+    assert list(workflows_in({"wf": lone})) == ["review-flow"]
+    assert list(workflows_in({"reg": reg, "wf": lone}, "wf")) == ["review-flow"]
+    with pytest.raises(TargetError, match="module 'flows' has no attribute 'nope' "
+                                          r"\(workflows there: reg\)"):
+        workflows_in({"reg": reg}, "nope", module="flows")
+    with pytest.raises(TargetError, match="'x' is a int, not a flownb Workflow or Registry"):
+        workflows_in({"x": 1}, "x")
 
 
 def test_empty_registry_view_is_an_error():
@@ -91,7 +93,7 @@ def test_playground_notebook_imports_the_module_and_shows_the_view(tmp_path):
     code = "".join(nb["cells"][1]["source"])
     assert f"os.chdir({json.dumps(str(tmp_path.resolve()))})" in code
     assert 'import_module("my_flows")' in code
-    assert 'RegistryView(discover(vars(module), "reg"))' in code
+    assert 'RegistryView(workflows_in(vars(module), "reg", module="my_flows"))' in code
 
 
 def test_playground_notebook_code_runs(tmp_path, monkeypatch):
