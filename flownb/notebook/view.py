@@ -43,8 +43,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     ``source`` is a ``Run``; a ``Workflow`` (the view shows a new run, ``view.run``, then
     follows each run the workflow creates, so ``wf.invoke(...)`` in a later cell shows
     here); or a stored run's id (pass ``workflow=`` to be able to resume it; without it
-    the view tries the import path the run was started from, else shows the stored state
-    read-only).
+    the view loads the workflow from the origin the run recorded, else shows the stored
+    state read-only, with a notice naming the origin and why it could not be loaded, also in
+    ``view.origin_error``).
 
     ``view.step_status`` maps each step path (``"a"``, ``"outer.inner"``, ``"item[3]"``) to
     the status it shows; ``view.svg`` is the SVG shown now; ``view.stats`` counts events
@@ -67,6 +68,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.add_class("flownb-run-view")
         self.run: Run | None = None
         self.snapshot: Any = None  # a stored run shown without its workflow
+        self.origin_error: str | None = None  # why the stored run's origin did not load
         self.interval = interval
         self.max_events = max_events
         self._feed: RunFeed | None = None  # the followed run's events
@@ -150,11 +152,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
                                    run_id=run_id)
         origin = snap.meta.get("origin")
         if origin:
-            try:
-                self.run = _import_workflow(origin).create_run(run_id=run_id)
+            self.run, self.origin_error = _import_workflow(origin, snap, store)
+            if self.run is not None:
                 return
-            except Exception:  # the code moved or changed: show the stored state read-only
-                self.run = None
         from ..core.results import StepResult
 
         self.snapshot = snap
@@ -268,6 +268,8 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         run_id = self.run.run_id if self.run is not None else self.snapshot.run_id
         read_only = "" if self.run is not None else \
             ' <span style="color:#5f6368">(stored state; pass workflow= to resume)</span>'
+        if self.run is None and self.origin_error:
+            read_only += _html_note(f"⚠ {self.origin_error}")
         return (f"<b>{escape_html(str(wf_id))}</b> · run <code>{escape_html(str(run_id))}"
                 f"</code> {_html.badge(self.status)}{read_only}")
 
@@ -322,8 +324,18 @@ def _html_note(text: str) -> str:
     return f'<div style="color:#5f6368;font-size:12px">{escape_html(text)}</div>'
 
 
-def _import_workflow(origin: str) -> Any:
-    import importlib
+def _import_workflow(origin: str, snap: Any, store: Any) -> tuple[Run | None, str | None]:
+    """The stored run ``snap`` reattached to the workflow its ``origin`` names, or ``None``
+    and why not (one line naming the origin)."""
+    from ..config import resolve_store
+    from ..discovery import TargetError, load_origin
 
-    module, _, attr = origin.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    try:
+        wf = load_origin(origin, snap.workflow_id)
+    except TargetError as exc:
+        return None, exc.message
+    own = resolve_store(wf.storage)
+    if own is not store and (own is None or own.load(snap.run_id) is None):
+        return None, (f"workflow '{wf.id}' loaded from '{origin}' keeps its runs in another "
+                      "store")
+    return wf.create_run(run_id=snap.run_id), None
