@@ -1,14 +1,17 @@
-"""The graph model: one tagged entry per construct, shared by the engine and every renderer."""
+"""The graph model: one tagged entry per construct, run by the engine and described as JSON.
+
+The JSON description's shape and its walker are in :mod:`flownb.core.description`.
+"""
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
+from . import description as D
 from .params import Signature
 from .schema import schema_name
 
@@ -38,64 +41,134 @@ class Condition:
     label: str
 
 
+# Every entry class says, besides its fields, what it runs (``units``: steps or nested
+# workflows, in order), the id of its own node if it has one (``node``: a map's, a sleep's)
+# and its JSON description (``describe()``, a ``TypedDict`` of flownb.core.description).
+# Readers of the description walk it with that module's walker; tests/core/test_description.py
+# holds the two sides equal (the kinds, and each entry's units and node).
+
+
 @dataclass(frozen=True, slots=True)
 class StepEntry:
     kind: ClassVar[str] = "step"
+    node: ClassVar[str | None] = None
     step: StepLike
+
+    @property
+    def units(self) -> tuple[StepLike, ...]:
+        return (self.step,)
+
+    def describe(self) -> D.StepEntryDescription:
+        return {"kind": "step", "step": describe_step(self.step)}
 
 
 @dataclass(frozen=True, slots=True)
 class ParallelEntry:
     kind: ClassVar[str] = "parallel"
+    node: ClassVar[str | None] = None
     id: str
     steps: tuple[StepLike, ...]
+
+    @property
+    def units(self) -> tuple[StepLike, ...]:
+        return self.steps
+
+    def describe(self) -> D.ParallelEntryDescription:
+        return {"kind": "parallel", "id": self.id,
+                "steps": [describe_step(s) for s in self.steps]}
 
 
 @dataclass(frozen=True, slots=True)
 class BranchEntry:
     kind: ClassVar[str] = "branch"
+    node: ClassVar[str | None] = None  # its decision records a choice, but shows no status
     id: str
     branches: tuple[tuple[Condition, StepLike], ...]
+
+    @property
+    def units(self) -> tuple[StepLike, ...]:
+        return tuple(step for _, step in self.branches)
+
+    def describe(self) -> D.BranchEntryDescription:
+        return {"kind": "branch", "id": self.id,
+                "branches": [{"label": c.label, "step": describe_step(s)}
+                             for c, s in self.branches]}
 
 
 @dataclass(frozen=True, slots=True)
 class MapEntry:
     kind: ClassVar[str] = "map"
+    units: ClassVar[tuple[StepLike, ...]] = ()
     id: str
     fn: Callable[..., Any] | None
     signature: Signature | None
     spec: Mapping[str, Any] | None
     label: str
 
+    @property
+    def node(self) -> str | None:
+        return self.id
+
+    def describe(self) -> D.MapEntryDescription:
+        return {"kind": "map", "id": self.id, "label": self.label}
+
 
 @dataclass(frozen=True, slots=True)
 class LoopEntry:
     kind: ClassVar[str] = "loop"
+    node: ClassVar[str | None] = None
     step: StepLike
     condition: Condition
-    mode: str  # "until" | "while"
+    mode: Literal["until", "while"]
+
+    @property
+    def units(self) -> tuple[StepLike, ...]:
+        return (self.step,)
+
+    def describe(self) -> D.LoopEntryDescription:
+        return {"kind": "loop", "mode": self.mode, "label": self.condition.label,
+                "step": describe_step(self.step)}
 
 
 @dataclass(frozen=True, slots=True)
 class ForeachEntry:
     kind: ClassVar[str] = "foreach"
+    node: ClassVar[str | None] = None
     step: StepLike
     concurrency: int
     # Where the items run; not part of the description or fingerprint, so a run started
     # with one executor can be resumed with another.
     executor: Any = None
 
+    @property
+    def units(self) -> tuple[StepLike, ...]:
+        return (self.step,)
+
+    def describe(self) -> D.ForeachEntryDescription:
+        return {"kind": "foreach", "concurrency": self.concurrency,
+                "step": describe_step(self.step)}
+
 
 @dataclass(frozen=True, slots=True)
 class SleepEntry:
     kind: ClassVar[str] = "sleep"
+    units: ClassVar[tuple[StepLike, ...]] = ()
     id: str
-    mode: str  # "sleep" | "sleep_until"
+    mode: Literal["sleep", "sleep_until"]
     seconds: float | None = None
     until: datetime | None = None
     fn: Callable[..., Any] | None = None
     signature: Signature | None = None
     label: str = field(default="")
+
+    @property
+    def node(self) -> str | None:
+        return self.id
+
+    def describe(self) -> D.SleepEntryDescription:
+        return {"kind": "sleep", "id": self.id, "mode": self.mode, "seconds": self.seconds,
+                "until": self.until.isoformat() if self.until else None,
+                "label": self.label}
 
 
 Entry = StepEntry | ParallelEntry | BranchEntry | MapEntry | LoopEntry | ForeachEntry | SleepEntry
@@ -103,28 +176,16 @@ Entry = StepEntry | ParallelEntry | BranchEntry | MapEntry | LoopEntry | Foreach
 
 def entry_steps(entry: Entry) -> tuple[StepLike, ...]:
     """The steps (or nested workflows) an entry runs."""
-    if isinstance(entry, (StepEntry, LoopEntry, ForeachEntry)):
-        return (entry.step,)
-    if isinstance(entry, ParallelEntry):
-        return entry.steps
-    if isinstance(entry, BranchEntry):
-        return tuple(step for _, step in entry.branches)
-    return ()
-
-
-def entry_own_id(entry: Entry) -> str | None:
-    """The id of an entry that is not itself a step (map, sleep, parallel, branch)."""
-    if isinstance(entry, (ParallelEntry, BranchEntry, MapEntry, SleepEntry)):
-        return entry.id
-    return None
+    return entry.units
 
 
 @dataclass(frozen=True)
 class Graph:
     """The frozen graph of a committed workflow.
 
-    ``entries`` is the ordered list of constructs; ``describe()`` gives the JSON
-    description stored in every snapshot, so stored runs can be drawn without user code.
+    ``entries`` is the ordered list of constructs; ``description`` the JSON description
+    stored in every snapshot (a :class:`~flownb.core.description.WorkflowDescription`), so
+    stored runs can be drawn without user code.
     """
 
     workflow: Workflow
@@ -138,19 +199,16 @@ class Graph:
 
     @functools.cached_property
     def description(self) -> dict[str, Any]:
-        """The JSON description (computed once; the graph is frozen)."""
-        return describe_step(self.workflow)
+        """The JSON description (computed once; the graph is frozen: don't change it)."""
+        # Typed loosely for the stores and views that take any JSON dict.
+        return cast(dict[str, Any], describe_step(self.workflow))
 
     @functools.cached_property
     def fingerprint(self) -> Any:
-        return fingerprint(self.description)
-
-    def describe(self) -> dict[str, Any]:
-        """A fresh copy of the JSON description."""
-        return copy.deepcopy(self.description)
+        return D.fingerprint(self.description)
 
 
-def describe_step(step: StepLike) -> dict[str, Any]:
+def describe_step(step: StepLike) -> D.UnitDescription:
     """JSON description of a step or workflow (recursively)."""
     out: dict[str, Any] = {
         "id": step.id,
@@ -164,8 +222,8 @@ def describe_step(step: StepLike) -> dict[str, Any]:
         if schema is not None:
             out[attr] = _json_schema(schema)
     if step.is_workflow:
-        out["entries"] = [_describe_entry(e) for e in step.graph.entries]
-    return out
+        out["entries"] = [e.describe() for e in step.graph.entries]
+    return cast(D.UnitDescription, out)
 
 
 def _json_schema(schema: Any) -> dict[str, Any]:
@@ -175,48 +233,3 @@ def _json_schema(schema: Any) -> dict[str, Any]:
         return adapter(schema).json_schema()
     except Exception:
         return {}
-
-
-def _describe_entry(entry: Entry) -> dict[str, Any]:
-    if isinstance(entry, StepEntry):
-        return {"kind": "step", "step": describe_step(entry.step)}
-    if isinstance(entry, ParallelEntry):
-        return {"kind": "parallel", "id": entry.id,
-                "steps": [describe_step(s) for s in entry.steps]}
-    if isinstance(entry, BranchEntry):
-        return {"kind": "branch", "id": entry.id,
-                "branches": [{"label": c.label, "step": describe_step(s)}
-                             for c, s in entry.branches]}
-    if isinstance(entry, MapEntry):
-        return {"kind": "map", "id": entry.id, "label": entry.label}
-    if isinstance(entry, LoopEntry):
-        return {"kind": "loop", "mode": entry.mode, "label": entry.condition.label,
-                "step": describe_step(entry.step)}
-    if isinstance(entry, ForeachEntry):
-        return {"kind": "foreach", "concurrency": entry.concurrency,
-                "step": describe_step(entry.step)}
-    return {"kind": "sleep", "id": entry.id, "mode": entry.mode,
-            "seconds": entry.seconds,
-            "until": entry.until.isoformat() if entry.until else None,
-            "label": entry.label}
-
-
-def fingerprint(description: Mapping[str, Any]) -> Any:
-    """The structure of a described graph (kinds and ids), ignoring labels and text.
-
-    Two definitions with the same fingerprint can continue each other's stored runs.
-    """
-    if "entries" in description:
-        return (description["id"], tuple(_fp_entry(e) for e in description["entries"]))
-    return description["id"]
-
-
-def _fp_entry(e: Mapping[str, Any]) -> Any:
-    kind = e["kind"]
-    if kind in ("step", "loop", "foreach"):
-        return (kind, fingerprint(e["step"]))
-    if kind == "parallel":
-        return (kind, tuple(fingerprint(s) for s in e["steps"]))
-    if kind == "branch":
-        return (kind, tuple(fingerprint(b["step"]) for b in e["branches"]))
-    return (kind, e.get("id"))

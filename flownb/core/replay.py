@@ -17,16 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ..errors import describe_field_errors, field_errors_from_pydantic
-from .graph import (
-    BranchEntry,
-    ForeachEntry,
-    LoopEntry,
-    MapEntry,
-    ParallelEntry,
-    SleepEntry,
-    StepEntry,
-    fingerprint,
-)
+from .description import fingerprint, walk
 
 if TYPE_CHECKING:
     from .engine import Execution
@@ -54,66 +45,16 @@ class Place:
 
 def current_places(workflow: Any) -> dict[str, Place]:
     """Node path (dotted step ids) → ``Place``, for a committed workflow."""
-    out: dict[str, Place] = {}
-
-    def walk(wf: Any, prefix: str) -> None:
-        for entry in wf.graph.entries:
-            if isinstance(entry, (MapEntry, SleepEntry)):
-                out[prefix + entry.id] = Place(entry.kind, False)
-                continue
-            if isinstance(entry, BranchEntry):
-                out[prefix + entry.id] = Place("decision", False)
-                steps: tuple[Any, ...] = tuple(step for _, step in entry.branches)
-                holder = "branch"
-            elif isinstance(entry, ParallelEntry):
-                steps, holder = entry.steps, "parallel"
-            elif isinstance(entry, LoopEntry):
-                steps, holder = (entry.step,), f"do{entry.mode}"
-            elif isinstance(entry, ForeachEntry):
-                steps, holder = (entry.step,), "foreach"
-            else:
-                assert isinstance(entry, StepEntry)
-                steps, holder = (entry.step,), "then"
-            for step in steps:
-                out[prefix + step.id] = Place(holder, step.is_workflow, step)
-                if step.is_workflow:
-                    walk(step, f"{prefix}{step.id}.")
-
-    walk(workflow, "")
-    return out
+    steps = workflow.steps
+    return {node.path: Place(node.holder, node.kind == "workflow",
+                             steps.get(node.path) if node.unit is not None else None)
+            for node in walk(workflow.graph.description)}
 
 
 def stored_places(description: Mapping[str, Any]) -> dict[str, Place]:
     """Node path → ``Place``, from the graph description stored with a run."""
-    out: dict[str, Place] = {}
-
-    def add(step: Mapping[str, Any], holder: str, prefix: str) -> None:
-        is_workflow = step.get("kind") == "workflow"
-        out[prefix + step["id"]] = Place(holder, is_workflow)
-        if is_workflow:
-            walk(step, f"{prefix}{step['id']}.")
-
-    def walk(wf: Mapping[str, Any], prefix: str) -> None:
-        for entry in wf.get("entries") or ():
-            kind = entry.get("kind")
-            if kind in ("map", "sleep"):
-                out[prefix + entry["id"]] = Place(kind, False)
-            elif kind == "branch":
-                out[prefix + entry["id"]] = Place("decision", False)
-                for arm in entry["branches"]:
-                    add(arm["step"], "branch", prefix)
-            elif kind == "parallel":
-                for step in entry["steps"]:
-                    add(step, "parallel", prefix)
-            elif kind == "loop":
-                add(entry["step"], f"do{entry['mode']}", prefix)
-            elif kind == "foreach":
-                add(entry["step"], "foreach", prefix)
-            elif kind == "step":
-                add(entry["step"], "then", prefix)
-
-    walk(description, "")
-    return out
+    return {node.path: Place(node.holder, node.kind == "workflow")
+            for node in walk(description)}
 
 
 _MARK = re.compile(r"\[[^\]]*\]")

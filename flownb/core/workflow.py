@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import SchemaMismatchError, WorkflowDefinitionError
 from . import schema as S
@@ -20,8 +20,6 @@ from .graph import (
     ParallelEntry,
     SleepEntry,
     StepEntry,
-    entry_own_id,
-    entry_steps,
 )
 from .mapping import check_mapping, step_sources
 from .params import CONDITION_PARAMS, MAP_PARAMS, read_signature
@@ -133,7 +131,8 @@ class Workflow:
         """Run ``step``, then again on its own output, while ``condition`` is true."""
         return self._loop(step, condition, "while")
 
-    def _loop(self, step: Any, condition: Callable[..., Any], mode: str) -> Workflow:
+    def _loop(self, step: Any, condition: Callable[..., Any],
+              mode: Literal["until", "while"]) -> Workflow:
         checked = self._checked_step(step, f".do{mode}")
         cond = self._condition(condition, f".do{mode}({checked.id}) condition", mode)
         return self._add(LoopEntry(checked, cond, mode))
@@ -347,10 +346,9 @@ class Workflow:
         seen: dict[str, str] = {}
         earlier: set[str] = set()
         for n, entry in enumerate(self._entries, 1):
-            ids = [s.id for s in entry_steps(entry)]
-            own = entry_own_id(entry)
-            if own is not None and not isinstance(entry, (ParallelEntry, BranchEntry)):
-                ids.append(own)
+            ids = [s.id for s in entry.units]
+            if entry.node is not None:
+                ids.append(entry.node)
             for step_id in ids:
                 if step_id in seen:
                     problems.append(
@@ -390,7 +388,7 @@ class Workflow:
                 made_by = entry.step.output_schema
                 continue
             if isinstance(entry, (ParallelEntry, BranchEntry)):
-                steps = entry_steps(entry)
+                steps = entry.units
                 for s in steps:
                     flow(current, source, s.input_schema, _name(s, "input"))
                 current = S.object_shape({s.id: _out(s) for s in steps},
@@ -445,7 +443,7 @@ def _fn_label(fn: Any, default: str) -> str:
 
 def _walk_steps(entries: Iterable[Entry], prefix: str) -> Iterable[tuple[str, Any]]:
     for entry in entries:
-        for s in entry_steps(entry):
+        for s in entry.units:
             yield prefix + s.id, s
             if s.is_workflow:
                 yield from _walk_steps(s.graph.entries, f"{prefix}{s.id}.")

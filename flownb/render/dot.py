@@ -25,6 +25,20 @@ from typing import Any
 from urllib.parse import quote
 
 from .._text import escape_controls
+from ..core.description import (
+    BranchArmDescription,
+    BranchEntryDescription,
+    EntryDescription,
+    EntryVisitor,
+    ForeachEntryDescription,
+    LoopEntryDescription,
+    MapEntryDescription,
+    ParallelEntryDescription,
+    SleepEntryDescription,
+    StepEntryDescription,
+    Unit,
+    top_entries,
+)
 from . import style
 
 __all__ = ["dot_string", "node_id", "workflow_dot"]
@@ -100,7 +114,9 @@ class _Frag:
     edges: list[str] = field(default_factory=list)
 
 
-class _Builder:
+class _Builder(EntryVisitor[None, _Frag]):
+    """Draws each construct (one ``visit_*`` method per entry kind) into ``lines``."""
+
     def __init__(self, statuses: Mapping[str, str]) -> None:
         self.statuses = {path: style.check_status(s, path) for path, s in statuses.items()}
         self.lines: list[str] = []
@@ -133,10 +149,8 @@ class _Builder:
         wf_id = str(desc["id"])
         self.node("start", [("id", "start"), ("class", "flownb-start"), ("shape", "circle"),
                             *_MARKER, ("width", 0.2), ("tooltip", "start")])
-        entries = desc.get("entries")
-        if entries is None:  # a lone step's description: draw it as a one-step workflow
-            entries = [{"kind": "step", "step": desc}]
-        body = self.sequence(entries, "")
+        # A lone step's description is drawn as a one-step workflow.
+        body = self.sequence(top_entries(desc), "")
         self.node("end", [("id", "end"), ("class", "flownb-end"), ("shape", "doublecircle"),
                           *_MARKER, ("width", 0.16), ("tooltip", "end")])
         edges = [_edge("start", body.head), *body.edges, _edge(body.tail, "end")]
@@ -160,45 +174,38 @@ class _Builder:
         ]
         return "\n".join([*head, *self.lines, *("  " + e for e in edges), "}"]) + "\n"
 
-    def sequence(self, entries: Sequence[Mapping[str, Any]], prefix: str) -> _Frag:
+    def sequence(self, entries: Sequence[EntryDescription], prefix: str) -> _Frag:
         """Entries one after the other."""
         if not entries:
             where = prefix.rstrip(".") or "the top level"
             raise ValueError(f"the graph description has a workflow without entries ({where})")
-        frags = [self.entry(e, prefix) for e in entries]
+        frags = [self.visit(e, prefix, None) for e in entries]
         edges = list(frags[0].edges)
         for before, after in itertools.pairwise(frags):
             edges.append(_edge(before.tail, after.head))
             edges.extend(after.edges)
         return _Frag(frags[0].head, frags[-1].tail, edges)
 
-    def entry(self, e: Mapping[str, Any], prefix: str) -> _Frag:
-        kind = e["kind"]
-        if kind == "step":
-            return self.unit(e["step"], prefix)
-        if kind == "parallel":
-            return self.fork(e, prefix)
-        if kind == "branch":
-            return self.decision(e, prefix)
-        if kind == "loop":
-            return self.loop(e, prefix)
-        if kind == "foreach":
-            n = e["concurrency"]
-            return self.unit(e["step"], prefix, note=f"× each, {n} at a time")
-        if kind == "map":
-            return self.small("map", e, prefix, _MAP, _text(e.get("label")) or "map")
-        if kind == "sleep":
-            return self.small("sleep", e, prefix, _SLEEP, _sleep_label(e))
-        raise ValueError(f"unknown entry kind {kind!r} in the graph description")
-
     # -- one shape per construct ------------------------------------------------------------
 
-    def unit(self, step: Mapping[str, Any], prefix: str, note: str | None = None) -> _Frag:
+    def visit_step(self, entry: StepEntryDescription, unit: Unit, ctx: None) -> _Frag:
+        return self.unit(unit)
+
+    def visit_foreach(self, entry: ForeachEntryDescription, unit: Unit, ctx: None) -> _Frag:
+        return self.unit(unit, note=f"× each, {entry['concurrency']} at a time")
+
+    def visit_map(self, entry: MapEntryDescription, path: str, ctx: None) -> _Frag:
+        return self.small("map", path, _MAP, _text(entry.get("label")) or "map")
+
+    def visit_sleep(self, entry: SleepEntryDescription, path: str, ctx: None) -> _Frag:
+        return self.small("sleep", path, _SLEEP, _sleep_label(entry))
+
+    def unit(self, unit: Unit, note: str | None = None) -> _Frag:
         """A step's box, or a nested workflow's cluster."""
-        path = prefix + str(step["id"])
-        label = str(step["id"]) + (f"\n{note}" if note else "")
+        path, step = unit.path, unit.step
+        label = unit.id + (f"\n{note}" if note else "")
         tooltip = _text(step.get("description")) or path
-        if "entries" not in step:
+        if not unit.nested:
             name = self.node(node_id("step", path), [
                 *self.status_attrs("step", path), ("label", label), ("tooltip", tooltip),
                 *self.colours(path)])
@@ -210,26 +217,25 @@ class _Builder:
             *self.status_attrs("workflow", path), ("label", label), ("tooltip", tooltip),
             ("style", "rounded"), ("color", style.STATUS_STROKE[status]),
             ("fontcolor", style.CLUSTER_TEXT), ("fontsize", 10), ("labeljust", "l")]) + "];")
-        body = self.sequence(step["entries"], path + ".")
+        body = self.sequence(unit.entries, unit.prefix)
         self.depth -= 1
         self.line("}")
         return body
 
-    def small(self, kind: str, e: Mapping[str, Any], prefix: str,
-              shape: tuple[tuple[str, Any], ...], label: str) -> _Frag:
+    def small(self, kind: str, path: str, shape: tuple[tuple[str, Any], ...],
+              label: str) -> _Frag:
         """A map or sleep: a small node of its own shape."""
-        path = prefix + str(e["id"])
         name = self.node(node_id(kind, path), [
             *self.status_attrs(kind, path), *shape, ("label", label), ("tooltip", path),
             *self.colours(path)])
         return _Frag(name, name)
 
-    def fork(self, e: Mapping[str, Any], prefix: str) -> _Frag:
-        path = prefix + str(e["id"])
+    def visit_parallel(self, entry: ParallelEntryDescription, path: str, units: list[Unit],
+                       ctx: None) -> _Frag:
         fork = self.node(node_id("parallel", path) + ":fork", [
             ("id", node_id("parallel", path) + ":fork"), ("class", "flownb-fork"), *_BAR,
             ("tooltip", f"{path}: run all at once")])
-        branches = [self.unit(s, prefix) for s in e["steps"]]
+        branches = [self.unit(u) for u in units]
         join = self.node(node_id("parallel", path) + ":join", [
             ("id", node_id("parallel", path) + ":join"), ("class", "flownb-join"), *_BAR,
             ("tooltip", f"{path}: wait for all")])
@@ -238,25 +244,25 @@ class _Builder:
             edges += [_edge(fork, b.head), *b.edges, _edge(b.tail, join)]
         return _Frag(fork, join, edges)
 
-    def decision(self, e: Mapping[str, Any], prefix: str) -> _Frag:
-        path = prefix + str(e["id"])
+    def visit_branch(self, entry: BranchEntryDescription, path: str,
+                     arms: list[tuple[BranchArmDescription, Unit]], ctx: None) -> _Frag:
         decide = self.node(node_id("branch", path) + ":decide", [
             ("id", node_id("branch", path) + ":decide"), ("class", "flownb-decision"),
             *_DIAMOND, ("width", 0.32), ("height", 0.32),
             ("tooltip", f"{path}: the first condition that holds")])
-        arms = [(_text(b.get("label")), self.unit(b["step"], prefix)) for b in e["branches"]]
+        drawn = [(_text(arm.get("label")), self.unit(unit)) for arm, unit in arms]
         merge = self.node(node_id("branch", path) + ":merge", [
             ("id", node_id("branch", path) + ":merge"), ("class", "flownb-merge"),
             *_DIAMOND, ("width", 0.2), ("height", 0.2), ("tooltip", f"{path}: merge")])
         edges = []
-        for label, arm in arms:
+        for label, arm in drawn:
             edges += [_edge(decide, arm.head, [("label", label)]), *arm.edges,
                       _edge(arm.tail, merge)]
         return _Frag(decide, merge, edges)
 
-    def loop(self, e: Mapping[str, Any], prefix: str) -> _Frag:
-        body = self.unit(e["step"], prefix)
-        mode, cond = str(e["mode"]), _text(e.get("label"))
+    def visit_loop(self, entry: LoopEntryDescription, unit: Unit, ctx: None) -> _Frag:
+        body = self.unit(unit)
+        mode, cond = str(entry["mode"]), _text(entry.get("label"))
         label = mode if cond in ("", mode) else f"{mode} {cond}"
         back = _edge(body.tail, body.head, [("label", label), ("class", f"flownb-{mode}"),
                                             ("style", "dashed"), ("constraint", False)])
@@ -267,7 +273,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _sleep_label(e: Mapping[str, Any]) -> str:
+def _sleep_label(e: SleepEntryDescription) -> str:
     label = _text(e.get("label"))
     if e.get("mode") == "sleep_until":
         return "sleep until" if label in ("", "until") else f"sleep until {label}"

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.description import walk
+
 __all__ = ["NodeSummary", "graph_path", "node_paths", "node_statuses", "summarize", "timeline"]
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -55,34 +57,7 @@ def node_paths(description: Mapping[str, Any]) -> list[str]:
     ...     {"kind": "map", "id": "map-1"}]})
     ['a', 'b', 'c', 'map-1']
     """
-    out: list[str] = []
-
-    def unit(step: Mapping[str, Any], prefix: str) -> None:
-        path = prefix + str(step["id"])
-        out.append(path)
-        for entry in step.get("entries") or ():
-            visit(entry, path + ".")
-
-    def visit(entry: Mapping[str, Any], prefix: str) -> None:
-        kind = entry["kind"]
-        if kind in ("step", "loop", "foreach"):
-            unit(entry["step"], prefix)
-        elif kind == "parallel":
-            for step in entry["steps"]:
-                unit(step, prefix)
-        elif kind == "branch":
-            for arm in entry["branches"]:
-                unit(arm["step"], prefix)
-        elif kind in ("map", "sleep"):
-            out.append(prefix + str(entry["id"]))
-
-    entries = description.get("entries")
-    if entries is None:
-        unit(description, "")
-    else:
-        for entry in entries:
-            visit(entry, "")
-    return out
+    return [node.path for node in walk(description) if node.shows_status]
 
 
 def node_statuses(steps: Mapping[str, Any]) -> dict[str, str]:

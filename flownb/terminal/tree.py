@@ -25,6 +25,21 @@ from rich.tree import Tree
 
 from .._text import escape_controls, escape_json_controls
 from ..core import keys
+from ..core.description import (
+    BranchArmDescription,
+    BranchEntryDescription,
+    EntryDescription,
+    EntryVisitor,
+    ForeachEntryDescription,
+    LoopEntryDescription,
+    MapEntryDescription,
+    ParallelEntryDescription,
+    SleepEntryDescription,
+    StepEntryDescription,
+    Unit,
+    entry_nodes,
+    top_entries,
+)
 from ..core.results import StepResult
 from ..render.status import graph_path, node_statuses
 
@@ -202,7 +217,17 @@ def outline_tree(description: Mapping[str, Any]) -> Tree:
     return _Walker(None).tree(description)
 
 
-class _Walker:
+@dataclass(frozen=True, slots=True)
+class _At:
+    """Where an entry is drawn: the tree node it goes under, and whether the run is past it."""
+
+    parent: Tree
+    passed: bool
+
+
+class _Walker(EntryVisitor[_At, None]):
+    """Draws each construct (one ``visit_*`` method per entry kind) under its parent."""
+
     def __init__(self, facts: RunFacts | None) -> None:
         self.facts = facts
         steps = facts.steps if facts is not None else {}
@@ -221,51 +246,67 @@ class _Walker:
 
     def tree(self, desc: Mapping[str, Any]) -> Tree:
         root = Tree(self.root_label(desc), guide_style="dim")
-        entries = desc.get("entries")
-        if entries is None:  # a lone step's description
-            entries = [{"kind": "step", "step": desc}]
         status = self.facts.status if self.facts is not None else None
         # Only a run that got to its end has passed every construct (a failed one stopped).
-        self.sequence(root, entries, "", settled=status == "success")
+        # A lone step's description is drawn as a one-step workflow.
+        self.sequence(root, top_entries(desc), "", settled=status == "success")
         return root
 
-    def sequence(self, parent: Tree, entries: Sequence[Mapping[str, Any]], prefix: str,
+    def sequence(self, parent: Tree, entries: Sequence[EntryDescription], prefix: str,
                  *, settled: bool) -> None:
-        for index, entry in enumerate(entries):
-            # A later construct that started means this one is behind the run.
-            passed = settled or any(self.started(e, prefix) for e in entries[index + 1:])
-            self.entry(parent, entry, prefix, passed=passed)
+        # A later construct that started means this one is behind the run.
+        passed = [settled] * len(entries)
+        later = settled
+        for index in range(len(entries) - 1, -1, -1):
+            passed[index] = later
+            later = later or self.started(entries[index], prefix)
+        for entry, behind in zip(entries, passed, strict=True):
+            self.visit(entry, prefix, _At(parent, behind))
 
-    def started(self, entry: Mapping[str, Any], prefix: str) -> bool:
-        return any(self.status(p) != "pending" for p in _entry_paths(entry, prefix))
+    def started(self, entry: EntryDescription, prefix: str) -> bool:
+        return any(self.status(n.path) != "pending"
+                   for n in entry_nodes(entry, prefix) if n.shows_status)
 
-    def entry(self, parent: Tree, e: Mapping[str, Any], prefix: str, *, passed: bool) -> None:
-        kind = e["kind"]
-        if kind == "step":
-            self.unit(parent, e["step"], prefix)
-        elif kind == "parallel":
-            node = parent.add(self.group_label("⇉", e, "parallel", "all at once"))
-            for step in e["steps"]:
-                self.unit(node, step, prefix)
-        elif kind == "branch":
-            node = parent.add(self.group_label("◇", e, "branch", "first true condition"))
-            arms = e["branches"]
-            chosen = any(self.status(prefix + str(b["step"]["id"])) != "pending" for b in arms)
-            for arm in arms:
-                self.unit(node, arm["step"], prefix, note=f"when {_text(arm.get('label'))}",
-                          skipped=chosen or passed)
-        elif kind == "loop":
-            mode = "dountil" if e.get("mode") == "until" else "dowhile"
-            label = _text(e.get("label"))
-            note = mode if label in ("", e.get("mode")) else f"{mode} {label}"
-            self.unit(parent, e["step"], prefix, note=note, loop=True)
-        elif kind == "foreach":
-            self.unit(parent, e["step"], prefix,
-                      note=f"foreach, {e.get('concurrency', 1)} at a time", foreach=True)
-        elif kind in ("map", "sleep"):
-            self.small(parent, e, prefix)
+    def visit_step(self, entry: StepEntryDescription, unit: Unit, at: _At) -> None:
+        self.unit(at.parent, unit)
+
+    def visit_parallel(self, entry: ParallelEntryDescription, path: str, units: list[Unit],
+                       at: _At) -> None:
+        node = at.parent.add(self.group_label("⇉", entry["id"], "parallel", "all at once"))
+        for unit in units:
+            self.unit(node, unit)
+
+    def visit_branch(self, entry: BranchEntryDescription, path: str,
+                     arms: list[tuple[BranchArmDescription, Unit]], at: _At) -> None:
+        node = at.parent.add(self.group_label("◇", entry["id"], "branch",
+                                              "first true condition"))
+        chosen = any(self.status(unit.path) != "pending" for _, unit in arms)
+        for arm, unit in arms:
+            self.unit(node, unit, note=f"when {_text(arm.get('label'))}",
+                      skipped=chosen or at.passed)
+
+    def visit_loop(self, entry: LoopEntryDescription, unit: Unit, at: _At) -> None:
+        mode = "dountil" if entry.get("mode") == "until" else "dowhile"
+        label = _text(entry.get("label"))
+        note = mode if label in ("", entry.get("mode")) else f"{mode} {label}"
+        self.unit(at.parent, unit, note=note, loop=True)
+
+    def visit_foreach(self, entry: ForeachEntryDescription, unit: Unit, at: _At) -> None:
+        self.unit(at.parent, unit, note=f"foreach, {entry.get('concurrency', 1)} at a time",
+                  foreach=True)
+
+    def visit_map(self, entry: MapEntryDescription, path: str, at: _At) -> None:
+        label = _text(entry.get("label"))
+        self.small(at.parent, path, entry["id"],
+                   "map" if label in ("", "map") else f"map {label}")
+
+    def visit_sleep(self, entry: SleepEntryDescription, path: str, at: _At) -> None:
+        label = _text(entry.get("label"))
+        if entry.get("mode") == "sleep_until":
+            what = "sleep until" if label in ("", "until") else f"sleep until {label}"
         else:
-            raise ValueError(f"unknown entry kind {kind!r} in the graph description")
+            what = "sleep" if label in ("", "sleep") else f"sleep {label}"
+        self.small(at.parent, path, entry["id"], what)
 
     # -- labels ----------------------------------------------------------------------------
 
@@ -300,8 +341,8 @@ class _Walker:
         end = self.facts.now if running and self.facts.now is not None else max(ends or starts)
         return end - min(starts), running
 
-    def group_label(self, glyph: str, e: Mapping[str, Any], kind: str, what: str) -> Text:
-        return Text.assemble((glyph + " ", "cyan"), escape_controls(str(e["id"])),
+    def group_label(self, glyph: str, ident: str, kind: str, what: str) -> Text:
+        return Text.assemble((glyph + " ", "cyan"), escape_controls(str(ident)),
                              (f"  {kind}: {what}", "dim"))
 
     def lead(self, status: str, ident: str) -> Text:
@@ -310,15 +351,14 @@ class _Walker:
             return Text(ident, style="bold")
         return Text.assemble((GLYPHS.get(status, "?") + " ", STYLES.get(status, "")), ident)
 
-    def unit(self, parent: Tree, step: Mapping[str, Any], prefix: str, *, note: str = "",
-             skipped: bool = False, loop: bool = False, foreach: bool = False) -> None:
+    def unit(self, parent: Tree, unit: Unit, *, note: str = "", skipped: bool = False,
+             loop: bool = False, foreach: bool = False) -> None:
         """A step, or a nested workflow with its entries as children."""
-        path = prefix + str(step["id"])
-        nested = "entries" in step
+        path, step, nested = unit.path, unit.step, unit.nested
         status = self.status(path)
         if skipped and status == "pending":
             status = "skipped"
-        label = self.lead(status, str(step["id"]))
+        label = self.lead(status, unit.id)
         if nested:
             label.append("  workflow", style="dim")
         if note:
@@ -340,7 +380,7 @@ class _Walker:
             if path in self.facts.outputs:
                 node.add(Text(f"» {preview(self.facts.outputs[path], 70)}", style="dim cyan"))
         if nested:
-            self.sequence(node, step["entries"], path + ".", settled=status == "success")
+            self.sequence(node, unit.entries, unit.prefix, settled=status == "success")
 
     def facts_of(self, label: Text, path: str, status: str, *, loop: bool = False,
                  container: bool = False) -> None:
@@ -396,26 +436,14 @@ class _Walker:
         if len(open_items) > MAX_ITEMS:
             node.add(Text(f"… and {len(open_items) - MAX_ITEMS} more", style="dim"))
 
-    def small(self, parent: Tree, e: Mapping[str, Any], prefix: str) -> None:
-        """A ``.map`` or ``.sleep``."""
-        path = prefix + str(e["id"])
+    def small(self, parent: Tree, path: str, ident: str, what: str) -> None:
+        """A ``.map`` or ``.sleep``: its id, then ``what`` it does."""
         status = self.status(path)
-        label = self.lead(status, str(e["id"]))
-        label.append(f"  {_small_label(e)}", style="dim")
+        label = self.lead(status, str(ident))
+        label.append(f"  {what}", style="dim")
         if self.facts is not None:
             self.facts_of(label, path, status)
         parent.add(label)
-
-
-def _entry_paths(e: Mapping[str, Any], prefix: str) -> list[str]:
-    kind = e["kind"]
-    if kind in ("step", "loop", "foreach"):
-        return [prefix + str(e["step"]["id"])]
-    if kind == "parallel":
-        return [prefix + str(s["id"]) for s in e["steps"]]
-    if kind == "branch":
-        return [prefix + str(b["step"]["id"]) for b in e["branches"]]
-    return [prefix + str(e["id"])]
 
 
 def _text(value: Any) -> str:
@@ -426,12 +454,3 @@ def _text(value: Any) -> str:
 def _schemas(desc: Mapping[str, Any]) -> str:
     given, made = _text(desc.get("input_schema")), _text(desc.get("output_schema"))
     return f"{given or 'Any'} → {made or 'Any'}"
-
-
-def _small_label(e: Mapping[str, Any]) -> str:
-    label = _text(e.get("label"))
-    if e["kind"] == "map":
-        return "map" if label in ("", "map") else f"map {label}"
-    if e.get("mode") == "sleep_until":
-        return "sleep until" if label in ("", "until") else f"sleep until {label}"
-    return "sleep" if label in ("", "sleep") else f"sleep {label}"

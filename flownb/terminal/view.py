@@ -27,6 +27,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from .._text import escape_controls
+from ..core.description import walk
 from ..core.events import (
     STEP_OUTPUT,
     STEP_RESULT,
@@ -280,25 +281,9 @@ class RunView:
 def _containers(description: Mapping[str, Any]) -> tuple[set[str], set[str]]:
     """(graph paths of nested workflows, those of foreach steps): steps whose events repeat
     what the steps (or items) inside them report."""
-    workflows: set[str] = set()
-    foreach: set[str] = set()
-
-    def walk(entries: Any, prefix: str) -> None:
-        for e in entries:
-            if "step" in e:
-                steps = [e["step"]]
-            else:
-                steps = e.get("steps") or [b["step"] for b in e.get("branches", [])]
-            for step in steps:
-                path = prefix + str(step["id"])
-                if e["kind"] == "foreach":
-                    foreach.add(path)
-                if "entries" in step:
-                    workflows.add(path)
-                    walk(step["entries"], path + ".")
-
-    walk(description.get("entries") or [], "")
-    return workflows, foreach
+    nodes = list(walk(description))
+    return ({n.path for n in nodes if n.kind == "workflow"},
+            {n.path for n in nodes if n.holder == "foreach"})
 
 
 def _status(result: Any) -> str | None:
