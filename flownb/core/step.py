@@ -215,9 +215,14 @@ def _strip_optional(tp: Any) -> Any:
 def clone_step(original: Any, *, id: str) -> Any:
     """A copy of a step (or committed workflow) with a new id; same logic and schemas.
 
+    A workflow's copy is independent: its graph description says the new id, a nested run
+    of it records its steps under the new id, and each has its own ``on_run`` callbacks.
+
     >>> twin = clone_step(shout, id="shout-again")  # doctest: +SKIP
     """
     check_step_id(id)
+    if getattr(original, "is_workflow", False):
+        return original._clone(id)
     twin = copy.copy(original)
     twin.id = id
     return twin

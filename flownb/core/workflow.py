@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -220,6 +221,18 @@ class Workflow:
         if not self._committed:
             return dict(_walk_steps(self._entries, ""))
         return dict(self._steps)
+
+    def _clone(self, id: str) -> Workflow:
+        """``clone_step(workflow, id=...)``: the same constructs under a new id, with a graph
+        (and description) of its own and none of this workflow's ``on_run`` callbacks."""
+        twin = copy.copy(self)
+        twin.id = check_step_id(id, what="workflow")
+        twin._entries = list(self._entries)
+        twin._counters = dict(self._counters)
+        twin._steps = dict(self._steps)
+        twin._run_callbacks = []
+        twin._graph = Graph(twin, self._graph.entries) if self._graph is not None else None
+        return twin
 
     def __repr__(self) -> str:
         state = "committed" if self._committed else "open"
