@@ -85,6 +85,19 @@ async def floor_sqlite(n: int, path: Path) -> float:
     return elapsed
 
 
+async def runs_per_step(wf: flownb.Workflow, runs: int, steps: int, *,
+                        together: bool) -> float:
+    """µs per step of ``runs`` runs of ``chain(steps)``: started together (``gather``) or
+    one after another."""
+    t = time.perf_counter()
+    if together:
+        results = await asyncio.gather(*(wf.create_run().start({"n": 0}) for _ in range(runs)))
+    else:
+        results = [await wf.create_run().start({"n": 0}) for _ in range(runs)]
+    assert all(r.status == "success" and r.result.n == steps for r in results)
+    return (time.perf_counter() - t) / (runs * steps) * 1e6
+
+
 def foreach_wf(concurrency: int, sleep: float, *, id: str = "fan-out",
                yield_each: bool = False) -> flownb.Workflow:
     """A foreach over ``Num`` items, without persistence. Items sleep ``sleep`` seconds,
@@ -179,6 +192,16 @@ def _rows(quick: bool, tmp: Path) -> list[Row]:
     out.append(Row("100-step chain, SQLite store", "us/step", got, "1 commit/step", floor,
                    "<= 150 us/step"))
     chain_store.close()
+    many_store = SQLiteStore(tmp / "many.db")
+    many = chain(10, many_store, id="chain-10")
+    together, alone = paired(partial(runs_per_step, many, 100, 10, together=True),
+                             partial(runs_per_step, many, 100, 10, together=False),
+                             3 if quick else 9)
+    gain = statistics.median(alone) / statistics.median(together)
+    out.append(Row("100 runs x 10 steps started together, SQLite", "us/step", together,
+                   "same runs one by one", alone, ">= 4x the one-by-one throughput",
+                   note=f"now {gain:.1f}x (group commit)"))
+    many_store.close()
     fe = foreach_wf(10, 0)
     got, floor = paired(lambda: foreach_ms(fe, 1000), lambda: floor_gather(1000, 10, 0), reps)
     out.append(Row("foreach 1,000 trivial items, conc. 10", "ms", got, "gather+semaphore",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -56,6 +56,9 @@ from .signals import (
 )
 from .tasks import gather_all
 
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
 
 log = logging.getLogger("flownb")
@@ -92,8 +95,7 @@ class Execution:
         self.buffer: EventBuffer | None = None  # what the run's feeds read (run.feed)
         self.observed = False  # anything reads events: listeners or a feed
         self.active = False  # executing now (between start/resume and their return)
-        self.dirty_steps: dict[str, None] = {}  # an ordered set: new records keep run order
-        self.dirty_journal: dict[str, None] = {}
+        self.recorder: Recorder | None = None  # writes the run to its store (core.recorder)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._step_index: dict[str, Any] | None = None
 
@@ -155,12 +157,14 @@ class Execution:
     # records
     def set_step(self, display: str, sr: StepResult) -> None:
         self.steps[display] = sr
-        self.dirty_steps[display] = None
+        if self.recorder is not None:
+            self.recorder.step_changed(display)
         self.stored_json.discard(display)
 
     def record(self, key: str, data: dict[str, Any]) -> None:
         self.journal[key] = data
-        self.dirty_journal[key] = None
+        if self.recorder is not None:
+            self.recorder.journal_changed(key)
         self.stored_json.discard(key)
 
     def recorded(self, key: str, display: str) -> tuple[str | None, Any]:
@@ -559,6 +563,9 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     except ValidationError as exc:
         raise _invalid(scope, sr, path, f"step '{step.id}' input", exc) from None
     sr.payload = value
+    recorder = ex.recorder
+    if recorder is not None and recorder.due:
+        await recorder.sync(display)  # what finished before this step is stored
     if ex.observed:
         ex.emit(STEP_START, path, {"payload": value, "resumed": resuming}, sr.started_at)
     retry = step.retries or scope.workflow.retry_config
@@ -617,7 +624,6 @@ def _suspend_step(scope: Scope, step: Any, sr: StepResult, key: str, display: st
     sr.suspend_payload = payload
     sr.status = SUSPENDED
     sr.ended_at = clock.now()
-    ex.dirty_steps[display] = None
     try:
         ex.emit(STEP_SUSPENDED, path, {"suspend_payload": payload})
     except Unstorable as exc:
@@ -635,7 +641,6 @@ def _succeed(scope: Scope, sr: StepResult, key: str, display: str, path: tuple[s
     sr.output = out
     sr.status = SUCCESS
     sr.ended_at = clock.now()
-    ex.dirty_steps[display] = None
     if ex.observed:
         try:
             ex.emit(STEP_RESULT, path,
@@ -664,7 +669,6 @@ def _finish(scope: Scope, sr: StepResult, status: str, path: tuple[str, ...],
     sr.status = status
     sr.error = error
     sr.ended_at = clock.now()
-    ex.dirty_steps[".".join(path)] = None
     if status == SUSPENDED:
         ex.emit(STEP_SUSPENDED, path, {"suspend_payload": None})
     else:

@@ -40,7 +40,7 @@ from .engine import (
 )
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
 from .feed import RunFeed
-from .persist import Persister, hydrate, new_snapshot
+from .recorder import Recorder, hydrate
 from .replay import replay_problems
 from .results import StepResult, WorkflowResult
 from .schema import validate
@@ -73,7 +73,7 @@ class Run:
         self.result: WorkflowResult | None = None
         self.origin: str | None = None  # "module:attr" when known, for `flownb resume`
         self._ex = Execution(run_id, workflow)
-        self._persister: Persister | None = None
+        self._recorder: Recorder | None = None  # made by start/resume/restart, used by _drive
         self._version = 0
         self._created_at: float | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -257,9 +257,9 @@ class Run:
         ex.runtime_context = RuntimeContext.of(runtime_context)
         self._created_at = clock.now()
         if self.store is not None:
-            self.store.insert(new_snapshot(ex, status=RUNNING, created_at=self._created_at,
-                                           origin=self.origin, stored_input=stored_input))
-            self._version = 1
+            recorder = Recorder(self.store, ex, 0, self.origin)
+            recorder.begin(stored_input, self._created_at)
+            self._recorder, self._version = recorder, recorder.version
         self.status = RUNNING
 
     def _storable(self, value: Any, what: str) -> Any:
@@ -376,13 +376,13 @@ class Run:
             self._ex.runtime_context = RuntimeContext.of(runtime_context)
         self._ex.targets = {key: data}
         if self.store is not None:
-            self._persister = Persister(self.store, self._ex, self._version, self.origin)
+            recorder = Recorder(self.store, self._ex, self._version, self.origin)
             try:
-                self._persister.flush(status=RUNNING)  # the claim: one writer wins
+                recorder.claim()  # one writer wins
             except BaseException:
                 self._ex.targets = {}
-                self._persister = None
                 raise
+            self._recorder = recorder
         self.status = RUNNING
 
     def _check_definition(self, action: str) -> None:
@@ -474,8 +474,9 @@ class Run:
                         step_path=display) from None
             if runtime_context is not None:
                 self._ex.runtime_context = RuntimeContext.of(runtime_context)
-            self._persister = Persister(self.store, self._ex, self._version, self.origin)
-            self._persister.flush(status=RUNNING)
+            recorder = Recorder(self.store, self._ex, self._version, self.origin)
+            recorder.claim()
+            self._recorder = recorder
             self.status = RUNNING
         return await self._drive(resumed=True)
 
@@ -520,12 +521,10 @@ class Run:
         self._task = asyncio.current_task()
         self._ex.active = True
         self._cancel_requested = False
-        persister = self._persister
-        if self.store is not None and persister is None:
-            persister = Persister(self.store, ex, self._version, self.origin)
-        self._persister = None
-        critical = (persister, True) if persister is not None else None
-        ex.storing = critical is not None
+        recorder, self._recorder = self._recorder, None
+        critical = (recorder, True) if recorder is not None else None
+        ex.storing = recorder is not None
+        ex.recorder = recorder
         if critical is not None:
             ex.listen(critical, first=True)
         logging_entry = None
@@ -556,7 +555,7 @@ class Run:
                     self._task.uncancel()
                 else:
                     reraise = True
-            if status == SUCCESS and persister is not None:
+            if status == SUCCESS and recorder is not None:
                 try:
                     to_stored(output)
                 except Unstorable as exc:
@@ -570,12 +569,10 @@ class Run:
                 error=error if status in (FAILED, CANCELED) else None, exception=exception,
                 suspended=ex.suspended_paths() if status == SUSPENDED else [],
                 state=ex.state)
-            if persister is not None:
-                persister.status = status
-                persister.result = self.result.result
-                persister.error = self.result.error
             self.status = status
             try:
+                if recorder is not None:  # stored before any observer hears of the end
+                    await recorder.finish(status, self.result.result, self.result.error)
                 if status == SUSPENDED:
                     ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
                 if ex.buffer is not None or any(not critical for _, critical in ex.listeners):
@@ -583,8 +580,8 @@ class Run:
                 elif ex.observed:  # only the store listens: spare it the result
                     ex.emit(WORKFLOW_FINISH, (), {"status": status})
             except BaseException:
-                # The store writes the final status first (it listens first): when that
-                # write fails, the run stays "running" here as in the store, for restart().
+                # When the final write fails, the run stays "running" here as in the
+                # store, for restart().
                 self.status = RUNNING
                 raise
             for watcher in list(self._async_watchers):
@@ -593,9 +590,10 @@ class Run:
             for entry in (critical, logging_entry):
                 if entry is not None:
                     ex.unlisten(entry)
+            ex.recorder = None
             self._ex.active = False
-            if persister is not None:
-                self._version = persister.version
+            if recorder is not None:
+                self._version = recorder.version
         if reraise:
             raise asyncio.CancelledError()
         return self.result

@@ -85,9 +85,10 @@ async def test_closing_a_feed_stops_counting_and_a_closed_run_is_not_observed():
 
 
 async def test_a_feed_opened_mid_run_counts_from_then_and_ticks():
-    gate = asyncio.Event()
+    gate, inside = asyncio.Event(), asyncio.Event()
 
     async def wait(input_data: N) -> dict[str, int]:
+        inside.set()
         await gate.wait()
         return {"n": input_data.n}
 
@@ -98,8 +99,7 @@ async def test_a_feed_opened_mid_run_counts_from_then_and_ticks():
           .commit())
     run = wf.create_run()
     task = asyncio.ensure_future(run.start({"n": 0}))
-    while "b" not in run.steps:
-        await asyncio.sleep(0.001)
+    await inside.wait()  # b has started
     feed = run.feed(interval=0.01)
     assert feed.ticking and feed.count == 0 and feed.events() == []
     gate.set()

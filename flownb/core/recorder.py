@@ -1,0 +1,411 @@
+"""Between an ``Execution`` and a stored ``Snapshot``: the ``Recorder``.
+
+The recorder is the only writer of a run's snapshot. ``Run`` calls it explicitly to
+``begin`` a new run, ``claim`` a stored one and ``finish``; in between it subscribes to the
+run's events and writes the records that changed since its last write, as one
+compare-and-swap update:
+
+* when a step finishes or suspends, a write is due: it happens before the next step
+  starts, or on the event loop's next turn, whichever comes first; so every finished
+  step is stored before anything after it runs, and many foreach items finishing in the
+  same turn share one write;
+* the writes due in one loop turn, of every run on the same store, are one group commit
+  (``Store.update_many``: one transaction), so a hundred runs started together share their
+  commits instead of queuing for them;
+* when the run finishes (or suspends), the last write carries the final status.
+
+This runs once per step, so it is kept lean (see docs/benchmarks.md): one callback per
+loop turn rather than one per step, and step records serialized without going through
+pydantic's ``TypeAdapter`` wrapper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..errors import describe_field_errors, field_errors_from_pydantic
+from . import clock
+from .codec import Unstorable, from_stored, to_stored
+from .events import STEP_RESULT, STEP_START, STEP_SUSPENDED, Event
+from .keys import special_ids, upgrade_v1_key
+from .results import StepResult
+from .schema import to_jsonable
+
+if TYPE_CHECKING:
+    from ..storage.base import Snapshot, Store, Update
+    from .engine import Execution
+
+__all__ = ["Recorder", "hydrate", "meta_of", "new_snapshot"]
+
+_STEP_DONE = frozenset({STEP_RESULT, STEP_SUSPENDED})
+_RECORD_FIELDS = tuple(f.name for f in fields(StepResult))
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
+            origin: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "suspended_paths": ex.suspended_paths(),
+        # Only the journal keys that differ from the path (a loop iteration, "inc@2"):
+        # the rest follow from suspended_paths.
+        "suspended_keys": {d: k for d, k in ex.suspended.items() if k != d},
+        "state": to_stored(ex.state),
+        "targets": {k: to_stored(v) for k, v in ex.targets.items()},
+    }
+    if result is not None:
+        meta["result"] = to_stored(result)
+    if error is not None:
+        meta["error"] = error
+    if origin is not None:
+        meta["origin"] = origin
+    return meta
+
+
+def new_snapshot(ex: Execution, *, status: str, created_at: float,
+                 origin: str | None, stored_input: Any) -> Snapshot:
+    from ..storage.base import Snapshot
+
+    snap = Snapshot(
+        run_id=ex.run_id,
+        workflow_id=ex.workflow_id,
+        status=status,
+        version=1,
+        created_at=created_at,
+        updated_at=created_at,
+        input=stored_input,
+        graph=ex.workflow.graph.description,
+        meta=meta_of(ex, origin=origin),
+    )
+    return snap
+
+
+def hydrate(ex: Execution, snap: Snapshot) -> None:
+    """Fill an execution from a stored snapshot (outputs stay JSON until replay needs them)."""
+    ex.replay_problems = []
+    ex.input = _replay(ex, "the workflow input", ex.workflow.input_schema, snap.input)
+    ex.steps = {path: StepResult.from_dict(d) for path, d in snap.steps.items()}
+    journal = snap.journal
+    keys = snap.meta.get("suspended_keys") or {}
+    targets = snap.meta.get("targets") or {}
+    if snap.schema_version < 2:  # written with the old key grammar (flownb.core.keys)
+        loops, branches = special_ids(snap.graph)
+        journal = {upgrade_v1_key(k, loops, branches): d for k, d in journal.items()}
+        keys = {d: upgrade_v1_key(k, loops, branches) for d, k in keys.items()}
+        targets = {upgrade_v1_key(k, loops, branches): d for k, d in targets.items()}
+    ex.journal = {key: dict(d) for key, d in journal.items()}
+    ex.stored_json = set(ex.steps) | {k for k, d in ex.journal.items() if "output" in d}
+    displays = (".".join(path) for path in snap.meta.get("suspended_paths") or [])
+    ex.suspended = {d: keys.get(d, d) for d in displays}
+    ex.stored_targets = targets
+    schema = ex.workflow.state_schema
+    state = snap.meta.get("state")
+    ex.state = (_replay(ex, "the workflow state", schema, state)
+                if schema is not None and state is not None else state)
+
+
+def _replay(ex: Execution, what: str, schema: Any, data: Any) -> Any:
+    """Stored data validated into ``schema``; if it no longer fits (the definition changed
+    since the run was stored), the raw data, with the problem noted for ``resume`` to
+    report before it claims the run: reattaching never fails because code changed."""
+    try:
+        return from_stored(schema, data)
+    except ValidationError as exc:
+        fields = describe_field_errors(field_errors_from_pydantic(exc))
+        ex.replay_problems.append(f"{what} no longer matches its schema: {fields}")
+        return data
+
+
+class Recorder:
+    """The one writer of a run's stored snapshot.
+
+    Its life is explicit: ``begin`` stores a new run, ``claim`` takes a stored one over
+    (resume, restart: a compare-and-swap, so one writer wins), ``finish`` writes the final
+    status. In between it is a subscriber of the run's events (the run's first, critical
+    listener): a step's record is encoded when the step finishes, so a success or a
+    suspension whose values cannot be stored raises ``Unstorable`` right there, inside the
+    engine, which fails that step (records of other statuses are encoded leniently: they
+    are never replayed). It owns the change log: the execution tells it which records
+    changed (``step_changed``, ``journal_changed``) and only the recorder reads and clears
+    that log.
+
+    Writes are group commits: the changes of every run recording into the same store on
+    the same event loop during one loop turn go to the store as one ``update_many`` (one
+    transaction). A finished step is written before the next step of its run starts
+    (``sync``, awaited by the engine), or on the loop's next turn, whichever comes first;
+    the record of the step about to start (``running``) goes in that same write.
+    """
+
+    def __init__(self, store: Store, ex: Execution, version: int, origin: str | None) -> None:
+        self.store = store
+        self.ex = ex
+        self.version = version
+        self.origin = origin
+        self.status = "running"
+        self._result: Any = None
+        self._error_text: str | None = None
+        self._sent_status: str | None = None  # what the store holds, to send only changes
+        self._sent_meta: dict[str, Any] | None = None
+        self._steps: dict[str, None] = {}  # the change log: an ordered set of display paths
+        self._journal: dict[str, None] = {}
+        self._due = False  # a finished step waits to be written
+        self._batch: _Batch | None = None  # the group commit this recorder waits in
+        self._company = True  # its last group commit had other runs in it (or none yet)
+        self._starting: str | None = None  # a step starting now: its record waits
+        self._failure: BaseException | None = None  # raised by a write the run did not await
+        # display path -> (the StepResult, its record encoded when it finished)
+        self._ready: dict[str, tuple[StepResult, dict[str, Any]]] = {}
+
+    # -- the change log ---------------------------------------------------------------------
+
+    def step_changed(self, display: str) -> None:
+        self._steps[display] = None
+
+    def journal_changed(self, key: str) -> None:
+        self._journal[key] = None
+
+    # -- explicit life --------------------------------------------------------------------------
+
+    def begin(self, stored_input: Any, created_at: float) -> None:
+        """Store the run as new (status ``running``, version 1)."""
+        self.store.insert(new_snapshot(self.ex, status="running", created_at=created_at,
+                                       origin=self.origin, stored_input=stored_input))
+        self.version = 1
+        self._sent_status = "running"
+
+    def claim(self) -> None:
+        """Take the stored run over (status ``running``): raises ``ConcurrentRunError`` when
+        another writer moved it on since it was loaded; nothing is written then."""
+        self.status = "running"
+        self._sent_status = None  # always sent: the claim is the status change
+        self._write_alone()
+
+    async def finish(self, status: str, result: Any, error: str | None) -> None:
+        """Write the final status (and the result or error) with what is still due."""
+        self.status, self._result, self._error_text = status, result, error
+        self._due = True
+        await self._await_write()
+
+    # -- the subscriber ------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        kind = event.type
+        if kind in _STEP_DONE:
+            display = ".".join(event.path)
+            sr = self.ex.steps.get(display)
+            if sr is not None:
+                self._ready[display] = (sr, stored_record(sr) if sr.status in _REPLAYED
+                                        else shown_record(sr))
+                self._steps[display] = None
+            self._due = True
+            self._join()  # written on the loop's next turn at the latest
+        elif kind == STEP_START and self._due:
+            # A step that the engine does not await a write for (a nested workflow, a
+            # foreach, a map, a sleep) starts: what finished before it is written now.
+            self._starting = ".".join(event.path)
+            self._write_now()
+
+    @property
+    def due(self) -> bool:
+        """A finished step waits to be written (the engine then awaits ``sync``)."""
+        return self._due
+
+    async def sync(self, starting: str) -> None:
+        """Before the next step starts: write what is due, together with the other runs
+        whose writes are due in this loop turn.
+
+        Waiting for the loop's next turn lets other runs join the write, and costs a run
+        alone two loop iterations a step for nothing: so a run whose last group commit had
+        no other run in it writes at once (with whatever else is due in the store).
+        The record of the step ``starting`` (``running``) waits for the next write: it
+        would cost every step an encoding of its input, and a restart re-runs a step that
+        has no finished record anyway."""
+        self._starting = starting
+        if self._company:
+            await self._await_write()
+        else:
+            self._write_now()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _join(self) -> _Batch:
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _Batch.open(self.store)
+            batch.recorders[self] = None
+        return batch
+
+    async def _await_write(self) -> None:
+        self._raise_failure()
+        if not self._due:
+            return
+        batch = self._join()
+        waiter = batch.loop.create_future()
+        batch.waiters.append(waiter)
+        await waiter
+        self._raise_failure()
+
+    def _write_now(self) -> None:
+        """Write synchronously: the batch this recorder waits in goes now (with the other
+        runs in it), or a batch of this recorder alone."""
+        self._raise_failure()
+        if self._batch is not None:
+            self._batch.flush()
+        else:
+            self._write_alone()
+        self._raise_failure()
+
+    def _write_alone(self) -> None:
+        update = self._take()
+        self._written(self.store.update_many([update])[0], update)
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            raise failure
+
+    def _take(self) -> Update:
+        """This run's changes as one ``Update`` (the log is cleared once it is written)."""
+        ex = self.ex
+        records = ex.steps
+        holding, self._starting = self._starting, None
+        steps = {p: self._record(p, records[p]) for p in self._steps
+                 if p in records and p != holding}
+        journal = {k: _json_record(ex.journal[k]) for k in self._journal if k in ex.journal}
+        meta = meta_of(ex, result=self._result, error=self._error_text, origin=self.origin)
+        return _update_type()(ex.run_id, expected_version=self.version,
+                      status=None if self.status == self._sent_status else self.status,
+                      updated_at=clock.now(),
+                      meta=None if meta == self._sent_meta else meta,
+                      steps=steps, journal=journal)
+
+    def _written(self, outcome: int | BaseException, update: Update) -> None:
+        self._batch = None
+        if isinstance(outcome, BaseException):
+            self._failure = outcome
+            return
+        self.version = outcome
+        self._sent_status = self.status
+        if update.meta is not None:
+            self._sent_meta = dict(update.meta)
+        for path in update.steps:
+            self._steps.pop(path, None)
+        for key in update.journal:
+            self._journal.pop(key, None)
+        self._due = False
+
+    def _record(self, display: str, sr: StepResult) -> dict[str, Any]:
+        ready = self._ready.pop(display, None)
+        if ready is not None and ready[0] is sr and ready[1]["status"] == sr.status:
+            return ready[1]
+        return shown_record(sr)
+
+
+class _Batch:
+    """One group commit: the recorders of one store whose writes are due in this loop turn.
+
+    It is written on the loop's next turn, or at once when a recorder needs it written
+    (``flush``). It stays open until that next turn, so the steps of a run that follow one
+    another without yielding to the loop share one batch object and one loop callback.
+    """
+
+    _open: dict[tuple[int, int], _Batch] = {}  # (id(loop), id(store)) -> the batch open now
+
+    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop) -> None:
+        self.store = store
+        self.loop = loop
+        self.recorders: dict[Recorder, None] = {}
+        self.waiters: list[asyncio.Future[None]] = []
+        self._key = (id(loop), id(store))
+        loop.call_soon(self._on_next_turn)
+
+    @classmethod
+    def open(cls, store: Store) -> _Batch:
+        loop = asyncio.get_running_loop()
+        batch = cls._open.get((id(loop), id(store)))
+        if batch is None:
+            batch = cls._open[(id(loop), id(store))] = cls(store, loop)
+        return batch
+
+    def _on_next_turn(self) -> None:
+        if _Batch._open.get(self._key) is self:
+            del _Batch._open[self._key]
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every recorder's changes in one ``update_many``; wake those who wait."""
+        recorders = list(self.recorders)
+        self.recorders.clear()
+        waiters, self.waiters = self.waiters, []
+        if recorders:
+            updates: list[Update] = []
+            try:
+                for recorder in recorders:
+                    updates.append(recorder._take())
+                outcomes: list[Any] = list(self.store.update_many(updates))
+            except BaseException as exc:  # a fault of the store: every run in it hears it
+                outcomes = [exc] * len(recorders)
+                updates += [None] * (len(recorders) - len(updates))  # type: ignore[list-item]
+            company = len(recorders) > 1
+            for recorder, outcome, update in zip(recorders, outcomes, updates, strict=True):
+                recorder._company = company
+                recorder._written(outcome, update)
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+def _update_type() -> type[Update]:
+    """``flownb.storage.Update`` (the storage layer sits above the core: imported late)."""
+    global _UPDATE
+    if _UPDATE is None:
+        from ..storage.base import Update
+
+        _UPDATE = Update
+    return _UPDATE
+
+
+_UPDATE: type[Update] | None = None
+
+_REPLAYED = frozenset({"success", "suspended"})
+
+
+def stored_record(sr: StepResult) -> dict[str, Any]:
+    """``sr`` as stored JSON data that replays; raises ``Unstorable`` naming the field."""
+    out: dict[str, Any] = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(sr, name)
+        if value is None or type(value) in _SCALARS:
+            out[name] = value
+        else:
+            try:
+                out[name] = to_stored(value)
+            except Unstorable as exc:
+                raise Unstorable(exc.reason, path=exc.path, field=name) from None
+    return out
+
+
+def shown_record(sr: StepResult) -> dict[str, Any]:
+    """``sr`` as JSON data for a record that is never replayed (running, failed,
+    canceled): what cannot be stored is shown as a placeholder rather than failing."""
+    out: dict[str, Any] = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(sr, name)
+        if value is None or type(value) in _SCALARS:
+            out[name] = value
+        else:
+            try:
+                out[name] = to_stored(value)
+            except Unstorable:
+                out[name] = to_jsonable(value)
+    return out
+
+
+def _json_record(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if v is None or type(v) in _SCALARS else to_stored(v)
+            for k, v in record.items()}

@@ -1,0 +1,114 @@
+"""The recorder: the one writer of a run's snapshot, and group commit across runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+
+from flownb import create_step, create_workflow
+from flownb.storage import MemoryStore, SQLiteStore
+
+
+class N(BaseModel):
+    n: int
+
+
+class CountingStore(SQLiteStore):
+    """A SQLite store that remembers the size of every ``update_many`` batch."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.batches: list[list[str]] = []
+
+    def update_many(self, updates):
+        self.batches.append([u.run_id for u in updates])
+        return super().update_many(updates)
+
+
+def chain(wf_id: str, length: int, store, check=None):
+    async def inc(input_data: N) -> dict[str, int]:
+        if check is not None:
+            check(input_data.n)
+        return {"n": input_data.n + 1}
+
+    wf = create_workflow(id=wf_id, input_schema=N, output_schema=N, storage=store)
+    for i in range(length):
+        wf = wf.then(create_step(id=f"s{i}", input_schema=N, output_schema=N, execute=inc))
+    return wf.commit()
+
+
+async def test_runs_started_together_share_their_writes(tmp_path):
+    store = CountingStore(tmp_path / "runs.db")
+    wf = chain("together", 5, store)
+    runs = [wf.create_run() for _ in range(20)]
+    results = await asyncio.gather(*(r.start({"n": 0}) for r in runs))
+    assert all(r.status == "success" and r.result.n == 5 for r in results)
+    # 20 runs x (4 writes between steps + the last step + the final status) would be 120
+    # one-run transactions; together they are a handful of batches of many runs.
+    assert max(len(b) for b in store.batches) >= 10
+    assert len(store.batches) <= 20
+    for run in runs:
+        snap = store.load(run.run_id)
+        assert snap.status == "success" and snap.meta["result"] == {"n": 5}
+        assert [s["status"] for s in snap.steps.values()] == ["success"] * 5
+    store.close()
+
+
+async def test_a_run_alone_writes_each_step_before_the_next_starts(tmp_path):
+    path = tmp_path / "alone.db"
+    store = CountingStore(path)
+    reader = SQLiteStore(path)
+    seen: list[list[str]] = []
+    holder: dict[str, str] = {}
+
+    def check(n: int) -> None:  # inside step s{n}: every step before it is stored
+        snap = reader.load(holder["id"])
+        seen.append([p for p, s in snap.steps.items() if s["status"] == "success"])
+
+    wf = chain("alone", 4, store, check)
+    run = wf.create_run()
+    holder["id"] = run.run_id
+    result = await run.start({"n": 0})
+    assert result.status == "success"
+    assert seen == [[], ["s0"], ["s0", "s1"], ["s0", "s1", "s2"]]
+    assert all(len(b) == 1 for b in store.batches)
+    reader.close()
+    store.close()
+
+
+async def test_a_conflict_in_a_batch_fails_only_its_run(tmp_path):
+    """Another process moved one run on: that run hears ConcurrentRunError, the others in
+    the same group commit are written."""
+    store = SQLiteStore(tmp_path / "c.db")
+    gate = asyncio.Event()
+
+    async def wait(input_data: N) -> dict[str, int]:
+        await gate.wait()
+        return {"n": input_data.n}
+
+    wf = (create_workflow(id="conflict", input_schema=N, output_schema=N, storage=store)
+          .then(create_step(id="a", input_schema=N, output_schema=N, execute=wait))
+          .then(create_step(id="b", input_schema=N, output_schema=N,
+                            execute=lambda input_data: input_data))
+          .commit())
+    runs = [wf.create_run() for _ in range(3)]
+    tasks = [asyncio.ensure_future(r.start({"n": 1})) for r in runs]
+    await asyncio.sleep(0.01)
+    snap = store.load(runs[1].run_id)  # someone else writes run 1 meanwhile
+    store.update(runs[1].run_id, expected_version=snap.version, status=None,
+                 updated_at=snap.updated_at, meta=None)
+    gate.set()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert outcomes[0].status == "success" and outcomes[2].status == "success"
+    assert type(outcomes[1]).__name__ == "ConcurrentRunError"
+    assert store.load(runs[0].run_id).status == "success"
+    store.close()
+
+
+async def test_memory_store_runs_together_too():
+    store = MemoryStore()
+    wf = chain("mem", 3, store)
+    results = await asyncio.gather(*(wf.create_run().start({"n": 0}) for _ in range(10)))
+    assert [r.result.n for r in results] == [3] * 10
+    assert all(info.status == "success" for info in store.list_runs())
