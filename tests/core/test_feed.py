@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -67,7 +68,7 @@ async def test_on_change_is_coalesced_to_the_interval():
     elapsed = time.perf_counter() - started
     assert feed.count == 62
     assert 2 <= len(ticks) <= elapsed / 0.05 + 1  # >= 150 ms of steps: several ticks
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert all(g >= 0.04 for g in gaps)
 
 
