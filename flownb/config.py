@@ -6,7 +6,9 @@ given to ``flownb.configure(storage=...)``; the ``FLOWNB_STORAGE`` environment v
 ``storage=False`` (per workflow or in ``configure``) keeps runs in memory only.
 
 The executor a workflow's steps run on is its own ``executor=`` (or a foreach's), else the
-one given to ``flownb.configure(executor=...)``, else the local executor.
+one given to ``flownb.configure(executor=...)``, else the local executor. That default is
+kept in ``flownb.core.executor``, where the engine reads it when a run starts: this module
+sets it, so the import points down.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .core.executor import Executor, default_executor, set_default_executor
+
 if TYPE_CHECKING:
-    from .executors.base import Executor
     from .storage.base import Store
 
 __all__ = ["DEFAULT_PATH", "configure", "default_executor", "resolve_store"]
@@ -28,7 +31,6 @@ _configured: Any = _UNSET
 _lock = threading.Lock()
 _sqlite_stores: dict[str, Store] = {}
 _memory_store: Store | None = None
-_executor: Executor | None = None
 
 
 def configure(*, storage: Store | str | bool | None = _UNSET,
@@ -43,21 +45,14 @@ def configure(*, storage: Store | str | bool | None = _UNSET,
     >>> import flownb
     >>> flownb.configure(storage=":memory:")
     """
-    global _configured, _executor
+    global _configured
     if executor is not _UNSET:
-        from .core.remote import check_executor
-
-        _executor = check_executor(executor, "flownb.configure()")
+        set_default_executor(executor)
     if storage is _UNSET:
         return
     if isinstance(storage, (str, Path)):
         storage = _store_for(str(storage))
     _configured = _UNSET if storage is None else storage
-
-
-def default_executor() -> Executor | None:
-    """The executor set with ``configure(executor=...)``, or ``None`` (local)."""
-    return _executor
 
 
 def resolve_store(explicit: Store | bool | None) -> Store | None:

@@ -1,15 +1,15 @@
-"""The driver's side of remote step executions (``flownb.executors``).
+"""Both ends of a remote step execution (``flownb.core.executor`` is the protocol).
 
 Which executor runs a step is resolved once per scope: the closest setting wins — a
 foreach's ``executor=``, then the workflow that directly contains the step, then the
 enclosing workflows, then ``flownb.configure(executor=...)``. ``None`` in a scope means the
 engine's own inline path (the ``LocalExecutor``), which stays exactly as fast as before.
 
-A remote step receives plain data: its input and resume data as JSON (re-validated into
-their schemas on the worker), a copy of the state and of the runtime context,
-``get_init_data()`` precomputed, and worker-side ``suspend``/``bail``/``emit``/
-``set_state`` whose effects come back with the result. ``get_step_result`` needs the run's
-records, so a step that declares it cannot run remotely.
+A remote step receives plain data: on the driver :func:`run_remote` packs each parameter the
+step declares as the table of injectables (``params.INJECTABLES``) says, and on the worker
+:func:`run_on_worker` rebuilds them (validated back into their schemas) and reports what
+``emit``/``set_state`` collected, which the driver then applies. A parameter that cannot
+cross (``get_step_result`` needs the run's records) keeps its step local.
 """
 
 from __future__ import annotations
@@ -17,55 +17,41 @@ from __future__ import annotations
 import asyncio
 import inspect
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from .. import config
 from ..errors import WorkflowDefinitionError
-from ..executors._worker import BAIL, SUSPEND
-from ..executors.base import Executor, RemoteExecutor, StepCall
 from .codec import from_stored, to_stored
-from .events import STEP_OUTPUT
+from .executor import BAIL, OK, SUSPEND, Executor, Outcome, StepCall, default_executor
 from .graph import Entry, ForeachEntry, entry_steps
+from .params import INJECTABLES, Crossing, Site, Stays, by_name
 from .signals import BailSignal, SuspendSignal
 
 if TYPE_CHECKING:
     from .engine import Scope
 
-__all__ = ["as_remote", "check_executor", "item_scope", "nested_executor", "remote_problems",
+__all__ = ["as_remote", "item_scope", "nested_executor", "remote_problems", "run_on_worker",
            "run_remote", "top_executor"]
 
-UNSUPPORTED = ("get_step_result",)
 
-
-def check_executor(executor: Any, what: str) -> Executor | None:
-    """``executor`` when it is ``None`` or an ``Executor``; a clear error otherwise."""
-    if executor is None or isinstance(executor, Executor):
-        return executor
-    raise WorkflowDefinitionError(
-        f"{what}: executor must be a flownb.executors.Executor (LocalExecutor(), "
-        f"DaskExecutor(client)) or None, got {type(executor).__name__}")
-
-
-def as_remote(executor: Executor | None) -> RemoteExecutor | None:
+def as_remote(executor: Executor | None) -> Executor | None:
     """The executor a scope holds: ``None`` stands for the local (inline) path."""
     if executor is None or not executor.remote:
         return None
-    assert isinstance(executor, RemoteExecutor)
     return executor
 
 
-def top_executor(workflow: Any) -> RemoteExecutor | None:
+def top_executor(workflow: Any) -> Executor | None:
     """Where the steps of a run's top workflow run: its own setting, else the global one."""
     own = workflow.executor
     if own is None:
-        own = config.default_executor()
-    return as_remote(own) if own is not None else None
+        own = default_executor()
+    return as_remote(own)
 
 
-def nested_executor(workflow: Any, inherited: RemoteExecutor | None) -> RemoteExecutor | None:
+def nested_executor(workflow: Any, inherited: Executor | None) -> Executor | None:
     """A nested workflow's own setting wins over the one it runs under."""
     own = workflow.executor
     return inherited if own is None else as_remote(own)
@@ -81,32 +67,47 @@ def item_scope(scope: Scope, entry: ForeachEntry) -> Scope:
 
 # -- what a remote step may use ---------------------------------------------------------------
 
-_info: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], list[str]]] = \
-    weakref.WeakKeyDictionary()
 
+class _Plan:
+    """How one step's parameters travel: computed once per step."""
 
-def _remote_info(step: Any) -> tuple[tuple[str, ...], list[str]]:
-    """(the parameters a remote execution of ``step`` gets, the unsupported ones it
-    declares). A ``**kwargs`` function gets every parameter a worker can provide."""
-    info = _info.get(step)
-    if info is None:
+    __slots__ = ("crossings", "names", "staying")
+
+    def __init__(self, step: Any) -> None:
         try:
             declared = inspect.signature(step.execute).parameters
         except (TypeError, ValueError):
             declared = {}  # type: ignore[assignment]
-        names = tuple(n for n in step.signature.names if n not in UNSUPPORTED)
-        info = _info[step] = (names, [n for n in UNSUPPORTED if n in declared])
-    return info
+        names: list[str] = []
+        crossings: list[Crossing] = []
+        self.staying: list[str] = []  # declared by name: the step cannot run remotely
+        for name in step.signature.names:
+            how = by_name(name).remote
+            if isinstance(how, Crossing):
+                names.append(name)
+                crossings.append(how)
+            elif name in declared:  # a ``**kwargs`` function just goes without it
+                self.staying.append(name)
+        self.names = tuple(names)
+        self.crossings = tuple(crossings)
 
 
-def _unsupported(step: Any) -> list[str]:
-    return _remote_info(step)[1]
+_plans: weakref.WeakKeyDictionary[Any, _Plan] = weakref.WeakKeyDictionary()
+
+
+def _plan(step: Any) -> _Plan:
+    plan = _plans.get(step)
+    if plan is None:
+        plan = _plans[step] = _Plan(step)
+    return plan
 
 
 def _problem(path: str, names: list[str], executor: Any) -> str:
+    reasons = dict.fromkeys(how.reason for n in names
+                            if isinstance(how := by_name(n).remote, Stays))
     return (f"step '{path}' declares {', '.join(names)}, which a step running on {executor!r} "
-            "cannot use (a worker cannot read the run's records); hand the value on as input "
-            "(e.g. with .map) or keep this step local (executor=LocalExecutor())")
+            f"cannot use ({'; '.join(reasons)}); hand the value on as input (e.g. with .map) "
+            "or keep this step local (executor=LocalExecutor())")
 
 
 def remote_problems(entries: Iterable[Entry], executor: Executor | None,
@@ -124,56 +125,41 @@ def remote_problems(entries: Iterable[Entry], executor: Executor | None,
                 if step.executor is None:  # else checked when it was committed
                     problems.extend(remote_problems(step.graph.entries, here,
                                                     f"{prefix}{step.id}."))
-            elif _unsupported(step):
-                problems.append(_problem(prefix + step.id, _unsupported(step), here))
+            elif _plan(step).staying:
+                problems.append(_problem(prefix + step.id, _plan(step).staying, here))
     return problems
 
 
-# -- one remote execution -----------------------------------------------------------------------
+# -- the driver's end ---------------------------------------------------------------------------
 
 
-async def run_remote(scope: Scope, executor: RemoteExecutor, step: Any,
-                     kwargs: dict[str, Any], path: tuple[str, ...]) -> Any:
-    """Run one attempt of ``step`` through ``executor``; returns its (JSON) output or
-    raises the suspend/bail signal the worker reported."""
-    ex = scope.execution
+async def run_remote(scope: Scope, executor: Executor, step: Any, kwargs: dict[str, Any],
+                     path: tuple[str, ...]) -> Any:
+    """Run one attempt of ``step`` through ``executor``; returns its output or raises the
+    suspend/bail signal the worker reported. ``kwargs`` are the parameters the step would
+    get locally: each is packed from there."""
     display = ".".join(path)
-    names, bad = _remote_info(step)
-    if bad:  # only reachable through flownb.configure(executor=...): commit checks the rest
+    plan = _plan(step)
+    if plan.staying:  # only through flownb.configure(executor=...): commit checks the rest
         raise WorkflowDefinitionError(
-            f"workflow '{scope.workflow.id}': {_problem(display, bad, executor)}",
+            f"workflow '{scope.workflow.id}': {_problem(display, plan.staying, executor)}",
             workflow_id=scope.workflow.id, step_path=display)
-    data: dict[str, Any] = {}
-    input_schema = resume_schema = state_schema = init_schema = None
-    context = None
-    for name in names:
-        if name == "input_data":
-            data[name], input_schema = to_stored(kwargs[name]), step.input_schema
-        elif name == "resume_data":
-            data[name], resume_schema = to_stored(kwargs[name]), step.resume_schema
-        elif name in ("state", "set_state"):
-            state_schema = ex.workflow.state_schema
-            if name == "state":
-                data[name] = to_stored(ex.state)
-        elif name == "get_init_data":
-            data["init"], init_schema = to_stored(scope.init), scope.workflow.input_schema
-        elif name == "runtime_context":
-            context = dict(ex.runtime_context)
-        elif name in ("run_id", "workflow_id", "retry_count"):
-            data[name] = kwargs[name]
-    call = StepCall(step, display, names, (input_schema, resume_schema, state_schema,
-                                           init_schema), data, context)
+    site = Site(scope, None, path, step=step)
+    schemas = tuple(c.schema(site) if c.schema is not None else None for c in plan.crossings)
+    data = {name: c.pack(kwargs[name]) for name, c in zip(plan.names, plan.crossings,
+                                                          strict=True) if c.pack is not None}
+    call = StepCall(step, display, plan.names, schemas, data)
     if step.timeout is None:
         outcome = await executor.run(call)
     else:
         async with asyncio.timeout(step.timeout):
             outcome = await executor.run(call)
-    kind, value, emitted, new_state, state_set = outcome
-    for payload in emitted:  # emit() on a worker: the events arrive when the step ends
-        ex.emit(STEP_OUTPUT, path, payload)
-    if state_set:
-        schema = ex.workflow.state_schema
-        ex.state = from_stored(schema, new_state) if schema is not None else new_state
+    kind, value, effects = outcome
+    for injectable in INJECTABLES:  # in the table's order: events before the new state
+        collected = effects.get(injectable.name)
+        how = injectable.remote
+        if collected and isinstance(how, Crossing) and how.apply is not None:
+            how.apply(site, collected)
     if kind == SUSPEND:
         raise SuspendSignal(value)
     if kind == BAIL:
@@ -182,3 +168,36 @@ async def run_remote(scope: Scope, executor: RemoteExecutor, step: Any,
         return from_stored(step.output_schema, value)
     except ValidationError:
         return value  # the engine's own validation reports it, naming the fields
+
+
+# -- the worker's end ---------------------------------------------------------------------------
+
+
+def run_on_worker(fn: Callable[..., Any], names: tuple[str, ...], schemas: tuple[Any, ...],
+                  data: dict[str, Any]) -> Outcome:
+    """Call a step's function where a remote executor landed it: rebuild the parameters
+    ``names`` from ``data`` (a :class:`StepCall`'s), call, and report how it ended."""
+    effects: dict[str, list[Any]] = {}
+    kwargs: dict[str, Any] = {}
+    for name, schema in zip(names, schemas, strict=True):
+        how = by_name(name).remote
+        assert isinstance(how, Crossing), f"{name} cannot cross to a worker"
+        kwargs[name] = how.rebuild(data.get(name), schema, effects.setdefault(name, []))
+    try:
+        out = fn(**kwargs)
+        if inspect.isawaitable(out):
+            # asyncio.Runner, not asyncio.run: where nest-asyncio2 was applied (a worker
+            # thread of a notebook's own process) asyncio.run never closes its loop.
+            with asyncio.Runner() as runner:
+                out = runner.run(_wait(out))
+    except SuspendSignal as sig:
+        kind, value = SUSPEND, sig.payload
+    except BailSignal as sig:
+        kind, value = BAIL, sig.result
+    else:
+        kind, value = OK, out
+    return Outcome(kind, to_stored(value), {n: got for n, got in effects.items() if got})
+
+
+async def _wait(awaitable: Any) -> Any:
+    return await awaitable

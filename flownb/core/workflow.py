@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import SchemaMismatchError, WorkflowDefinitionError
 from . import schema as S
+from .executor import Executor, check_executor
 from .graph import (
     BranchEntry,
     Condition,
@@ -24,11 +25,10 @@ from .graph import (
 )
 from .mapping import check_mapping, step_sources
 from .params import CONDITION_PARAMS, MAP_PARAMS, read_signature
-from .remote import check_executor, remote_problems
+from .remote import remote_problems
 from .step import RetryConfig, Step, check_step_id
 
 if TYPE_CHECKING:
-    from ..executors.base import Executor
     from ..storage.base import Store
     from .results import RunInfo, WorkflowResult
     from .run import Run

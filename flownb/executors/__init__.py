@@ -9,6 +9,9 @@ Select one per workflow (``create_workflow(..., executor=...)``), per foreach
 (``.foreach(step, concurrency=200, executor=...)``) or for the process
 (``flownb.configure(executor=...)``). Importing this package does not import Dask;
 ``DaskExecutor`` loads it on first use.
+
+Another executor subclasses ``RemoteExecutor`` and implements ``submit``: ship ``run_call``
+somewhere and return its ``Outcome``. The protocol itself lives in ``flownb.core.executor``.
 """
 
 from __future__ import annotations
@@ -17,17 +20,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import Executor, LocalExecutor, RemoteExecutor, StepCall
+    from ..core.executor import Executor, Outcome, StepCall
+    from ._worker import run_call
+    from .base import LocalExecutor, RemoteExecutor
     from .dask import DaskExecutor
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "RemoteExecutor", "StepCall"]
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Outcome", "RemoteExecutor", "StepCall",
+           "run_call"]
 
 _LAZY = {
     "Executor": "base",
     "LocalExecutor": "base",
+    "Outcome": "base",
     "RemoteExecutor": "base",
     "StepCall": "base",
     "DaskExecutor": "dask",
+    "run_call": "_worker",
 }
 
 

@@ -1,4 +1,4 @@
-"""Executors: where the engine runs step executions.
+"""Executors: where the engine runs step executions (``flownb.core.executor`` is the protocol).
 
 ``LocalExecutor`` is the default: the engine itself awaits an ``async def`` step on the
 event loop and runs a sync step in a worker thread. A ``RemoteExecutor`` ships each step
@@ -16,34 +16,13 @@ import sysconfig
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType, TracebackType
-from typing import Any, ClassVar
+from types import ModuleType
+from typing import Any
 
-from ._worker import MISSING, Outcome
+from ..core.executor import MISSING, Executor, Outcome, StepCall
 
 __all__ = ["Executor", "LocalExecutor", "RemoteExecutor", "StepCall"]
-
-
-class Executor:
-    """Where a workflow's step executions run.
-
-    Choose one per workflow (``create_workflow(..., executor=...)``), per foreach
-    (``.foreach(step, executor=...)``) or for the process (``flownb.configure(executor=...)``).
-    """
-
-    remote: ClassVar[bool]
-
-    def close(self) -> None:
-        """Release what the executor holds (a client it created, ...)."""
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
 
 class LocalExecutor(Executor):
@@ -63,28 +42,11 @@ class LocalExecutor(Executor):
         return "LocalExecutor()"
 
 
-@dataclass(frozen=True, slots=True)
-class StepCall:
-    """One execution of a step, as a remote executor receives it.
-
-    ``data`` holds JSON-able values only (``input_data``, ``resume_data``, ``state``,
-    ``init``, ``run_id``, ``workflow_id``, ``retry_count``); ``context`` is a plain copy of
-    the runtime context (pickled, so its values need only be picklable).
-    """
-
-    step: Any
-    path: str
-    names: tuple[str, ...]
-    schemas: tuple[Any, Any, Any, Any]  # input, resume, state, init (None when unused)
-    data: dict[str, Any]
-    context: dict[str, Any] | None
-
-
 class RemoteExecutor(Executor, ABC):
     """An executor that runs step functions in other processes.
 
-    Subclasses implement :meth:`submit`: send ``flownb.executors._worker.run_call`` with the
-    token and the two blobs somewhere, and return its answer. This base pickles the step's
+    Subclasses implement :meth:`submit`: send ``flownb.executors.run_call`` with the token
+    and the two blobs somewhere, and return its answer. This base pickles the step's
     function and schemas once per step (cloudpickle), and when a worker cannot import a
     module the step needs (a test module, a script beside the notebook), sends that
     module's code by value and tries again.
@@ -108,17 +70,18 @@ class RemoteExecutor(Executor, ABC):
 
     async def run(self, call: StepCall) -> Outcome:
         """Pickle ``call``, submit it, and answer for modules the workers lack."""
-        dynamic = _dumps((call.data, call.context), call.path, "its runtime_context")
+        dynamic = _dumps_data(call)
         for _ in range(self._MAX_MODULE_RETRIES):
             token, static = self._static(call)
             outcome = await self.submit(call, token, static, dynamic)
-            if outcome[0] != MISSING:
+            if outcome.kind != MISSING:
                 return outcome
-            if not _send_by_value(outcome[1]):
+            module, message = outcome.value
+            if not _send_by_value(module):
                 raise ModuleNotFoundError(
-                    f"step '{call.path}' cannot be loaded on the worker: {outcome[2]}. Install "
+                    f"step '{call.path}' cannot be loaded on the worker: {message}. Install "
                     "that module on the workers (the same environment as the driver)",
-                    name=outcome[1])
+                    name=module)
             self._packed.pop(call.step, None)
         raise ModuleNotFoundError(f"step '{call.path}' cannot be loaded on the worker: too "
                                   "many modules missing there")
@@ -133,6 +96,16 @@ class RemoteExecutor(Executor, ABC):
         token = hashlib.sha256(blob).hexdigest()[:32]
         self._packed[call.step] = (call.schemas, token, blob)
         return token, blob
+
+
+def _dumps_data(call: StepCall) -> bytes:
+    """Pickle ``call.data``; when that fails, name the parameter whose value cannot be."""
+    try:
+        return _dumps(call.data, call.path, "its parameters")
+    except TypeError:
+        for name, value in call.data.items():
+            _dumps(value, call.path, f"its {name}")
+        raise
 
 
 def _dumps(value: Any, path: str, what: str) -> bytes:

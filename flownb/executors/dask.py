@@ -25,8 +25,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "flownb.executors.DaskExecutor needs Dask distributed: pip install 'flownb[dask]'"
     ) from exc
 
-from ._worker import Outcome, run_call
-from .base import RemoteExecutor, StepCall
+from ..core.executor import Outcome, StepCall
+from ._worker import run_call
+from .base import RemoteExecutor
 
 _dd: Any = distributed  # distributed's API is not annotated
 

@@ -105,7 +105,7 @@ async def test_a_remote_step_gets_its_parameters_as_the_same_types():
     # only JSON-able data and a copy of the context travel
     call = executor.calls[0]
     assert call.data["input_data"] == {"title": "T"} and call.data["state"] == {"seen": 3}
-    assert call.context == {"user": "ada"}
+    assert call.data["runtime_context"] == {"user": "ada"}
 
 
 async def test_the_local_executor_runs_the_same_workflow_the_same_way():
