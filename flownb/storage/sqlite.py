@@ -1,17 +1,14 @@
 """``SQLiteStore``: runs in one SQLite file (stdlib ``sqlite3``, WAL), shared by processes.
 
-Layout (storage schema version 2): ``runs`` holds one small header row per run (ids,
-status, version, timestamps, and the suspended paths that ``list_runs`` shows);
-``run_bodies`` the run's ``input`` and graph description, written once; ``run_meta`` its
-``meta``, written only when it changes; ``run_records`` one row per step or journal record,
-keyed by ``(run_id, kind, key)``, so an update writes only the records that changed.
+The tables, every statement and the migrations are in ``flownb.storage.sqlite_layout``. In
+short (storage schema version 3): a small header row per run; its input, graph and meta
+each in a row of their own, written only when they change; one row per step or journal
+record, so an update writes only the records that changed; and each large value (1 KiB of
+JSON or more) once, however many records hold it (``flownb.storage.values``).
 
 Written after every step are only the header row (version, ``updated_at``) and the step's
-record: two B-tree leaf pages. Version 1 kept input, graph and meta in the header row, so
-each step rewrote a graph description of 11 KB for a 100-step chain (three overflow
-pages); a version 1 file is migrated in place, in one transaction, when a newer flownb
-opens it. ``run_records`` is a ``WITHOUT ROWID`` table: the record and its key live in one
-B-tree rather than a table and an index.
+record: two B-tree leaf pages. ``run_records`` is a ``WITHOUT ROWID`` table: the record and
+its key live in one B-tree rather than a table and an index.
 
 ``seq`` orders records by first insertion without an extra query: a record first written
 by the change that produces version ``v`` gets ``seq = v << 32 | i`` (``i`` its position in
@@ -21,6 +18,7 @@ of an existing key leaves its ``seq`` alone.
 Every write is one transaction opened with ``BEGIN IMMEDIATE``: it takes SQLite's write
 lock up front, so writers in other processes queue (``busy_timeout``) instead of failing
 half-way, and ``update``'s version check and its writes are atomic together.
+``update_many`` writes many runs' updates in one such transaction.
 
 Storage faults (a read-only, corrupt or foreign file, a full disk, a lock held past the
 busy timeout) raise ``StorageError`` naming the file and the operation; a failed write is
@@ -41,6 +39,7 @@ from typing import Any
 
 from ..core.results import RunInfo
 from ..errors import FlownbError, StorageError
+from . import sqlite_layout as sql
 from .base import (
     Snapshot,
     Store,
@@ -52,123 +51,18 @@ from .base import (
     run_not_found,
     version_conflict,
 )
-from .faults import foreign_file, os_fault, sqlite_fault
+from .faults import foreign_file, os_fault, sqlite_fault, storage_error
+from .sqlite_layout import STORAGE_SCHEMA_VERSION, share, suspended_json
+from .values import join, names, split
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
-
-STORAGE_SCHEMA_VERSION = 2
-"""Version of the table layout below; stored in the ``schema_version`` table."""
 
 BUSY_TIMEOUT_MS = 10_000
 
 _SEQ_SHIFT = 32  # room for 2**32 records per change
 
-_CREATE_SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-
-# The tables, and their columns, of each storage schema version flownb has written: a file
-# whose tables do not match is another application's, and is refused.
-_RECORD_COLUMNS = frozenset({"run_id", "kind", "key", "seq", "data"})
-_HEADER_COLUMNS = frozenset({"run_id", "workflow_id", "status", "version", "created_at",
-                             "updated_at", "schema_version"})
-_LAYOUTS: dict[int, dict[str, frozenset[str]]] = {
-    1: {"runs": _HEADER_COLUMNS | {"input", "graph", "meta"}, "run_records": _RECORD_COLUMNS},
-    2: {"runs": _HEADER_COLUMNS | {"suspended"}, "run_bodies": frozenset({"run_id", "input",
-                                                                           "graph"}),
-        "run_meta": frozenset({"run_id", "meta"}), "run_records": _RECORD_COLUMNS},
-}
-_SELECT_TABLES = ("SELECT name FROM sqlite_master WHERE type = 'table' "
-                  "AND substr(name, 1, 7) != 'sqlite_'")
-_SELECT_COLUMNS = "SELECT name FROM pragma_table_info(?)"  # the name bound, never spliced
-
-_CREATE_TABLES = (
-    """CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        workflow_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        schema_version INTEGER NOT NULL,
-        suspended TEXT NOT NULL
-    )""",
-    "CREATE INDEX runs_by_workflow ON runs (workflow_id, created_at)",
-    "CREATE INDEX runs_by_status ON runs (status)",
-    """CREATE TABLE run_bodies (
-        run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
-        input TEXT NOT NULL,
-        graph TEXT NOT NULL
-    )""",
-    """CREATE TABLE run_meta (
-        run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
-        meta TEXT NOT NULL
-    )""",
-    """CREATE TABLE run_records (
-        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
-        kind TEXT NOT NULL CHECK (kind IN ('step', 'journal')),
-        key TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        data TEXT NOT NULL,
-        PRIMARY KEY (run_id, kind, key)
-    ) WITHOUT ROWID""",
-)
-
-_INSERT_RUN = """INSERT INTO runs (run_id, workflow_id, status, version, created_at, updated_at,
-    schema_version, suspended) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (run_id) DO NOTHING"""
-_INSERT_BODY = "INSERT INTO run_bodies (run_id, input, graph) VALUES (?, ?, ?)"
-_INSERT_META = "INSERT INTO run_meta (run_id, meta) VALUES (?, ?)"
-
-_UPSERT_RECORD = """INSERT INTO run_records (run_id, kind, key, seq, data) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data"""
-
-# One statement per combination of (status given, meta given): a column named in SET is
-# rewritten, and rewriting `status` also rewrites its index, so unchanged columns are left
-# out. The statements are constants; nothing of the input is ever spliced into SQL.
-_UPDATE_RUN = {
-    (True, True): """UPDATE runs SET status = ?, updated_at = ?, suspended = ?,
-        version = version + 1 WHERE run_id = ? AND version = ?""",
-    (True, False): """UPDATE runs SET status = ?, updated_at = ?,
-        version = version + 1 WHERE run_id = ? AND version = ?""",
-    (False, True): """UPDATE runs SET updated_at = ?, suspended = ?,
-        version = version + 1 WHERE run_id = ? AND version = ?""",
-    (False, False): """UPDATE runs SET updated_at = ?,
-        version = version + 1 WHERE run_id = ? AND version = ?""",
-}
-_UPDATE_META = "UPDATE run_meta SET meta = ? WHERE run_id = ?"
-
-_SELECT_VERSION = "SELECT version FROM runs WHERE run_id = ?"
-
-# A run's header row, then its records in order, in one statement: one statement reads
-# one consistent version of the database even while other processes write, without a
-# read transaction around two statements (two round trips fewer per load).
-_SELECT_SNAPSHOT = """SELECT 0, 0, r.workflow_id, r.status, r.version, r.created_at,
-        r.updated_at, r.schema_version, b.input, b.graph, m.meta
-        FROM runs r JOIN run_bodies b USING (run_id) JOIN run_meta m USING (run_id)
-        WHERE r.run_id = ?1
-    UNION ALL
-    SELECT 1, seq, kind, key, data, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM run_records WHERE run_id = ?1
-    ORDER BY 1, 2"""
-
-# Records first and explicitly: correct even on a connection without foreign-key
-# enforcement.
-_DELETE_RUN = (
-    "DELETE FROM run_records WHERE run_id = ?",
-    "DELETE FROM run_meta WHERE run_id = ?",
-    "DELETE FROM run_bodies WHERE run_id = ?",
-)
-_DELETE_HEADER = "DELETE FROM runs WHERE run_id = ?"
-
-# One constant statement per filter combination (never SQL built from input), each able
-# to use its index.
-_LIST_COLUMNS = "SELECT run_id, workflow_id, status, created_at, updated_at, suspended FROM runs"
-_LIST_ORDER = " ORDER BY created_at DESC, rowid DESC"
-_LIST_RUNS = {
-    (False, False): _LIST_COLUMNS + _LIST_ORDER,
-    (True, False): _LIST_COLUMNS + " WHERE workflow_id = ?" + _LIST_ORDER,
-    (False, True): _LIST_COLUMNS + " WHERE status = ?" + _LIST_ORDER,
-    (True, True): _LIST_COLUMNS + " WHERE workflow_id = ? AND status = ?" + _LIST_ORDER,
-}
+# A shared value's name and JSON text, once for each row that refers to it.
+_Shares = list[tuple[str, str]]
 
 
 class SQLiteStore(Store):
@@ -261,13 +155,12 @@ class SQLiteStore(Store):
                 # Again under the write lock: another process may have done it meanwhile.
                 stored = self._stored_version()
                 if stored is None:
-                    conn.execute(_CREATE_SCHEMA_TABLE)
-                    for statement in _CREATE_TABLES:
+                    conn.execute(sql.CREATE_SCHEMA_TABLE)
+                    for statement in sql.CREATE_TABLES:
                         conn.execute(statement)
-                    conn.execute("INSERT INTO schema_version (version) VALUES (?)",
-                                 (STORAGE_SCHEMA_VERSION,))
-                elif stored == 1:
-                    self._migrate()
+                    conn.execute(sql.INSERT_SCHEMA_VERSION, (STORAGE_SCHEMA_VERSION,))
+                elif stored < STORAGE_SCHEMA_VERSION:
+                    self._migrate(stored)
                 else:
                     self._refuse_newer(stored)
         except sqlite3.Error as exc:
@@ -280,7 +173,7 @@ class SQLiteStore(Store):
         ``schema_version``, or tables of another shape than that version's.
         """
         conn = self._conn
-        tables = {row[0] for row in conn.execute(_SELECT_TABLES)}
+        tables = {row[0] for row in conn.execute(sql.SELECT_TABLES)}
         if "schema_version" not in tables:
             if tables:
                 raise foreign_file(self.description, "it has the tables "
@@ -288,14 +181,14 @@ class SQLiteStore(Store):
             return None
         if self._columns("schema_version") != {"version"}:
             raise foreign_file(self.description, "its 'schema_version' table is not flownb's")
-        stored = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        stored = conn.execute(sql.SELECT_SCHEMA_VERSION).fetchone()[0]
         if stored is None:
             if tables == {"schema_version"}:
                 return None  # flownb's table, left empty: set the file up
             raise foreign_file(self.description, f"it has the tables {_names(tables)} and "
                                "an empty 'schema_version' table")
         version = stored if isinstance(stored, int) else -1
-        layout = _LAYOUTS.get(version)
+        layout = sql.LAYOUTS.get(version)
         if layout is None:
             if version > STORAGE_SCHEMA_VERSION and "run_id" in self._columns("runs"):
                 return version  # a newer flownb's: refused with its own message
@@ -309,7 +202,7 @@ class SQLiteStore(Store):
         return version
 
     def _columns(self, table: str) -> set[str]:
-        return {row[0] for row in self._conn.execute(_SELECT_COLUMNS, (table,))}
+        return {row[0] for row in self._conn.execute(sql.SELECT_COLUMNS, (table,))}
 
     def _refuse_newer(self, stored: int | None) -> None:
         if stored is not None and stored > STORAGE_SCHEMA_VERSION:
@@ -319,13 +212,13 @@ class SQLiteStore(Store):
                 "It was written by a newer flownb: upgrade flownb, or use another path.",
                 store=self.description, operation="opening")
 
-    def _migrate(self) -> None:
+    def _migrate(self, stored: int) -> None:
         try:
-            _migrate_from_v1(self._conn)
+            sql.migrate(self._conn, stored)
         except ValueError as exc:  # a stored value is not JSON; rolled back: unchanged
             raise StorageError(
                 f"Could not migrate the run database {str(self.path)!r} from storage "
-                f"schema version 1 to {STORAGE_SCHEMA_VERSION}: {exc}. The file is "
+                f"schema version {stored} to {STORAGE_SCHEMA_VERSION}: {exc}. The file is "
                 "left as it was.", store=self.description, operation="migrating") from exc
 
     def _fault(self, exc: sqlite3.Error, operation: str, *, run_id: str | None = None,
@@ -358,30 +251,32 @@ class SQLiteStore(Store):
             except sqlite3.Error:
                 self._stale = True
 
-    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    def _read(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
         # Only a transaction left open (see ``_rollback``) sends a read to a new connection:
         # the next write does that after any fault, so that it, not a read, finds out
         # whether a read-only file has become writable.
         if self._conn.in_transaction:
             self._recover()
-        return self._conn.execute(sql, params).fetchall()
+        return self._conn.execute(statement, params).fetchall()
 
     def insert(self, snapshot: Snapshot) -> None:
         s = snapshot
         row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
-               s.schema_version, _suspended_json(s.meta))
-        body = (s.run_id, dumps_json(s.input), dumps_json(s.graph))
-        meta = (s.run_id, dumps_json(as_dict(s.meta)))
-        records = _record_rows(s.run_id, s.version, s.steps, s.journal)
+               s.schema_version, suspended_json(s.meta))
+        shares: _Shares = []
+        body = (s.run_id, *_stored(s.input, shares), *_stored(s.graph, shares))
+        meta = (s.run_id, *_stored(as_dict(s.meta), shares))
+        records = _record_rows(s.run_id, s.version, s.steps, s.journal, shares)
         with self._lock:
             try:
                 with self._transaction() as conn:
-                    if conn.execute(_INSERT_RUN, row).rowcount == 0:
+                    if conn.execute(sql.INSERT_RUN, row).rowcount == 0:
                         raise already_stored(s.run_id)
-                    conn.execute(_INSERT_BODY, body)
-                    conn.execute(_INSERT_META, meta)
+                    share(conn, shares)
+                    conn.execute(sql.INSERT_BODY, body)
+                    conn.execute(sql.INSERT_META, meta)
                     if records:
-                        conn.executemany(_UPSERT_RECORD, records)
+                        conn.executemany(sql.UPSERT_RECORD, records)
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"inserting run {s.run_id!r}", run_id=s.run_id,
                                   write=True) from exc
@@ -389,17 +284,21 @@ class SQLiteStore(Store):
     def load(self, run_id: str) -> Snapshot | None:
         with self._lock:
             try:
-                rows = self._read(_SELECT_SNAPSHOT, (run_id,))
+                rows = self._read(sql.SELECT_SNAPSHOT, (run_id,))
+                shared = self._read_shared(rows)
+                if shared is None:
+                    rows, shared = self._read_consistent(run_id)
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"loading run {run_id!r}", run_id=run_id) from exc
         if not rows or rows[0][0] != 0:  # no header: no such run (stray records ignored)
             return None
         (_, _, workflow_id, status, version, created_at, updated_at, schema_version, inp, graph,
-         meta) = rows[0]
+         meta, inp_refs, graph_refs, meta_refs) = rows[0]
         steps: dict[str, dict[str, Any]] = {}
         journal: dict[str, dict[str, Any]] = {}
-        for _, _, kind, key, data, *_ in rows[1:]:
-            (steps if kind == "step" else journal)[key] = loads_json(data)
+        for _, _, kind, key, data, refs, *_ in rows[1:]:
+            (steps if kind == "step" else journal)[key] = (
+                loads_json(data) if refs is None else join(data, refs, shared))
         return Snapshot(
             run_id=run_id,
             workflow_id=workflow_id,
@@ -407,13 +306,44 @@ class SQLiteStore(Store):
             version=version,
             created_at=created_at,
             updated_at=updated_at,
-            input=loads_json(inp),
-            graph=loads_json(graph),
-            meta=loads_json(meta),
+            input=join(inp, inp_refs, shared),
+            graph=join(graph, graph_refs, shared),
+            meta=join(meta, meta_refs, shared),
             steps=steps,
             journal=journal,
             schema_version=schema_version,
         )
+
+    def _read_shared(self, rows: list[Any]) -> dict[str, str] | None:
+        """The shared values that a run's rows (``SELECT_SNAPSHOT``) refer to, by name;
+        ``None`` if one is missing: a writer rewrote the run after the rows were read,
+        and the value went with the last row that held it."""
+        wanted: set[str] = set()
+        if rows and rows[0][0] == 0:
+            for refs in (*rows[0][11:], *(row[5] for row in rows[1:])):
+                if refs is not None:
+                    wanted.update(names(refs))
+        if not wanted:
+            return {}
+        found = self._conn.execute(sql.SELECT_SHARED, (dumps_json(sorted(wanted)),))
+        shared = dict(found.fetchall())
+        return shared if len(shared) == len(wanted) else None
+
+    def _read_consistent(self, run_id: str) -> tuple[list[Any], dict[str, str]]:
+        """A run's rows and shared values read again, in one read transaction."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(sql.SELECT_SNAPSHOT, (run_id,)).fetchall()
+            shared = self._read_shared(rows)
+        finally:
+            self._rollback(conn)  # ends the read transaction
+        if shared is None:
+            raise storage_error(self.description, f"loading run {run_id!r}",
+                                "a value the run refers to is missing from the file",
+                                "The file is damaged: restore it from a backup.",
+                                run_id=run_id)
+        return rows, shared
 
     def update(
         self,
@@ -470,11 +400,11 @@ class SQLiteStore(Store):
     def list_runs(
         self, *, workflow_id: str | None = None, status: str | None = None
     ) -> list[RunInfo]:
-        sql = _LIST_RUNS[workflow_id is not None, status is not None]
+        statement = sql.LIST_RUNS[workflow_id is not None, status is not None]
         params = tuple(v for v in (workflow_id, status) if v is not None)
         with self._lock:
             try:
-                rows = self._read(sql, params)
+                rows = self._read(statement, params)
             except sqlite3.Error as exc:
                 raise self._fault(exc, "listing runs") from exc
         return [
@@ -493,9 +423,11 @@ class SQLiteStore(Store):
         with self._lock:
             try:
                 with self._transaction() as conn:
-                    for statement in _DELETE_RUN:
+                    # The rows' triggers let go of the shared values they held, in this
+                    # transaction: what no other run holds is deleted with the run.
+                    for statement in sql.DELETE_RUN:
                         conn.execute(statement, (run_id,))
-                    return conn.execute(_DELETE_HEADER, (run_id,)).rowcount > 0
+                    return conn.execute(sql.DELETE_HEADER, (run_id,)).rowcount > 0
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"deleting run {run_id!r}", run_id=run_id,
                                   write=True) from exc
@@ -516,44 +448,49 @@ def _names(tables: set[str]) -> str:
 
 @dataclass(slots=True)
 class _Change:
-    """An update ready to apply: its values serialized (before the transaction, so a value
-    that is not JSON fails with nothing written, and the write lock is held only for the
-    SQL itself), its header statement chosen."""
+    """An update ready to apply: its values serialized and split (before the transaction,
+    so a value that is not JSON fails with nothing written, and the write lock is held
+    only for the SQL itself), its header statement chosen."""
 
     run_id: str
     expected_version: int
-    sql: str
+    header: str
     params: tuple[Any, ...]
-    meta: str | None
-    records: list[tuple[str, str, str, int, str]]
+    meta: tuple[str, str | None, str] | None  # (JSON text, refs, run id)
+    records: list[tuple[str, str, str, int, str, str | None]]
+    shares: _Shares
 
 
 def _change(run_id: str, expected_version: int, status: str | None, updated_at: float,
             meta: Mapping[str, Any] | None, steps: Mapping[str, Mapping[str, Any]],
             journal: Mapping[str, Mapping[str, Any]]) -> _Change:
     params = (*((status,) if status is not None else ()), updated_at,
-              *((_suspended_json(meta),) if meta is not None else ()), run_id,
+              *((suspended_json(meta),) if meta is not None else ()), run_id,
               expected_version)
-    return _Change(run_id, expected_version, _UPDATE_RUN[status is not None, meta is not None],
-                   params, None if meta is None else dumps_json(as_dict(meta)),
-                   _record_rows(run_id, expected_version + 1, steps, journal))
+    shares: _Shares = []
+    return _Change(run_id, expected_version,
+                   sql.UPDATE_RUN[status is not None, meta is not None], params,
+                   None if meta is None else (*_stored(as_dict(meta), shares), run_id),
+                   _record_rows(run_id, expected_version + 1, steps, journal, shares), shares)
 
 
 def _apply(conn: sqlite3.Connection, c: _Change) -> int | FlownbError:
     """Write one change inside the caller's transaction if the run is still at its
     expected version: the new version; else the error, and nothing of it written."""
-    if conn.execute(c.sql, c.params).rowcount == 0:
-        row = conn.execute(_SELECT_VERSION, (c.run_id,)).fetchone()
+    if conn.execute(c.header, c.params).rowcount == 0:
+        row = conn.execute(sql.SELECT_VERSION, (c.run_id,)).fetchone()
         if row is None:
             return run_not_found(c.run_id)
         return version_conflict(c.run_id, c.expected_version, row[0])
+    if c.shares:  # before the rows that refer to them (see sqlite_layout)
+        share(conn, c.shares)
     if c.meta is not None:
-        conn.execute(_UPDATE_META, (c.meta, c.run_id))
+        conn.execute(sql.UPDATE_META, c.meta)
     records = c.records
     if len(records) == 1:
-        conn.execute(_UPSERT_RECORD, records[0])
+        conn.execute(sql.UPSERT_RECORD, records[0])
     elif records:
-        conn.executemany(_UPSERT_RECORD, records)
+        conn.executemany(sql.UPSERT_RECORD, records)
     return c.expected_version + 1
 
 
@@ -566,38 +503,13 @@ def _updating(run_ids: list[str]) -> str:
                                        else "")
 
 
-def _suspended_json(meta: Mapping[str, Any]) -> str:
-    """The ``suspended`` column: the suspended step paths of ``meta``, as a JSON list."""
-    return dumps_json([list(path) for path in meta.get("suspended_paths") or ()])
-
-
-def _migrate_from_v1(conn: sqlite3.Connection) -> None:
-    """Rewrite a version 1 file as version 2, in the caller's transaction (all or nothing).
-
-    Version 1 had ``runs`` with ``input``, ``graph`` and ``meta`` in the header row, and
-    ``run_records`` as a rowid table. Runs keep their order (``rowid``), so ``list_runs``
-    orders ties as before.
-    """
-    for index in ("runs_by_workflow", "runs_by_status"):
-        conn.execute(f"DROP INDEX IF EXISTS {index}")  # constant names: the new ones reuse them
-    conn.execute("ALTER TABLE run_records RENAME TO run_records_v1")
-    conn.execute("ALTER TABLE runs RENAME TO runs_v1")
-    for statement in _CREATE_TABLES:
-        conn.execute(statement)
-    old = conn.execute("""SELECT run_id, workflow_id, status, version, created_at, updated_at,
-        schema_version, input, graph, meta FROM runs_v1 ORDER BY rowid""")
-    for run_id, wf_id, status, version, created, updated, snap_version, inp, graph, meta in old:
-        parsed = loads_json(meta)
-        conn.execute(_INSERT_RUN, (run_id, wf_id, status, version, created, updated,
-                                   snap_version,
-                                   _suspended_json(parsed if isinstance(parsed, dict) else {})))
-        conn.execute(_INSERT_BODY, (run_id, inp, graph))
-        conn.execute(_INSERT_META, (run_id, meta))
-    conn.execute("""INSERT INTO run_records (run_id, kind, key, seq, data)
-        SELECT run_id, kind, key, seq, data FROM run_records_v1""")
-    conn.execute("DROP TABLE run_records_v1")
-    conn.execute("DROP TABLE runs_v1")
-    conn.execute("UPDATE schema_version SET version = ?", (STORAGE_SCHEMA_VERSION,))
+def _stored(value: Any, shares: _Shares) -> tuple[str, str | None]:
+    """``value`` as stored: its inline JSON text and references; the shared values it
+    needs go to ``shares``."""
+    text, refs, shared = split(value)
+    if shared is not None:
+        shares.extend(shared.items())
+    return text, refs
 
 
 def _record_rows(
@@ -605,15 +517,18 @@ def _record_rows(
     version: int,
     steps: Mapping[str, Mapping[str, Any]],
     journal: Mapping[str, Mapping[str, Any]],
-) -> list[tuple[str, str, str, int, str]]:
+    shares: _Shares,
+) -> list[tuple[str, str, str, int, str, str | None]]:
     base = version << _SEQ_SHIFT
     if len(steps) == 1 and not journal:  # the usual write: the step that just finished
         for key, data in steps.items():
-            return [(run_id, "step", key, base, dumps_json(as_dict(data)))]
-    rows = [(run_id, "step", key, base + i, dumps_json(as_dict(data)))
+            text, refs, shared = split(as_dict(data))
+            if shared is not None:
+                shares.extend(shared.items())
+            return [(run_id, "step", key, base, text, refs)]
+    rows = [(run_id, "step", key, base + i, *_stored(as_dict(data), shares))
             for i, (key, data) in enumerate(steps.items())]
     offset = base + len(rows)
-    rows.extend((run_id, "journal", key, offset + i, dumps_json(as_dict(data)))
+    rows.extend((run_id, "journal", key, offset + i, *_stored(as_dict(data), shares))
                 for i, (key, data) in enumerate(journal.items()))
     return rows
-

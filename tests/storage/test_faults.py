@@ -464,7 +464,8 @@ def test_a_newer_flownb_file_is_a_storage_error_too(tmp_path: Path) -> None:
     path = flownb_file(tmp_path / "runs.db", "r1")
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("UPDATE schema_version SET version = 3")
+        conn.execute("UPDATE schema_version SET version = ?",
+                     (sqlite_module.STORAGE_SCHEMA_VERSION + 1,))
     conn.close()
     with pytest.raises(StorageError) as caught:
         SQLiteStore(path)

@@ -554,11 +554,11 @@ def test_sqlite_uses_wal_and_records_its_schema_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         tables = {name: sql for name, sql in
                   conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
         assert set(tables) == {"runs", "run_bodies", "run_meta", "run_records",
-                               "schema_version"}
+                               "shared_values", "shared_names", "schema_version"}
         # What is written after every step is small: the header row holds no input, graph
         # or meta, and a record and its key share one B-tree.
         header = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -577,7 +577,7 @@ def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
     with conn:
         conn.execute("UPDATE schema_version SET version = 99")
     conn.close()
-    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 2.*upgrade"):
+    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 3.*upgrade"):
         SQLiteStore(path)
 
 
@@ -636,7 +636,7 @@ def test_a_version_1_file_is_migrated_with_every_run_intact(tmp_path: Path) -> N
         store.close()
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert "runs_v1" not in tables and "run_records_v1" not in tables
     finally:
