@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .core.workflow import Workflow
@@ -82,30 +82,3 @@ def _logger(logger: logging.Logger | str | None) -> logging.Logger | None:
     out = logging.getLogger("flownb")
     out.setLevel(level)
     return out
-
-
-def log_observer(logger: logging.Logger) -> Any:
-    """An event observer that logs a run's transitions to ``logger``."""
-    from .core.events import STEP_RESULT, STEP_START, STEP_SUSPENDED, WORKFLOW_FINISH, Event
-
-    def observe(event: Event) -> None:
-        where = f"run {event.run_id} of {event.workflow_id}"
-        if event.type == STEP_START:
-            logger.info("%s: step '%s' started", where, event.step_path)
-        elif event.type == STEP_RESULT:
-            status = event.payload.get("status")
-            if status == "failed":
-                logger.error("%s: step '%s' failed: %s", where, event.step_path,
-                             event.payload.get("error"))
-            else:
-                logger.info("%s: step '%s' %s", where, event.step_path, status)
-        elif event.type == STEP_SUSPENDED:
-            logger.info("%s: step '%s' suspended", where, event.step_path)
-        elif event.type == WORKFLOW_FINISH:
-            status = event.payload.get("status")
-            if status == "failed":
-                logger.error("%s failed: %s", where, event.payload.get("error"))
-            else:
-                logger.info("%s finished: %s", where, status)
-
-    return observe

@@ -529,7 +529,7 @@ class Run:
             ex.listen(critical, first=True)
         logging_entry = None
         if wf.logger is not None:
-            from ..registry import log_observer
+            from .log import log_observer
 
             logging_entry = (log_observer(wf.logger), False)
             ex.listen(logging_entry)
