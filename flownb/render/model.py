@@ -1,0 +1,612 @@
+"""The view model: what a person sees of a run, computed once, as plain data.
+
+Every face of a run draws this and computes nothing of its own: the notebook's live view
+(HTML now; widget traits for the browser next), the terminal's live tree and plain lines,
+``console.print(run)`` and ``flownb inspect``. A :class:`RunModeler` is made once per view
+from the graph description; each redraw asks it for a :class:`RunModel` of the run's state
+now. Throttling is the feed's business (``run.feed``); the model is what each redraw shows.
+
+Pure Python (the standard library and flownb's own pure layers): the clock is injected, so
+tests compare exact values, and the model is JSON-able (``model.to_dict()``) so the browser
+can receive it as it is.
+
+>>> modeler = RunModeler(wf.graph.description, now=lambda: 12.5)     # doctest: +SKIP
+>>> model = modeler.of_run(run)                                      # doctest: +SKIP
+>>> model.nodes["embed"].progress.done, model.nodes["embed"].progress.total  # doctest: +SKIP
+(3, 8)
+
+What the model holds, and the rules that make it:
+
+* **Statuses**, one per graph node: the results drawn on a node (a foreach's items, a step
+  inside a foreach's nested workflow) show the one that matters most (``failed``, then
+  ``running``, ``suspended``, ``canceled``, ``success``); a node with no result is
+  ``pending``, or ``skipped`` when the run went past it: a branch arm once another arm
+  started or a later construct did, everything inside a skipped nested workflow, and every
+  node a successful run never reached.
+* **Times**: a node's own result's duration, or its elapsed time so far while it runs
+  (``running`` is then true); a node with only items or instances spans the first start to
+  the last end. The run spans its first step's start (or ``started``) to its last end, or
+  to now while it runs.
+* **Progress** of a foreach: ``total`` items from its start (its input list), ``done`` the
+  items that succeeded, ``counts`` the items started by status, and the first unfinished
+  items.
+* **Text**: ``error`` is an error's first line and ``output``/``payload`` previews are
+  one-line JSON, both with control characters escaped as flownb shows all user text; ids
+  and paths are kept as they are (faces escape them where they draw them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .._text import escape_controls, escape_json_controls
+from ..core import clock
+from ..core.description import Node, top_entries
+from ..core.description import entry_nodes as _entry_nodes
+from ..core.results import StepResult
+from ..core.schema import to_jsonable
+from .status import _RANK, graph_path
+
+__all__ = [
+    "OPEN_ITEMS",
+    "EventRow",
+    "ItemView",
+    "NodeView",
+    "Notes",
+    "Progress",
+    "Row",
+    "RunModel",
+    "RunModeler",
+    "first_line",
+    "preview",
+    "step_seconds",
+    "waiting_text",
+]
+
+OPEN_ITEMS = 5
+"""How many unfinished items of a foreach the model lists (``Progress.open``)."""
+
+PREVIEW = 80
+"""Characters of an output preview."""
+
+EVENT_PREVIEW = 100
+"""Characters of an event's payload preview."""
+
+_ACTIVE = frozenset({"running", "suspended", "failed", "canceled"})
+_LOOPS = frozenset({"dountil", "dowhile"})
+
+
+# -- the data -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ItemView:
+    """One item of a foreach (``"each[3]"``): its status, time, attempts and error."""
+
+    path: str
+    status: str
+    seconds: float | None = None
+    running: bool = False
+    attempts: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Progress:
+    """A foreach's items: ``done`` of ``total`` succeeded; ``counts`` the items started, by
+    status; ``open`` the first :data:`OPEN_ITEMS` not done, ``more`` how many others."""
+
+    done: int = 0
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    open: list[ItemView] = field(default_factory=list)
+    more: int = 0
+
+
+@dataclass(slots=True)
+class NodeView:
+    """One node of the graph as shown.
+
+    ``kind`` is ``step``, ``workflow``, ``map`` or ``sleep``; ``holder`` the construct that
+    runs it (``then``, ``parallel``, ``branch``, ``dountil``, ``dowhile``, ``foreach``,
+    ``map``, ``sleep``; ``""`` for a result the description does not name). ``seconds`` is
+    its duration, or its time so far when ``running``. ``attempts`` is its own result's (the
+    most of any when it has no own result). ``iterations`` counts a loop's runs so far
+    (``None`` for other nodes), ``progress`` a foreach's items (``None`` for others).
+    ``emitted`` is the latest payload it sent with ``emit`` and ``waiting`` what a sleep
+    waits for (when the caller saw those events, see :class:`Notes`).
+    """
+
+    path: str
+    kind: str = "step"
+    holder: str = ""
+    status: str = "pending"
+    started_at: float | None = None
+    ended_at: float | None = None
+    seconds: float | None = None
+    running: bool = False
+    attempts: int = 0
+    error: str | None = None
+    output: str = ""
+    iterations: int | None = None
+    progress: Progress | None = None
+    emitted: Any = None
+    waiting: str | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    """A row of the step table: a node that has results, in the order it started."""
+
+    path: str
+    status: str
+    seconds: float | None
+    running: bool
+    attempts: int
+    output: str
+    error: str | None
+    progress: Progress | None = None
+
+
+@dataclass(slots=True)
+class Suspension:
+    """A step waiting to be resumed: its path (``"outer.approve"``, ``"review[1]"``), the
+    payload it suspended with (JSON-able) and when it suspended."""
+
+    path: str
+    payload: Any = None
+    at: float | None = None
+
+
+@dataclass(slots=True)
+class EventRow:
+    """An event of the log: ``offset`` is seconds since the run's start (``None`` when not
+    known), ``payload`` a one-line preview (a ``workflow-finish`` shows its status only)."""
+
+    type: str
+    path: str
+    timestamp: float
+    offset: float | None
+    payload: str
+
+
+@dataclass(slots=True)
+class RunModel:
+    """A run as shown now. ``nodes`` maps each graph node (drawing order, then nodes of
+    results the description does not name) to its :class:`NodeView`; ``rows`` is the step
+    table; ``suspended`` the steps waiting for a person; ``events`` the recent events and
+    ``events_total`` how many there were in all."""
+
+    run_id: str
+    workflow_id: str
+    status: str
+    started_at: float | None
+    seconds: float | None
+    running: bool
+    error: str | None
+    nodes: dict[str, NodeView]
+    rows: list[Row]
+    suspended: list[Suspension]
+    events: list[EventRow]
+    events_total: int
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        """Graph node path → its status (what colours the graph)."""
+        return {path: node.status for path, node in self.nodes.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-able data; ``nodes`` as a list in drawing order."""
+        data = asdict(self)
+        data["nodes"] = list(data["nodes"].values())
+        return data
+
+
+# -- small pure helpers -----------------------------------------------------------------------
+
+
+def first_line(text: Any) -> str:
+    """The first line of an error or description, control characters escaped.
+
+    >>> first_line("ValueError: no\\nsecond line"), first_line("  \\x1b[2J boom ")
+    ('ValueError: no', '\\\\x1b[2J boom')
+    """
+    block = escape_controls(str(text), keep_newlines=True).strip()
+    return escape_controls(block.splitlines()[0]) if block else ""
+
+
+def preview(value: Any, limit: int = PREVIEW) -> str:
+    """A one-line JSON preview of ``value`` cut at ``limit`` characters (``""`` for
+    ``None``), control characters as ``\\uNNNN``. A long list or mapping is cut before it
+    is encoded, so previewing the outputs of a 5,000-item foreach costs what 80 cost.
+
+    >>> preview({"a": [1, 2]}), preview(list(range(100)), 12)
+    ('{"a": [1, 2]}', '[0, 1, 2, 3…')
+    """
+    if value is None:
+        return ""
+    # Each element takes at least a character and a separator: ``limit`` of them fill it.
+    if isinstance(value, (list, tuple)) and len(value) > limit:
+        value = list(value[:limit])
+    elif isinstance(value, Mapping) and len(value) > limit:
+        value = dict(list(value.items())[:limit])
+    text = escape_json_controls(json.dumps(to_jsonable(value), default=str, ensure_ascii=False))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def step_seconds(result: Any, now: float | None) -> tuple[float | None, bool]:
+    """(seconds, still running) of one step result: its duration once it ended, its time
+    so far while it runs (when ``now`` is known), else ``None``."""
+    started, ended = result.started_at, result.ended_at
+    if started is None:
+        return None, False
+    if ended is not None:
+        return ended - started, False
+    if now is not None and result.status == "running":
+        return now - started, True
+    return None, False
+
+
+def waiting_text(payload: Mapping[str, Any]) -> str:
+    """What a ``step-waiting`` event says a sleep waits for.
+
+    >>> waiting_text({"seconds": 0.5}), waiting_text({"until": "2030-01-01T00:00:00"})
+    ('waiting 0.5 s', 'waiting until 2030-01-01T00:00:00')
+    """
+    until, seconds = payload.get("until"), payload.get("seconds")
+    if until:
+        return f"waiting until {until}"
+    if seconds is not None:
+        return f"waiting {seconds:g} s"
+    return "waiting"
+
+
+class Notes:
+    """What only events tell (results do not keep it): each node's latest ``emit`` payload
+    and what each sleep waits for. A view that sees every event (``run.watch``) hands them
+    to :meth:`see` and passes the notes to the model."""
+
+    __slots__ = ("emitted", "waiting")
+
+    def __init__(self) -> None:
+        self.emitted: dict[str, Any] = {}
+        self.waiting: dict[str, str] = {}
+
+    def see(self, event: Any) -> None:
+        """Note ``event`` (an ``Event``) if it says something results do not."""
+        kind = event.type
+        if kind == "step-output":
+            self.emitted[graph_path(event.step_path)] = event.payload
+        elif kind == "step-waiting":
+            self.waiting[graph_path(event.step_path)] = waiting_text(event.payload)
+        elif kind == "step-start":
+            self.waiting.pop(graph_path(event.step_path), None)
+
+
+# -- the modeler ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A construct of one workflow level, as the status rules need it."""
+
+    paths: list[str]  # its nodes that show a status
+    arms: list[str] | None  # a branch's arms
+    inner: list[tuple[str, list[_Entry]]]  # its nested workflows: (path, their entries)
+
+
+class RunModeler:
+    """Makes the :class:`RunModel` of runs of one graph description.
+
+    Made once per view (it reads the description once); ``now`` is the clock for the time
+    of what still runs (default: ``flownb.core.clock.now``, the clock the engine stamps
+    results with). :meth:`of_run` and :meth:`of_snapshot` read a live or a stored run;
+    :meth:`model` takes the parts.
+    """
+
+    def __init__(self, description: Mapping[str, Any], *,
+                 now: Callable[[], float] | None = None) -> None:
+        self.description = description
+        self.now: Callable[[], float] = now if now is not None else (lambda: clock.now())
+        self._nodes: dict[str, Node] = {}
+        self._entries = self._level(top_entries(description), "")
+
+    def _level(self, entries: Sequence[Any], prefix: str) -> list[_Entry]:
+        out = []
+        for entry in entries:
+            nodes = [n for n in _entry_nodes(entry, prefix) if n.shows_status]
+            inner = []
+            for node in nodes:
+                self._nodes[node.path] = node
+                unit = node.unit
+                if unit is not None and unit.nested:
+                    inner.append((node.path, self._level(unit.entries, unit.prefix)))
+            arms = [n.path for n in nodes] if entry["kind"] == "branch" else None
+            out.append(_Entry([n.path for n in nodes], arms, inner))
+        return out
+
+    @property
+    def node_paths(self) -> list[str]:
+        """Every node of the graph that shows a status, in drawing order."""
+        return list(self._nodes)
+
+    # -- reading runs ---------------------------------------------------------------------------
+
+    def of_run(self, run: Any, *, events: Iterable[Any] = (), events_total: int | None = None,
+               notes: Notes | None = None, iterations: Mapping[str, int] | None = None,
+               started: float | None = None) -> RunModel:
+        """The model of a live ``Run`` now: ``events`` its recent ``Event`` objects (as a
+        feed keeps them), ``notes`` what its events told (:class:`Notes`); ``iterations``
+        and ``started`` as for :meth:`model`."""
+        result = run.result
+        status = run.status
+        return self.model(
+            run.steps, status=status, run_id=run.run_id, workflow_id=run.workflow.id,
+            error=result.error if result is not None and status != "running" else None,
+            suspended=run.suspended if status == "suspended" else (),
+            events=events, events_total=events_total, iterations=iterations, started=started,
+            emitted=notes.emitted if notes is not None else None,
+            waiting=notes.waiting if notes is not None else None)
+
+    def of_snapshot(self, snap: Any, *, iterations: Mapping[str, int] | None = None,
+                    now: float | None = None) -> RunModel:
+        """The model of a stored run (a ``Snapshot``: its steps are dicts). A stored run has
+        no clock of its own: what it records as running shows no time unless ``now``."""
+        meta = snap.meta
+        return self.model(snap.steps, status=snap.status, run_id=snap.run_id,
+                          workflow_id=snap.workflow_id, error=meta.get("error"),
+                          suspended=meta.get("suspended_paths") or (),
+                          iterations=iterations, clock=lambda: now)
+
+    # -- the model ------------------------------------------------------------------------------
+
+    def model(self, steps: Mapping[str, Any], *, status: str | None = "pending",
+              run_id: str = "", workflow_id: str = "", error: str | None = None,
+              suspended: Iterable[Sequence[str] | str] = (), events: Iterable[Any] = (),
+              events_total: int | None = None, iterations: Mapping[str, int] | None = None,
+              emitted: Mapping[str, Any] | None = None, waiting: Mapping[str, str] | None = None,
+              started: float | None = None,
+              clock: Callable[[], float | None] | None = None) -> RunModel:
+        """The model of a run in this state.
+
+        ``steps`` maps step paths to ``StepResult`` objects or their dicts; ``status`` is the
+        run's; ``suspended`` the paths waiting (lists of ids or dotted); ``events`` recent
+        ``Event`` objects (oldest first) of ``events_total`` in all; ``iterations`` each loop
+        node's iterations decided so far; ``emitted`` each node's latest ``emit`` payload
+        and ``waiting`` what each sleep waits for (see :class:`Notes`);
+        ``started`` when the run started if the caller knows (its ``workflow-start``),
+        else its first step's start; ``clock`` replaces the modeler's (``None`` for no
+        clock: nothing shows time so far).
+        """
+        status = status or "pending"
+        now = (clock or self.now)()
+        results = _step_results(steps)
+        nodes, span = self._nodes_of(results, now)
+        self._settle(nodes, status)
+        emitted = emitted or {}
+        waiting = waiting or {}
+        iterations = iterations or {}
+        for path, node in nodes.items():
+            if node.holder in _LOOPS:
+                count = iterations.get(path, 0) + (1 if node.status in _ACTIVE else 0)
+                node.iterations = count
+            if path in emitted:
+                node.emitted = to_jsonable(emitted[path])
+            if path in waiting:
+                node.waiting = waiting[path]
+        rows = [Row(n.path, n.status, n.seconds, n.running, n.attempts, n.output, n.error,
+                    n.progress) for n in (nodes[p] for p in span.order)]
+        running = status == "running"
+        first = started if started is not None else span.first
+        seconds = None
+        if first is not None:
+            if running and now is not None:
+                seconds = now - first
+            elif span.last_end is not None:
+                seconds = span.last_end - first
+            elif started is None and span.last_start is not None:
+                seconds = span.last_start - first
+        events = list(events)
+        return RunModel(
+            run_id=run_id, workflow_id=workflow_id, status=status, started_at=first,
+            seconds=seconds, running=running, error=first_line(error) if error else None,
+            nodes=nodes, rows=rows, suspended=_suspensions(suspended, results),
+            events=_event_rows(events, first),
+            events_total=len(events) if events_total is None else events_total)
+
+    def _nodes_of(self, results: Mapping[str, StepResult],
+                  now: float | None) -> tuple[dict[str, NodeView], _Span]:
+        """Every node's view, from one pass over the results; and the span of the run."""
+        known = self._nodes
+        nodes: dict[str, NodeView] = {}
+        for path, node in known.items():
+            nodes[path] = NodeView(path, kind=node.kind, holder=node.holder,
+                                   progress=Progress() if node.holder == "foreach" else None)
+        acc: dict[str, _Acc] = {}
+        rank = _RANK
+        span = _Span()
+        for path, result in results.items():
+            node_path = graph_path(path)
+            a = acc.get(node_path)
+            if a is None:
+                a = acc[node_path] = _Acc(result.status)
+            elif result.status != a.status and \
+                    rank.get(result.status, 99) < rank.get(a.status, 99):
+                a.status = result.status
+            started, ended = result.started_at, result.ended_at
+            if started is not None:
+                if a.started is None or started < a.started:
+                    a.started = started
+                span.started(started)
+            if ended is None:
+                a.open += 1
+            else:
+                if a.ended is None or ended > a.ended:
+                    a.ended = ended
+                if span.last_end is None or ended > span.last_end:
+                    span.last_end = ended
+            if result.attempts > a.attempts:
+                a.attempts = result.attempts
+            if path == node_path:
+                a.own = result
+            elif result.error and a.error is None:
+                a.error = f"{path}: {result.error}"
+            if path[-1] == "]":  # an item of the node: "each[3]", "outer[0].each[3]"
+                a.items.append((path, result))
+            elif isinstance(result.payload, list):  # a run of the node: its items to come
+                a.total += len(result.payload)
+        for node_path, a in acc.items():
+            view = nodes.get(node_path)
+            if view is None:  # a result the description does not name
+                view = nodes[node_path] = NodeView(node_path)
+                if a.items:
+                    view.progress = Progress()
+            own = a.own
+            view.status = a.status
+            if own is not None:
+                view.started_at, view.ended_at = own.started_at, own.ended_at
+                view.seconds, view.running = step_seconds(own, now)
+                view.attempts = own.attempts
+                view.error = first_line(own.error) if own.error else \
+                    (first_line(a.error) if a.error else None)
+                if view.progress is None:
+                    view.output = preview(own.output)
+            else:
+                view.started_at = a.started
+                view.ended_at = a.ended if not a.open else None
+                view.attempts = a.attempts
+                view.error = first_line(a.error) if a.error else None
+                if a.started is not None:
+                    if not a.open and a.ended is not None:
+                        view.seconds = a.ended - a.started
+                    elif a.status == "running" and now is not None:
+                        view.seconds, view.running = now - a.started, True
+            if view.progress is not None:
+                view.progress = _progress(a, now)
+        span.order = list(acc)
+        return nodes, span
+
+    def _settle(self, nodes: dict[str, NodeView], status: str) -> None:
+        """Pending nodes the run went past show ``skipped``."""
+        _settle_level(self._entries, nodes, settled=status == "success")
+        if status == "success":
+            for node in nodes.values():
+                if node.status == "pending":
+                    node.status = "skipped"
+
+
+@dataclass(slots=True)
+class _Acc:
+    """One node's results, as the pass over them gathers them."""
+
+    status: str
+    own: StepResult | None = None
+    started: float | None = None
+    ended: float | None = None
+    open: int = 0
+    attempts: int = 0
+    error: str | None = None
+    total: int = 0
+    items: list[tuple[str, StepResult]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Span:
+    """The run's first and last step times, and its nodes in the order they started."""
+
+    first: float | None = None
+    last_start: float | None = None
+    last_end: float | None = None
+    order: list[str] = field(default_factory=list)
+
+    def started(self, at: float) -> None:
+        if self.first is None or at < self.first:
+            self.first = at
+        if self.last_start is None or at > self.last_start:
+            self.last_start = at
+
+
+def _progress(a: _Acc, now: float | None) -> Progress:
+    progress = Progress(total=a.total)
+    counts = progress.counts
+    unfinished = progress.open
+    for path, result in a.items:
+        item_status = result.status
+        counts[item_status] = counts.get(item_status, 0) + 1
+        if item_status == "success":
+            progress.done += 1
+        elif len(unfinished) < OPEN_ITEMS:
+            seconds, running = step_seconds(result, now)
+            unfinished.append(ItemView(path, item_status, seconds, running, result.attempts,
+                                       first_line(result.error) if result.error else None))
+        else:
+            progress.more += 1
+    return progress
+
+
+def _settle_level(entries: list[_Entry], nodes: dict[str, NodeView], *, settled: bool) -> None:
+    def status(path: str) -> str:
+        return nodes[path].status
+
+    # A construct is behind the run when a later one started (or the level is settled).
+    passed = [settled] * len(entries)
+    later = settled
+    for index in range(len(entries) - 1, -1, -1):
+        passed[index] = later
+        later = later or any(status(p) != "pending" for p in entries[index].paths)
+    for entry, behind in zip(entries, passed, strict=True):
+        arms = entry.arms
+        if arms is not None and (behind or any(status(p) != "pending" for p in arms)):
+            for path in arms:
+                if status(path) == "pending":
+                    nodes[path].status = "skipped"
+        for path, inner in entry.inner:
+            if status(path) == "skipped":
+                _skip_all(inner, nodes)
+            else:
+                _settle_level(inner, nodes, settled=status(path) == "success")
+
+
+def _skip_all(entries: list[_Entry], nodes: dict[str, NodeView]) -> None:
+    for entry in entries:
+        for path in entry.paths:
+            if nodes[path].status == "pending":
+                nodes[path].status = "skipped"
+        for _, inner in entry.inner:
+            _skip_all(inner, nodes)
+
+
+def _step_results(steps: Mapping[str, Any]) -> Mapping[str, StepResult]:
+    """``steps`` with every stored dict read as a ``StepResult``."""
+    if all(type(r) is StepResult for r in steps.values()):
+        return steps
+    return {path: StepResult.from_dict(dict(r)) if isinstance(r, Mapping) else r
+            for path, r in steps.items()}
+
+
+def _suspensions(suspended: Iterable[Sequence[str] | str],
+                 results: Mapping[str, StepResult]) -> list[Suspension]:
+    out = []
+    for parts in suspended:
+        path = parts if isinstance(parts, str) else ".".join(parts)
+        result = results.get(path)
+        if result is None:
+            out.append(Suspension(path))
+        else:
+            out.append(Suspension(path, to_jsonable(result.suspend_payload), result.ended_at))
+    return out
+
+
+def _event_rows(events: Sequence[Any], started: float | None) -> list[EventRow]:
+    rows = []
+    for e in events:
+        payload = e.payload
+        if e.type == "workflow-finish":  # the whole result: its status says enough here
+            payload = {"status": payload.get("status")}
+        rows.append(EventRow(e.type, e.step_path, e.timestamp,
+                             None if started is None else e.timestamp - started,
+                             preview(payload, EVENT_PREVIEW)))
+    return rows
