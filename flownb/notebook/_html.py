@@ -1,5 +1,8 @@
 """HTML fragments of the notebook layer: step table, event log, result, run list.
 
+The step table and the event log draw a :class:`~flownb.render.model.RunModel`'s rows and
+events as they are: what they show is computed there, once, for every face of a run.
+
 Every user-provided string (ids, descriptions, payloads, errors) goes through
 ``escape_html`` (``html.escape`` after escaping control characters, see
 ``flownb._text``); nothing here is trusted markup.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
@@ -17,8 +20,10 @@ from pydantic_core import PydanticSerializationError, to_json
 from .._text import escape_html, escape_json_controls
 from ..core.schema import to_jsonable
 from ..render import style
+from ..render.model import EventRow, Row, preview
 
-__all__ = ["badge", "event_log", "preview", "result_block", "run_table", "step_table"]
+__all__ = ["badge", "elapsed", "event_log", "preview", "result_block", "run_table",
+           "step_table"]
 
 _TABLE = ('style="border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,'
           'sans-serif)"')
@@ -26,15 +31,6 @@ _CELL = 'style="padding:2px 8px;border-bottom:1px solid #eee;text-align:left;ver
 _RESULT_ITEMS = 50  # a long list result shows its first items (run.result has them all)
 _HEAD = ('style="padding:2px 8px;border-bottom:1px solid #ccc;text-align:left;'
          'font-weight:600"')
-
-
-def preview(value: Any, limit: int = 80) -> str:
-    """A one-line JSON preview of ``value``, cut at ``limit`` characters (control
-    characters as ``\\uNNNN``; not HTML-escaped)."""
-    if value is None:
-        return ""
-    text = escape_json_controls(json.dumps(to_jsonable(value), default=str, ensure_ascii=False))
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def badge(status: str) -> str:
@@ -62,44 +58,48 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds:.2f} s"
 
 
-def step_table(summaries: Mapping[str, Any]) -> str:
-    """One row per graph node (``flownb.render.status.summarize``): status, duration,
-    attempts, output preview and error.
+def elapsed(seconds: float | None, running: bool) -> str:
+    """`` · 1.20 s`` (``…`` after it while still running); empty when not known."""
+    if seconds is None:
+        return ""
+    return (f' · <span class="flownb-elapsed">{_duration(seconds)}{"…" if running else ""}'
+            "</span>")
 
-    The items of a foreach share their node's row, with a count per status, so a run of
-    thousands of items stays a short table.
+
+def step_table(rows: Sequence[Row]) -> str:
+    """The model's step table: one row per graph node that has results, with its status,
+    duration (time so far, with ``…``, while it runs), attempts, output preview and the
+    first line of its error.
+
+    A foreach's items share its row: ``(done/total items)`` and a count per status, so a run
+    of thousands of items stays a short table.
     """
-    rows = []
-    for node, s in summaries.items():
-        label = escape_html(node)
-        if s.items:
-            output = ", ".join(f"{n:,} {status}" for status, n in s.counts.items())
-            label += f' <span style="color:#5f6368">({s.items:,} items)</span>'
+    cells = []
+    for row in rows:
+        label = escape_html(row.path)
+        progress = row.progress
+        if progress is not None:
+            output = ", ".join(f"{n:,} {status}" for status, n in progress.counts.items())
+            label += (f' <span style="color:#5f6368">({progress.done:,}/{progress.total:,} '
+                      "items)</span>")
         else:
-            output = preview(s.own.output if s.own is not None else None)
-        if s.own is not None:
-            span = s.own.duration
-        elif s.started is not None and s.ended is not None and not s.open:
-            span = s.ended - s.started
-        else:
-            span = None
-        rows.append([label, badge(s.status), _duration(span), str(s.attempts or ""),
-                     f"<code>{escape_html(output)}</code>" if output else "",
-                     escape_html(s.error or "")])
-    return _table(["step", "status", "duration", "attempts", "output", "error"], rows,
+            output = row.output
+        duration = _duration(row.seconds) + ("…" if row.running else "")
+        cells.append([label, badge(row.status), duration, str(row.attempts or ""),
+                      f"<code>{escape_html(output)}</code>" if output else "",
+                      escape_html(row.error or "")])
+    return _table(["step", "status", "duration", "attempts", "output", "error"], cells,
                   "flownb-step-table")
 
 
-def event_log(events: Sequence[Any], started: float | None, total: int) -> str:
-    """The last events, newest last: time since start, type, step path, payload preview."""
+def event_log(events: Sequence[EventRow], total: int) -> str:
+    """The model's recent events, newest last: time since the run started, type, step path,
+    payload preview; and how many there were in all when these are not all."""
     rows = []
     for e in events:
-        offset = "" if started is None else f"+{(e.timestamp - started) * 1000:,.0f} ms"
-        payload = e.payload
-        if e.type == "workflow-finish":
-            payload = {"status": payload.get("status")}
-        rows.append([offset, escape_html(e.type), escape_html(e.step_path),
-                     f"<code>{escape_html(preview(payload, 100))}</code>"])
+        offset = "" if e.offset is None else f"+{e.offset * 1000:,.0f} ms"
+        rows.append([offset, escape_html(e.type), escape_html(e.path),
+                     f"<code>{escape_html(e.payload)}</code>"])
     note = ""
     if total > len(events):
         note = (f'<div style="color:#5f6368;font-size:11px">the last {len(events):,} of '

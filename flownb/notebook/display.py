@@ -23,13 +23,11 @@ def in_kernel() -> bool:
 
 def run_svg(run: Run) -> str:
     """The run's step graph, each node coloured by the status it has now."""
-    from ..render.status import node_paths, node_statuses
+    from ..render.model import RunModeler
     from ..render.svg import workflow_svg
 
     description = run.workflow.graph.description
-    statuses = dict.fromkeys(node_paths(description), "pending")
-    statuses.update(node_statuses(run.steps))
-    return workflow_svg(description, statuses)
+    return workflow_svg(description, RunModeler(description).of_run(run).statuses)
 
 
 def run_mimebundle(run: Run, include: Any = None, exclude: Any = None) -> dict[str, Any]:

@@ -217,15 +217,13 @@ class FlowMagics(Magics):
 
 def inspect_html(snap: Any) -> str:
     """A stored run drawn from its snapshot alone (no user code): graph, steps, events."""
-    from ..core.results import StepResult
-    from ..render.status import node_paths, node_statuses, summarize, timeline
+    from ..render.model import RunModeler
+    from ..render.status import timeline
     from ..render.svg import workflow_svg
 
-    steps = {p: StepResult.from_dict(d) for p, d in snap.steps.items()}
-    statuses = dict.fromkeys(node_paths(snap.graph), "pending")
-    statuses.update(node_statuses(steps))
+    model = RunModeler(snap.graph).of_snapshot(snap)
     try:
-        graph = workflow_svg(snap.graph, statuses)
+        graph = workflow_svg(snap.graph, model.statuses)
     except RuntimeError as exc:
         graph = f"<i>{escape_html(str(exc))}</i>"
     rows = []
@@ -240,7 +238,7 @@ def inspect_html(snap: Any) -> str:
     return (f'<div class="flownb-inspect"><b>{escape_html(snap.workflow_id)}</b> · run '
             f"<code>{escape_html(snap.run_id)}</code> {_html.badge(snap.status)}"
             f'<div style="display:flex;gap:16px;align-items:flex-start"><div>{graph}</div>'
-            f"<div>{_html.step_table(summarize(steps))}{outcome}</div></div>"
+            f"<div>{_html.step_table(model.rows)}{outcome}</div></div>"
             f'<table class="flownb-timeline" style="font-size:12px"><thead><tr><th>time</th>'
             f"<th>event</th><th>step</th><th>payload</th></tr></thead><tbody>{''.join(rows)}"
             "</tbody></table></div>")

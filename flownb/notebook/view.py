@@ -1,10 +1,13 @@
 """``RunView``: a run's live view — the step graph coloured by status, a step table, the
 event log, the result, and a resume form for each suspended step.
 
-The graph is laid out once; status changes only restyle node classes
-(:func:`flownb.render.svg_with_statuses`). Events update an in-memory model and at most
-``1 / interval`` front-end updates per second go out (latest state wins), with a final update
-as soon as the run returns, so thousands of events per second never flood the browser.
+Every update draws one :class:`~flownb.render.model.RunModel` (``view.model``): statuses,
+times, foreach progress, table rows, recent events and suspended steps are computed there,
+once, as for the terminal's view; this module only turns it into HTML. The graph is laid out
+once; status changes only restyle node classes (:func:`flownb.render.svg_with_statuses`).
+The run's feed (``run.feed``) calls for at most ``1 / interval`` updates per second while
+events come (latest state wins) and one the moment the run returns, so thousands of events
+per second never flood the browser.
 
 >>> run = wf.create_run()                               # doctest: +SKIP
 >>> view = RunView(run); display(view)                  # doctest: +SKIP
@@ -24,7 +27,7 @@ import ipywidgets as widgets
 from .._text import escape_html
 from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
 from ..core.feed import RunFeed
-from ..render.status import NodeSummary, node_paths, node_statuses, summarize
+from ..render.model import RunModel, RunModeler
 from . import _html
 from ._widgets import close_tree
 from .forms import ResumeForm
@@ -34,7 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = ["RunView"]
 
-_VIEWS: weakref.WeakKeyDictionary[Any, RunView] = weakref.WeakKeyDictionary()
+# The view of each displayed run, by the run's id(): weakly, so a view closed and dropped
+# goes, and its run with it. (Keyed by the run weakly, the view would keep its own key alive:
+# every run ever displayed would stay for the kernel's life.) The id cannot name another
+# object while the entry lives: the entry lives as long as its view, which holds the run.
+_VIEWS: weakref.WeakValueDictionary[int, RunView] = weakref.WeakValueDictionary()
 
 
 class RunView(widgets.VBox):  # type: ignore[misc]
@@ -48,8 +55,9 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     ``view.origin_error``).
 
     ``view.step_status`` maps each step path (``"a"``, ``"outer.inner"``, ``"item[3]"``) to
-    the status it shows; ``view.svg`` is the SVG shown now; ``view.stats`` counts events
-    seen and front-end updates sent.
+    the status it shows; ``view.svg`` is the SVG shown now; ``view.model`` the
+    :class:`~flownb.render.model.RunModel` drawn last (``view.current_model()`` makes one
+    of the run as it is now); ``view.stats`` counts events seen and front-end updates sent.
 
     While the run is active the view checks every ``interval`` seconds (default 0.12)
     whether events came, and sends one update if so: at most about 8 a second, under 10
@@ -78,6 +86,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._started: float | None = None
         self._forms: dict[str, ResumeForm] = {}
         self._stop_following: Callable[[], None] | None = None
+        self._closed = False
         self._resolve(source, workflow)
         self.header = widgets.HTML()
         self.graph = widgets.HTML(layout=widgets.Layout(overflow="auto", max_height="640px",
@@ -98,6 +107,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self._base_svg = self._layout()
         self.svg = self._base_svg
         self._last_statuses: dict[str, str] | None = None
+        self.model: RunModel  # what the last update drew (set by _flush)
         if self.run is not None:
             self._watch(self.run)
         self._flush()
@@ -106,12 +116,20 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     @classmethod
     def of(cls, run: Run) -> RunView:
-        """The one view of ``run`` (created on first use), so displaying a run twice shows
-        the same live view rather than subscribing twice."""
-        view = _VIEWS.get(run)
-        if view is None:
-            view = _VIEWS[run] = cls(run)
+        """The one view of ``run`` (created on first use, and again once it was closed),
+        so displaying a run twice shows the same live view rather than subscribing twice.
+
+        Nothing here keeps the run: a view lives while it is open (ipywidgets keeps every
+        open widget) or referenced; closed and dropped, the view and its run both go."""
+        view = _VIEWS.get(id(run))
+        if view is None or view.run is not run or view.closed:
+            view = _VIEWS[id(run)] = cls(run)
         return view
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (the view follows nothing any more)."""
+        return self._closed
 
     def _resolve(self, source: Any, workflow: Any) -> None:
         from ..core.run import Run
@@ -138,7 +156,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
                             f"{type(source).__name__}")
         if self.run is not None:
             self.description = self.run.workflow.graph.description
-        self._nodes = node_paths(self.description)
+        self._modeler = RunModeler(self.description)
 
     def _load_stored(self, run_id: str) -> None:
         from ..config import resolve_store
@@ -190,25 +208,24 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     @property
     def step_status(self) -> dict[str, str]:
-        """Step path → the status shown: every node of the graph (``pending`` until it
-        starts, ``skipped`` when a successful run never reached it) and every foreach item."""
-        shown = self._node_status()
+        """Step path → the status shown for the run as it is now: every node of the graph
+        (``pending`` until it starts, ``skipped`` once the run went past it) and every
+        foreach item."""
+        shown = self.current_model().statuses
         for path, result in self.steps.items():
             shown.setdefault(path, result.status)
         return shown
 
-    def _node_status(self, summaries: dict[str, NodeSummary] | None = None) -> dict[str, str]:
-        """The status of each node of the graph (what colours the SVG)."""
-        shown = dict.fromkeys(self._nodes, "pending")
-        if summaries is None:
-            shown.update(node_statuses(self.steps))
-        else:
-            shown.update((node, s.status) for node, s in summaries.items())
-        if self.status == "success":
-            for path, status in shown.items():
-                if status == "pending":
-                    shown[path] = "skipped"
-        return shown
+    def current_model(self, *, events: bool = False) -> RunModel:
+        """The :class:`~flownb.render.model.RunModel` of the run as it is now (with its
+        recent events when ``events``; the folded log needs none)."""
+        run = self.run
+        if run is None:
+            return self._modeler.of_snapshot(self.snapshot)
+        feed = self._feed
+        return self._modeler.of_run(
+            run, events=feed.events(last=self.max_events) if events and feed else (),
+            events_total=self.stats["events"], started=self._started)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -227,30 +244,30 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             self._flush()  # the final state shows as soon as the run returns
 
     def _flush(self) -> None:
-        """Push the current state to the widgets (one front-end update)."""
+        """Draw the run's model now (one front-end update)."""
         self._drawn = self._feed.count if self._feed is not None else -1
         self._updates += 1
-        summaries = summarize(self.steps)
-        statuses = self._node_status(summaries)
+        log_open = self.details.selected_index is not None
+        self.model = model = self.current_model(events=log_open)
+        statuses = model.statuses
         if statuses != self._last_statuses and self._base_svg:
             from ..render.svg import svg_with_statuses
 
             self.svg = svg_with_statuses(self._base_svg, statuses)
             self.graph.value = self.svg
         self._last_statuses = statuses
-        self.header.value = self._header_html()
-        self.table.value = _html.step_table(summaries)
-        self._draw_log()
+        self.header.value = self._header_html(model)
+        self.table.value = _html.step_table(model.rows)
+        if log_open:
+            self.events_html.value = _html.event_log(model.events, model.events_total)
         self.result_html.value = self._result_html()
-        self._sync_forms()
+        self._sync_forms(model)
 
     def _draw_log(self) -> None:
         if self.details.selected_index is None:
             return
-        feed, run = self._feed, self.run
-        events = ([] if feed is None or run is None
-                  else feed.events(last=self.max_events))
-        self.events_html.value = _html.event_log(events, self._started, self.stats["events"])
+        model = self.current_model(events=True)
+        self.events_html.value = _html.event_log(model.events, model.events_total)
 
     # -- parts ------------------------------------------------------------------------------
 
@@ -263,15 +280,14 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             self.graph.value = _html_note(str(exc))
             return ""
 
-    def _header_html(self) -> str:
-        wf_id = self.run.workflow.id if self.run is not None else self.snapshot.workflow_id
-        run_id = self.run.run_id if self.run is not None else self.snapshot.run_id
+    def _header_html(self, model: RunModel) -> str:
         read_only = "" if self.run is not None else \
             ' <span style="color:#5f6368">(stored state; pass workflow= to resume)</span>'
         if self.run is None and self.origin_error:
             read_only += _html_note(f"⚠ {self.origin_error}")
-        return (f"<b>{escape_html(str(wf_id))}</b> · run <code>{escape_html(str(run_id))}"
-                f"</code> {_html.badge(self.status)}{read_only}")
+        return (f"<b>{escape_html(model.workflow_id)}</b> · run <code>"
+                f"{escape_html(model.run_id)}</code> {_html.badge(model.status)}"
+                f"{_html.elapsed(model.seconds, model.running)}{read_only}")
 
     def _result_html(self) -> str:
         if self.run is not None:
@@ -284,12 +300,12 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         suspended = meta.get("suspended_paths") or []
         return _html.result_block(self.status, meta.get("result"), meta.get("error"), suspended)
 
-    def _sync_forms(self) -> None:
+    def _sync_forms(self, model: RunModel) -> None:
         """One resume form per suspended step while the run waits; none otherwise."""
         run = self.run
         if run is None:
             return
-        waiting = [".".join(p) for p in run.suspended] if run.status == "suspended" else []
+        waiting = [s.path for s in model.suspended]
         if list(self._forms) == waiting:
             return
         forms = {}
@@ -311,6 +327,7 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop watching the run and close the widgets."""
+        self._closed = True
         if self._feed is not None:
             self._feed.close()
         if self._stop_following is not None:

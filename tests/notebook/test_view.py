@@ -98,7 +98,7 @@ async def test_foreach_items_share_their_node_and_keep_their_own_status():
     status = view.step_status
     assert status["double"] == "success"
     assert [status[f"double[{i}]"] for i in range(5)] == ["success"] * 5
-    assert "(5 items)" in view.table.value and "5 success" in view.table.value
+    assert "(5/5 items)" in view.table.value and "5 success" in view.table.value
 
 
 async def test_failed_step_shows_failed_with_its_error_escaped():
@@ -175,6 +175,31 @@ async def test_checks_space_out_when_one_update_is_costly(monkeypatch):
     # Checks every 10 ms would send ~elapsed / 0.03 updates; ten times the 20 ms cost
     # apart, at most elapsed / 0.2 + the first check, the final update and the first draw.
     assert 3 <= view.stats["updates"] <= elapsed / 0.2 + 3
+
+
+async def test_a_foreach_shows_done_of_a_total_known_from_its_start():
+    gate = asyncio.Event()
+
+    async def wait(input_data: N) -> dict[str, int]:
+        if input_data.n == 2:
+            await gate.wait()
+        return {"n": input_data.n}
+
+    run = foreach_of("progress", wait, concurrency=1).create_run()
+    view = RunView(run, interval=0.01)
+    task = asyncio.ensure_future(run.start([{"n": i} for i in range(6)]))
+    for _ in range(500):  # the view's own checks draw the model while the run waits
+        progress = view.model.nodes["item"].progress
+        if progress is not None and progress.done == 2:
+            break
+        await asyncio.sleep(0.005)
+    assert progress is not None and (progress.done, progress.total) == (2, 6)
+    assert "(2/6 items)" in view.table.value and "2 success, 1 running" in view.table.value
+    assert "…</span>" in view.header.value  # the run's time so far
+    gate.set()
+    await task
+    assert "(6/6 items)" in view.table.value and view.model.status == "success"
+    view.close()
 
 
 async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_events():
