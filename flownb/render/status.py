@@ -2,18 +2,18 @@
 
 Pure functions over ``StepResult`` objects or their stored dicts (``StepResult.to_dict()``), so
 the notebook view, the terminal view and ``inspect`` of a stored run all read the same thing.
+What a view shows of a run is :mod:`flownb.render.model`, which maps results to nodes here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.description import walk
 
-__all__ = ["NodeSummary", "graph_path", "node_paths", "node_statuses", "summarize", "timeline"]
+__all__ = ["graph_path", "node_paths", "node_statuses", "timeline"]
 
 _INDEX = re.compile(r"\[\d+\]")
 
@@ -75,65 +75,6 @@ def node_statuses(steps: Mapping[str, Any]) -> dict[str, str]:
         if current is None or _RANK.get(status, 99) < _RANK.get(current, 99):
             shown[node] = status
     return shown
-
-
-@dataclass(slots=True)
-class NodeSummary:
-    """What one graph node shows: its own result and, for a foreach, its items'.
-
-    ``status`` is the node's status (as :func:`node_statuses`); ``own`` the result recorded
-    under the node's own path, if any; ``counts`` the number of items per status;
-    ``started``/``ended`` span every result; ``attempts`` is the most of any; ``error`` the
-    first error (an item's prefixed with its path).
-    """
-
-    status: str = "pending"
-    own: Any = None
-    items: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    started: float | None = None
-    ended: float | None = None
-    open: int = 0
-    attempts: int = 0
-    error: str | None = None
-
-
-def summarize(steps: Mapping[str, Any]) -> dict[str, NodeSummary]:
-    """Graph node path → its :class:`NodeSummary`, in one pass over a run's step results
-    (``StepResult`` objects), cheap enough to redo for every view update."""
-    out: dict[str, NodeSummary] = {}
-    rank = _RANK
-    nodes = _NODES
-    # One pass, run for every view update: the common case (a path seen before, an item
-    # whose status is its node's already) skips the regex and the precedence lookups.
-    for path, result in steps.items():
-        node = nodes.get(path)
-        if node is None:
-            node = _node_of(path)
-        summary = out.get(node)
-        status = result.status
-        if summary is None:
-            summary = out[node] = NodeSummary(status=status)
-        elif status != summary.status and rank.get(status, 99) < rank.get(summary.status, 99):
-            summary.status = status
-        if path == node:
-            summary.own = result
-        else:
-            summary.items += 1
-            counts = summary.counts
-            counts[status] = counts.get(status, 0) + 1
-        started, ended = result.started_at, result.ended_at
-        if started is not None and (summary.started is None or started < summary.started):
-            summary.started = started
-        if ended is None:
-            summary.open += 1
-        elif summary.ended is None or ended > summary.ended:
-            summary.ended = ended
-        if result.attempts > summary.attempts:
-            summary.attempts = result.attempts
-        if result.error and summary.error is None:
-            summary.error = result.error if path == node else f"{path}: {result.error}"
-    return out
 
 
 def timeline(steps: Mapping[str, Any]) -> list[dict[str, Any]]:

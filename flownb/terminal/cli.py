@@ -348,7 +348,7 @@ def _follow(run: Run, io: Io, args: argparse.Namespace,
     """Drive ``action`` (start or resume) with the view the options ask for; Ctrl-C cancels
     the run (it ends ``canceled``)."""
     from ..core.aio import run_sync
-    from .view import RunView
+    from .view import LiveView
 
     async def go() -> WorkflowResult:
         loop = asyncio.get_running_loop()
@@ -361,7 +361,7 @@ def _follow(run: Run, io: Io, args: argparse.Namespace,
         try:
             if args.json:
                 return await action()
-            async with RunView(run, console=io.out, live=False if args.no_live else None):
+            async with LiveView(run, console=io.out, live=False if args.no_live else None):
                 return await action()
         finally:
             if handled:

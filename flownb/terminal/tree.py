@@ -1,9 +1,12 @@
 """A workflow's graph description → a ``rich`` tree: with step statuses, or as an outline.
 
-Pure functions of their input (the JSON description kept in every snapshot, plus step
-results as ``StepResult`` objects or their stored dicts), so a live run, ``Run.__rich__``,
-``flownb show`` and ``flownb inspect`` of a stored run all draw the same tree, and tests
-compare its exact text.
+Pure functions of their input (the JSON description kept in every snapshot, plus the run's
+:class:`~flownb.render.model.RunModel`, or the parts to make one: step results as
+``StepResult`` objects or their stored dicts), so a live run, ``Run.__rich__``, ``flownb
+show`` and ``flownb inspect`` of a stored run all draw the same tree, and tests compare its
+exact text. What a status tree shows of a run (statuses, skipped arms, times, attempts,
+errors, foreach progress) is computed in the model, as for the notebook's view; this module
+only draws it.
 
 Every user-provided string (ids, descriptions, labels, payloads, errors) goes into ``Text``
 objects, never into console markup, so ``[bold]`` in a description shows as written; and its
@@ -13,7 +16,6 @@ control characters are escaped first (``flownb._text``), so none reaches the ter
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,11 +39,11 @@ from ..core.description import (
     SleepEntryDescription,
     StepEntryDescription,
     Unit,
-    entry_nodes,
     top_entries,
 )
 from ..core.results import StepResult
-from ..render.status import graph_path, node_statuses
+from ..render.model import OPEN_ITEMS, ItemView, NodeView, RunModel, RunModeler
+from ..render.status import graph_path
 
 __all__ = [
     "GLYPHS",
@@ -78,17 +80,16 @@ STYLES: dict[str, str] = {
 }
 """The ``rich`` style of each status."""
 
-_ACTIVE = ("running", "suspended", "failed", "canceled")
-_ITEM = re.compile(r"\[\d+\]$")
-MAX_ITEMS = 5
-"""How many unfinished foreach items a status tree lists under their step."""
+MAX_ITEMS = OPEN_ITEMS
+"""How many unfinished foreach items a status tree lists under their step (the model's)."""
 BAR_WIDTH = 20
 """Characters in a foreach's progress bar."""
 
 
 @dataclass
 class RunFacts:
-    """What a status tree shows besides the graph.
+    """The parts of a run a status tree shows besides the graph (it makes their
+    :class:`~flownb.render.model.RunModel`; :meth:`model` shows how).
 
     ``steps``: step path → ``StepResult`` or its dict; ``status``: the run's status;
     ``iterations``: loop step node → iterations so far; ``outputs``: node → the latest
@@ -102,6 +103,13 @@ class RunFacts:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     waiting: Mapping[str, str] = field(default_factory=dict)
     now: float | None = None
+
+    def model(self, description: Mapping[str, Any]) -> RunModel:
+        """The run's model, as a view of it shows it."""
+        now = self.now
+        return RunModeler(description).model(
+            self.steps, status=self.status, iterations=self.iterations, emitted=self.outputs,
+            waiting=self.waiting, clock=lambda: now)
 
 
 # -- small formatters ---------------------------------------------------------------------------
@@ -180,18 +188,6 @@ def read_field(result: Any, name: str) -> Any:
     return getattr(result, name, None)
 
 
-def _duration(result: Any, now: float | None) -> tuple[float | None, bool]:
-    """(seconds, still running) of a step result."""
-    started, ended = read_field(result, "started_at"), read_field(result, "ended_at")
-    if started is None:
-        return None, False
-    if ended is not None:
-        return ended - started, False
-    if now is not None and read_field(result, "status") == "running":
-        return now - started, True
-    return None, False
-
-
 def _first_line(text: Any, width: int = 80) -> str:
     """The first line of a description or error, its control characters escaped."""
     block = escape_controls(str(text), keep_newlines=True).strip()
@@ -202,14 +198,16 @@ def _first_line(text: Any, width: int = 80) -> str:
 # -- the trees ------------------------------------------------------------------------------------
 
 
-def status_tree(description: Mapping[str, Any], facts: RunFacts) -> Tree:
-    """The workflow's steps as a tree, each with its status glyph, colour and duration.
+def status_tree(description: Mapping[str, Any], run: RunModel | RunFacts) -> Tree:
+    """The workflow's steps as a tree, each with its status glyph, colour and duration:
+    ``run`` is the run's :class:`~flownb.render.model.RunModel` (or the parts to make it).
 
     Nested workflows are subtrees; parallel and branch constructs group their steps (a
     branch's arms that did not run show ``skipped``); loops show their condition and
     iterations; a foreach shows a progress bar of its items and lists the unfinished ones.
     """
-    return _Walker(facts).tree(description)
+    return _Walker(run.model(description) if isinstance(run, RunFacts) else run).tree(
+        description)
 
 
 def outline_tree(description: Mapping[str, Any]) -> Tree:
@@ -217,129 +215,84 @@ def outline_tree(description: Mapping[str, Any]) -> Tree:
     return _Walker(None).tree(description)
 
 
-@dataclass(frozen=True, slots=True)
-class _At:
-    """Where an entry is drawn: the tree node it goes under, and whether the run is past it."""
+class _Walker(EntryVisitor[Tree, None]):
+    """Draws each construct (one ``visit_*`` method per entry kind) under its parent tree
+    node; with a run's model, each node as the model shows it."""
 
-    parent: Tree
-    passed: bool
-
-
-class _Walker(EntryVisitor[_At, None]):
-    """Draws each construct (one ``visit_*`` method per entry kind) under its parent."""
-
-    def __init__(self, facts: RunFacts | None) -> None:
-        self.facts = facts
-        steps = facts.steps if facts is not None else {}
-        self.statuses = node_statuses(steps)
-        # One pass: each node's foreach items, and its other results (a foreach's own).
-        self.items: dict[str, list[tuple[str, Any]]] = {}
-        self.own: dict[str, list[Any]] = {}
-        for path, result in steps.items():
-            node = graph_path(path)
-            if path.endswith("]") and _ITEM.search(path):
-                self.items.setdefault(node, []).append((path, result))
-            else:
-                self.own.setdefault(node, []).append(result)
+    def __init__(self, model: RunModel | None) -> None:
+        self.model = model
 
     # -- structure -------------------------------------------------------------------------
 
     def tree(self, desc: Mapping[str, Any]) -> Tree:
         root = Tree(self.root_label(desc), guide_style="dim")
-        status = self.facts.status if self.facts is not None else None
-        # Only a run that got to its end has passed every construct (a failed one stopped).
         # A lone step's description is drawn as a one-step workflow.
-        self.sequence(root, top_entries(desc), "", settled=status == "success")
+        self.sequence(root, top_entries(desc), "")
         return root
 
-    def sequence(self, parent: Tree, entries: Sequence[EntryDescription], prefix: str,
-                 *, settled: bool) -> None:
-        # A later construct that started means this one is behind the run.
-        passed = [settled] * len(entries)
-        later = settled
-        for index in range(len(entries) - 1, -1, -1):
-            passed[index] = later
-            later = later or self.started(entries[index], prefix)
-        for entry, behind in zip(entries, passed, strict=True):
-            self.visit(entry, prefix, _At(parent, behind))
+    def sequence(self, parent: Tree, entries: Sequence[EntryDescription], prefix: str) -> None:
+        for entry in entries:
+            self.visit(entry, prefix, parent)
 
-    def started(self, entry: EntryDescription, prefix: str) -> bool:
-        return any(self.status(n.path) != "pending"
-                   for n in entry_nodes(entry, prefix) if n.shows_status)
-
-    def visit_step(self, entry: StepEntryDescription, unit: Unit, at: _At) -> None:
-        self.unit(at.parent, unit)
+    def visit_step(self, entry: StepEntryDescription, unit: Unit, parent: Tree) -> None:
+        self.unit(parent, unit)
 
     def visit_parallel(self, entry: ParallelEntryDescription, path: str, units: list[Unit],
-                       at: _At) -> None:
-        node = at.parent.add(self.group_label("⇉", entry["id"], "parallel", "all at once"))
+                       parent: Tree) -> None:
+        node = parent.add(self.group_label("⇉", entry["id"], "parallel", "all at once"))
         for unit in units:
             self.unit(node, unit)
 
     def visit_branch(self, entry: BranchEntryDescription, path: str,
-                     arms: list[tuple[BranchArmDescription, Unit]], at: _At) -> None:
-        node = at.parent.add(self.group_label("◇", entry["id"], "branch",
-                                              "first true condition"))
-        chosen = any(self.status(unit.path) != "pending" for _, unit in arms)
+                     arms: list[tuple[BranchArmDescription, Unit]], parent: Tree) -> None:
+        node = parent.add(self.group_label("◇", entry["id"], "branch", "first true condition"))
         for arm, unit in arms:
-            self.unit(node, unit, note=f"when {_text(arm.get('label'))}",
-                      skipped=chosen or at.passed)
+            self.unit(node, unit, note=f"when {_text(arm.get('label'))}")
 
-    def visit_loop(self, entry: LoopEntryDescription, unit: Unit, at: _At) -> None:
+    def visit_loop(self, entry: LoopEntryDescription, unit: Unit, parent: Tree) -> None:
         mode = "dountil" if entry.get("mode") == "until" else "dowhile"
         label = _text(entry.get("label"))
         note = mode if label in ("", entry.get("mode")) else f"{mode} {label}"
-        self.unit(at.parent, unit, note=note, loop=True)
+        self.unit(parent, unit, note=note)
 
-    def visit_foreach(self, entry: ForeachEntryDescription, unit: Unit, at: _At) -> None:
-        self.unit(at.parent, unit, note=f"foreach, {entry.get('concurrency', 1)} at a time",
-                  foreach=True)
+    def visit_foreach(self, entry: ForeachEntryDescription, unit: Unit, parent: Tree) -> None:
+        self.unit(parent, unit, note=f"foreach, {entry.get('concurrency', 1)} at a time")
 
-    def visit_map(self, entry: MapEntryDescription, path: str, at: _At) -> None:
+    def visit_map(self, entry: MapEntryDescription, path: str, parent: Tree) -> None:
         label = _text(entry.get("label"))
-        self.small(at.parent, path, entry["id"],
-                   "map" if label in ("", "map") else f"map {label}")
+        self.small(parent, path, entry["id"], "map" if label in ("", "map") else f"map {label}")
 
-    def visit_sleep(self, entry: SleepEntryDescription, path: str, at: _At) -> None:
+    def visit_sleep(self, entry: SleepEntryDescription, path: str, parent: Tree) -> None:
         label = _text(entry.get("label"))
         if entry.get("mode") == "sleep_until":
             what = "sleep until" if label in ("", "until") else f"sleep until {label}"
         else:
             what = "sleep" if label in ("", "sleep") else f"sleep {label}"
-        self.small(at.parent, path, entry["id"], what)
+        self.small(parent, path, entry["id"], what)
 
     # -- labels ----------------------------------------------------------------------------
 
-    def status(self, path: str) -> str:
-        return self.statuses.get(path, "pending")
+    def node(self, path: str) -> NodeView:
+        assert self.model is not None
+        node = self.model.nodes.get(path)
+        return node if node is not None else NodeView(path)
 
     def root_label(self, desc: Mapping[str, Any]) -> Text:
         wf_id = escape_controls(str(desc["id"]))
-        if self.facts is None:
+        model = self.model
+        if model is None:
             text = Text.assemble(("workflow ", "dim"), (wf_id, "bold"))
             text.append(f"  {_schemas(desc)}", style="cyan")
             if desc.get("description"):
                 text.append(f"  {_first_line(desc['description'])}", style="dim italic")
             return text
-        status = self.facts.status or "pending"
+        status = model.status
         text = Text.assemble((GLYPHS.get(status, "?") + " ", STYLES.get(status, "")),
                              (wf_id, "bold"), "  ", (status, STYLES.get(status, "")))
-        seconds, running = self.span()
-        if seconds is not None:
-            text.append(f"  {format_duration(seconds)}{'…' if running else ''}", style="dim")
+        if model.seconds is not None:
+            text.append(f"  {format_duration(model.seconds)}{'…' if model.running else ''}",
+                        style="dim")
         return text
-
-    def span(self) -> tuple[float | None, bool]:
-        """(seconds from the first step's start to the last end, still running)."""
-        assert self.facts is not None
-        steps = self.facts.steps.values()
-        starts = [s for r in steps if (s := read_field(r, "started_at")) is not None]
-        if not starts:
-            return None, False
-        running = self.facts.status == "running"
-        ends = [e for r in steps if (e := read_field(r, "ended_at")) is not None]
-        end = self.facts.now if running and self.facts.now is not None else max(ends or starts)
-        return end - min(starts), running
 
     def group_label(self, glyph: str, ident: str, kind: str, what: str) -> Text:
         return Text.assemble((glyph + " ", "cyan"), escape_controls(str(ident)),
@@ -347,102 +300,89 @@ class _Walker(EntryVisitor[_At, None]):
 
     def lead(self, status: str, ident: str) -> Text:
         ident = escape_controls(ident)
-        if self.facts is None:
+        if self.model is None:
             return Text(ident, style="bold")
         return Text.assemble((GLYPHS.get(status, "?") + " ", STYLES.get(status, "")), ident)
 
-    def unit(self, parent: Tree, unit: Unit, *, note: str = "", skipped: bool = False,
-             loop: bool = False, foreach: bool = False) -> None:
+    def unit(self, parent: Tree, unit: Unit, *, note: str = "") -> None:
         """A step, or a nested workflow with its entries as children."""
         path, step, nested = unit.path, unit.step, unit.nested
-        status = self.status(path)
-        if skipped and status == "pending":
-            status = "skipped"
-        label = self.lead(status, unit.id)
+        shown = self.node(path) if self.model is not None else None
+        label = self.lead(shown.status if shown is not None else "pending", unit.id)
         if nested:
             label.append("  workflow", style="dim")
         if note:
             label.append(f"  {note}", style="dim")
-        if self.facts is None:
+        if shown is None:
             label.append(f"  {_schemas(step)}", style="cyan")
             if "resume_schema" in step:
                 label.append("  can suspend", style="yellow")
             if step.get("description"):
                 label.append(f"  {_first_line(step['description'])}", style="dim italic")
         else:
-            self.facts_of(label, path, status, loop=loop, container=nested or foreach)
-        if foreach and self.facts is not None:
-            self.add_progress(label, path)
+            self.facts_of(label, shown, container=nested or shown.progress is not None)
+            if shown.progress is not None:
+                self.add_progress(label, shown)
         node = parent.add(label)
-        if self.facts is not None:
-            if foreach:
-                self.unfinished_items(node, path)
-            if path in self.facts.outputs:
-                node.add(Text(f"» {preview(self.facts.outputs[path], 70)}", style="dim cyan"))
+        if shown is not None:
+            if shown.progress is not None:
+                self.unfinished_items(node, shown)
+            if shown.emitted is not None:
+                node.add(Text(f"» {preview(shown.emitted, 70)}", style="dim cyan"))
         if nested:
-            self.sequence(node, unit.entries, unit.prefix, settled=status == "success")
+            self.sequence(node, unit.entries, unit.prefix)
 
-    def facts_of(self, label: Text, path: str, status: str, *, loop: bool = False,
+    def facts_of(self, label: Text, shown: NodeView | ItemView, *,
                  container: bool = False) -> None:
         """Append iterations, duration, attempts and what the step waits for or failed of."""
-        assert self.facts is not None
-        result = self.facts.steps.get(path)
-        if loop:
-            done = self.facts.iterations.get(path, 0)
-            count = done + (1 if status in _ACTIVE else 0)
-            if count:
-                label.append(f"  {count} iteration{'s' if count != 1 else ''}", style="dim")
-        seconds, running = _duration(result, self.facts.now)
-        if seconds is not None:
-            label.append(f"  {format_duration(seconds)}{'…' if running else ''}", style="dim")
-        attempts = read_field(result, "attempts") or 0
-        if attempts > 1:
-            label.append(f"  {attempts} attempts", style="yellow")
+        status = shown.status
+        count = shown.iterations if isinstance(shown, NodeView) else None
+        if count:
+            label.append(f"  {count} iteration{'s' if count != 1 else ''}", style="dim")
+        if shown.seconds is not None:
+            label.append(f"  {format_duration(shown.seconds)}{'…' if shown.running else ''}",
+                         style="dim")
+        if shown.attempts > 1:
+            label.append(f"  {shown.attempts} attempts", style="yellow")
         if status == "skipped":
             label.append("  skipped", style="dim")
         elif status == "suspended" and not container:  # the step inside says it
             label.append("  waiting for resume", style=STYLES["suspended"])
-        elif status in ("failed", "canceled") and read_field(result, "error"):
-            label.append(f"  {_first_line(read_field(result, 'error'))}", style=STYLES[status])
-        if path in self.facts.waiting and status == "running":
-            label.append(f"  {escape_controls(self.facts.waiting[path])}", style="dim")
+        elif status in ("failed", "canceled") and shown.error:
+            label.append(f"  {_first_line(shown.error)}", style=STYLES[status])
+        waiting = shown.waiting if isinstance(shown, NodeView) else None
+        if waiting and status == "running":
+            label.append(f"  {escape_controls(waiting)}", style="dim")
 
-    def add_progress(self, label: Text, path: str) -> None:
+    def add_progress(self, label: Text, shown: NodeView) -> None:
         """Append a bar of the foreach's finished items (once it has started)."""
-        assert self.facts is not None
-        total = 0
-        for result in self.own.get(path, ()):  # one per run of the foreach
-            payload = read_field(result, "payload")
-            if isinstance(payload, list):
-                total += len(payload)
-        if not total:
+        progress = shown.progress
+        if progress is None or not progress.total:
             return
-        done = sum(1 for _, r in self.items.get(path, []) if read_field(r, "status") == "success")
-        filled = round(BAR_WIDTH * done / total)
+        filled = round(BAR_WIDTH * progress.done / progress.total)
         label.append("  ")
         label.append("━" * filled, style="green")
         label.append("─" * (BAR_WIDTH - filled), style="dim")
-        label.append(f" {done}/{total}")
+        label.append(f" {progress.done}/{progress.total}")
 
-    def unfinished_items(self, node: Tree, path: str) -> None:
-        assert self.facts is not None
-        open_items = [(p, r) for p, r in self.items.get(path, [])
-                      if read_field(r, "status") != "success"]
-        for item, result in open_items[:MAX_ITEMS]:
-            status = str(read_field(result, "status") or "pending")
-            label = self.lead(status, item.rsplit(".", 1)[-1])
-            self.facts_of(label, item, status)
+    def unfinished_items(self, node: Tree, shown: NodeView) -> None:
+        progress = shown.progress
+        if progress is None:
+            return
+        for item in progress.open:
+            label = self.lead(item.status, item.path.rsplit(".", 1)[-1])
+            self.facts_of(label, item)
             node.add(label)
-        if len(open_items) > MAX_ITEMS:
-            node.add(Text(f"… and {len(open_items) - MAX_ITEMS} more", style="dim"))
+        if progress.more:
+            node.add(Text(f"… and {progress.more} more", style="dim"))
 
     def small(self, parent: Tree, path: str, ident: str, what: str) -> None:
         """A ``.map`` or ``.sleep``: its id, then ``what`` it does."""
-        status = self.status(path)
-        label = self.lead(status, str(ident))
+        shown = self.node(path) if self.model is not None else None
+        label = self.lead(shown.status if shown is not None else "pending", str(ident))
         label.append(f"  {what}", style="dim")
-        if self.facts is not None:
-            self.facts_of(label, path, status)
+        if shown is not None:
+            self.facts_of(label, shown)
         parent.add(label)
 
 

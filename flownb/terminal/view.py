@@ -1,11 +1,14 @@
-"""Following a run in the terminal: a ``rich.live.Live`` tree, or plain lines off a terminal.
+"""Following a run in the terminal (:class:`LiveView`): a ``rich.live.Live`` tree, or plain
+lines off a terminal.
 
 Both read the one event stream every observer reads (``run.watch``). The live view never
 re-renders per event: events only mark it out of date, and a task on the run's event loop
 redraws at most ``refresh_per_second`` times a second (so thousands of events per second
 cost one tree per tick, and the tree is always built on the thread that changes the run).
-A tree walks every step result, so for a run of tens of thousands of items, where one
-redraw takes more than a tenth of the tick, the ticks space out to ten times its cost.
+Each redraw draws the run's :class:`~flownb.render.model.RunModel` (statuses, times,
+foreach progress: computed there once, as for the notebook's view). A model reads every
+step result, so for a run of tens of thousands of items, where one redraw takes more than
+a tenth of the tick, the ticks space out to ten times its cost.
 
 User text is shown as in :mod:`flownb.terminal.tree`: never as markup, and with its control
 characters escaped, so none reaches the terminal.
@@ -31,17 +34,16 @@ from ..core.description import walk
 from ..core.events import (
     STEP_OUTPUT,
     STEP_RESULT,
-    STEP_START,
     STEP_SUSPENDED,
     STEP_WAITING,
     WORKFLOW_START,
     Event,
 )
+from ..render.model import Notes, RunModel, RunModeler, step_seconds
 from ..render.status import graph_path
 from .tree import (
     GLYPHS,
     STYLES,
-    RunFacts,
     format_duration,
     json_block,
     loop_iterations,
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from ..core.results import WorkflowResult
     from ..core.run import Run
 
-__all__ = ["RunView", "failed_step", "outcome", "result_outcome", "run_facts",
+__all__ = ["LiveView", "failed_step", "outcome", "result_outcome", "run_model",
            "run_renderable"]
 
 _ITEM = re.compile(r"\[\d+\]$")
@@ -110,20 +112,22 @@ def result_outcome(result: WorkflowResult) -> RenderableType:
                    suspended=result.suspended)
 
 
-def run_facts(run: Run, *, outputs: Mapping[str, Any] | None = None,
-              waiting: Mapping[str, str] | None = None, now: float | None = None) -> RunFacts:
-    """What a status tree of ``run`` shows, read from the run as it is now."""
+def run_model(run: Run, *, modeler: RunModeler | None = None,
+              notes: Notes | None = None) -> RunModel:
+    """The :class:`~flownb.render.model.RunModel` of ``run`` as it is now, loop iterations
+    included (``modeler``: one made for the run's workflow, to reuse; ``notes``: what its
+    events told)."""
     # Loop iterations are only recorded in the run's journal (Run exposes no view of it);
     # read defensively so a change there costs the iteration counts, not the display.
     journal = getattr(getattr(run, "_ex", None), "journal", None) or {}
-    status = run.status if run.status != "pending" else None
-    return RunFacts(steps=run.steps, status=status, iterations=loop_iterations(journal),
-                    outputs=outputs or {}, waiting=waiting or {}, now=now)
+    if modeler is None:
+        modeler = RunModeler(run.workflow.graph.description)
+    return modeler.of_run(run, notes=notes, iterations=loop_iterations(journal))
 
 
 def run_renderable(run: Run) -> RenderableType:
     """``Run.__rich__``: the status tree of the run, then its result (once it has one)."""
-    tree = status_tree(run.workflow.graph.description, run_facts(run, now=time.time()))
+    tree = status_tree(run.workflow.graph.description, run_model(run))
     if run.result is None or run.status in ("running", "pending"):
         return tree
     return Group(tree, result_outcome(run.result))
@@ -132,10 +136,10 @@ def run_renderable(run: Run) -> RenderableType:
 # -- following a run --------------------------------------------------------------------------
 
 
-class RunView:
+class LiveView:
     """Shows a run while it executes: a live tree on a terminal, plain lines elsewhere.
 
-    >>> async with RunView(run, console=console):                  # doctest: +SKIP
+    >>> async with LiveView(run, console=console):                 # doctest: +SKIP
     ...     result = await run.start(input_data={"message": "hi"})
 
     ``live=None`` picks the live tree when ``console`` is an interactive terminal. The plain
@@ -156,10 +160,10 @@ class RunView:
                      if live is None else live)
         self.refresh_per_second = refresh_per_second
         self.get_time = get_time
-        self.outputs: dict[str, Any] = {}
-        self.waiting: dict[str, str] = {}
+        self.notes = Notes()  # what events say and results do not (emit payloads, sleeps)
         self.redraws = 0
         self._description = run.workflow.graph.description
+        self._modeler = RunModeler(self._description, now=get_time)
         self._workflows, self._foreach = _containers(self._description)
         self._dirty = True
         self._redraw_cost = 0.0  # seconds the last redraw took
@@ -167,15 +171,27 @@ class RunView:
         self._live: Live | None = None
         self._ticker: asyncio.Task[None] | None = None
 
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Graph node → the latest payload it sent with ``emit``."""
+        return self.notes.emitted
+
+    @property
+    def waiting(self) -> dict[str, str]:
+        """Sleep node → what it waits for."""
+        return self.notes.waiting
+
+    def model(self) -> RunModel:
+        """The run's :class:`~flownb.render.model.RunModel` now: what the tree draws."""
+        return run_model(self.run, modeler=self._modeler, notes=self.notes)
+
     def renderable(self) -> RenderableType:
         """The tree as it is now."""
-        facts = run_facts(self.run, outputs=self.outputs, waiting=self.waiting,
-                          now=self.get_time())
-        return status_tree(self._description, facts)
+        return status_tree(self._description, self.model())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def __aenter__(self) -> RunView:
+    async def __aenter__(self) -> LiveView:
         self._unsubscribe = self.run.watch(self._on_event)
         if self.live:
             self._live = Live(console=self.console, auto_refresh=False, transient=True,
@@ -222,17 +238,7 @@ class RunView:
 
     def _on_event(self, event: Event) -> None:
         self._dirty = True
-        node = graph_path(event.step_path)
-        if event.type == STEP_OUTPUT:
-            self.outputs[node] = event.payload
-        elif event.type == STEP_WAITING:
-            until = event.payload.get("until")
-            seconds = event.payload.get("seconds")
-            self.waiting[node] = (f"waiting until {until}" if until
-                                  else f"waiting {seconds:g} s" if seconds is not None
-                                  else "waiting")
-        elif event.type == STEP_START:
-            self.waiting.pop(node, None)
+        self.notes.see(event)
         if not self.live:
             line = self._plain_line(event)
             if line is not None:
@@ -253,9 +259,9 @@ class RunView:
                 return None  # the foreach's own line counts them
             text = Text(escape_controls(f"{GLYPHS.get(status, '?')} {path}  {status}"))
             result = self.run.steps.get(path)
-            started = read_field(result, "started_at")
-            if started is not None:
-                text.append(f"  {format_duration(event.timestamp - started)}")
+            seconds = None if result is None else step_seconds(result, event.timestamp)[0]
+            if seconds is not None:
+                text.append(f"  {format_duration(seconds)}")
             payload = read_field(result, "payload")
             if node in self._foreach and not is_item and isinstance(payload, list):
                 text.append(f"  {len(payload)} items")

@@ -1,4 +1,4 @@
-"""Following a run (terminal/view.py): plain lines off a terminal, a throttled live tree on one."""
+"""Following a run (``LiveView``): plain lines off a terminal, a throttled live tree on one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from flownb import create_step, create_workflow
-from flownb.terminal import RunView, outcome
+from flownb.terminal import LiveView, outcome
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -58,7 +58,7 @@ def make_workflow():
 async def test_plain_lines_off_a_terminal(still_clock, console):
     wf = make_workflow()
     run = wf.create_run(run_id="run-1")
-    async with RunView(run, console=console) as view:
+    async with LiveView(run, console=console) as view:
         result = await run.start(input_data={"title": "a b c"})
     assert not view.live and view.redraws == 0
     console.print(outcome(result.status, steps=result.steps, suspended=result.suspended))
@@ -76,7 +76,7 @@ run run-1 of workflow 'docs' started
 │ }                                     │
 ╰───────────────────────────────────────╯
 """
-    async with RunView(run, console=console, live=False):
+    async with LiveView(run, console=console, live=False):
         result = await run.resume({"ok": True})
     assert result.status == "success"
     assert console.export_text() == """\
@@ -88,7 +88,7 @@ run run-1 of workflow 'docs' resumed
 
 async def test_plain_lines_name_the_failing_item(still_clock, console):
     run = make_workflow().create_run(run_id="run-2")
-    async with RunView(run, console=console, live=False):
+    async with LiveView(run, console=console, live=False):
         result = await run.start(input_data={"title": "good bad"})
     console.print(outcome(result.status, error=result.error, steps=result.steps))
     assert console.export_text() == """\
@@ -113,15 +113,15 @@ async def test_live_view_ticks_space_out_when_a_redraw_is_costly(monkeypatch):
           .foreach(item, concurrency=1).commit())
     console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=True)
     run = wf.create_run()
-    tree = RunView.renderable
+    tree = LiveView.renderable
 
-    def costly(self: RunView) -> Any:  # the tree of a very large run: 20 ms to build
+    def costly(self: LiveView) -> Any:  # the tree of a very large run: 20 ms to build
         time.sleep(0.02)
         return tree(self)
 
-    monkeypatch.setattr(RunView, "renderable", costly)
+    monkeypatch.setattr(LiveView, "renderable", costly)
     began = time.perf_counter()
-    async with RunView(run, console=console, refresh_per_second=10) as view:
+    async with LiveView(run, console=console, refresh_per_second=10) as view:
         await run.start(input_data=list(range(80)))  # >= 0.4 s
     elapsed = time.perf_counter() - began
     # Ten ticks a second would redraw ~elapsed * 10 times; ten times the 20 ms cost
@@ -143,7 +143,7 @@ async def test_live_view_redraws_at_its_rate_not_per_event():
     events = []
     run.watch(events.append)
     began = time.perf_counter()
-    async with RunView(run, console=console, refresh_per_second=8) as view:
+    async with LiveView(run, console=console, refresh_per_second=8) as view:
         result = await run.start(input_data=list(range(1000)))
     elapsed = time.perf_counter() - began
     assert result.status == "success" and view.live
@@ -170,7 +170,7 @@ async def test_live_view_shows_custom_output_while_running():
         .commit()
     run = wf.create_run()
     console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=True)
-    async with RunView(run, console=console, get_time=lambda: 0.0) as view:
+    async with LiveView(run, console=console, get_time=lambda: 0.0) as view:
         task = asyncio.ensure_future(run.start(input_data=1))
         while "talk" not in view.outputs:
             await asyncio.sleep(0)
@@ -189,4 +189,11 @@ def test_refresh_rate_is_capped():
         .then(create_step(id="s", input_schema=int, output_schema=int,
                           execute=lambda input_data: input_data)).commit()
     with pytest.raises(ValueError, match="refresh_per_second"):
-        RunView(wf.create_run(), refresh_per_second=30)
+        LiveView(wf.create_run(), refresh_per_second=30)
+
+
+def test_the_old_name_still_works_and_warns():
+    import flownb.terminal
+
+    with pytest.warns(DeprecationWarning, match="now flownb.terminal.LiveView"):
+        assert flownb.terminal.RunView is LiveView

@@ -123,7 +123,8 @@ def test_status_tree_of_a_run_in_progress(console):
 
 def test_a_stored_run_reads_like_a_live_one():
     """Stored dicts and StepResult objects give the same tree; loop iterations come from the
-    journal, a suspended step waits, a branch nobody took is skipped once the run moved on."""
+    journal, a suspended step waits, a branch nobody took is skipped once the run moved on;
+    a step inside a foreach's workflow spans its instances (first start to last end)."""
     def is_big(input_data):
         return False
 
@@ -163,7 +164,7 @@ def test_a_stored_run_reads_like_a_live_one():
 ├── ✓ items  map  0 ms
 └── ‖ per-item  workflow  foreach, 1 at a time  1.00 s  ━━━━━━━━━━────────── 1/2
     ├── ‖ per-item[1]  1.00 s  waiting for resume
-    └── ‖ check  waiting for resume
+    └── ‖ check  1.00 s  waiting for resume
 """
 
 
