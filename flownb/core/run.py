@@ -23,7 +23,7 @@ from ..errors import (
     describe_field_errors,
     field_errors_from_pydantic,
 )
-from . import clock
+from . import clock, keys
 from .codec import DEEP, Unstorable, from_stored, to_stored
 from .context import RuntimeContext
 from .engine import (
@@ -157,6 +157,13 @@ class Run:
     @property
     def state(self) -> Any:
         return self._ex.state
+
+    @property
+    def loop_iterations(self) -> dict[str, int]:
+        """Loop step path (``"outer.inc"``, no item or iteration markers) → the iterations
+        its condition decided so far; a loop inside a foreach item or another loop counts
+        its furthest instance."""
+        return keys.loop_iterations(self._ex.journal)
 
     def suspended_step(self, step: Any = None) -> tuple[str, Any]:
         """The ``(path, Step)`` of the suspended step ``step`` names (as ``resume`` reads

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._text import escape_controls, escape_json_controls
-from ..core import clock
+from ..core import clock, keys
 from ..core.description import Node, top_entries
 from ..core.description import entry_nodes as _entry_nodes
 from ..core.results import StepResult
@@ -340,9 +340,11 @@ class RunModeler:
                started: float | None = None) -> RunModel:
         """The model of a live ``Run`` now: ``events`` its recent ``Event`` objects (as a
         feed keeps them), ``notes`` what its events told (:class:`Notes`); ``iterations``
-        and ``started`` as for :meth:`model`."""
+        (default: the run's ``loop_iterations``) and ``started`` as for :meth:`model`."""
         result = run.result
         status = run.status
+        if iterations is None:
+            iterations = run.loop_iterations
         return self.model(
             run.steps, status=status, run_id=run.run_id, workflow_id=run.workflow.id,
             error=result.error if result is not None and status != "running" else None,
@@ -356,6 +358,8 @@ class RunModeler:
         """The model of a stored run (a ``Snapshot``: its steps are dicts). A stored run has
         no clock of its own: what it records as running shows no time unless ``now``."""
         meta = snap.meta
+        if iterations is None:
+            iterations = keys.loop_iterations(snap.journal)
         return self.model(snap.steps, status=snap.status, run_id=snap.run_id,
                           workflow_id=snap.workflow_id, error=meta.get("error"),
                           suspended=meta.get("suspended_paths") or (),

@@ -46,7 +46,6 @@ from .tree import (
     STYLES,
     format_duration,
     json_block,
-    loop_iterations,
     preview,
     read_field,
     status_tree,
@@ -117,12 +116,9 @@ def run_model(run: Run, *, modeler: RunModeler | None = None,
     """The :class:`~flownb.render.model.RunModel` of ``run`` as it is now, loop iterations
     included (``modeler``: one made for the run's workflow, to reuse; ``notes``: what its
     events told)."""
-    # Loop iterations are only recorded in the run's journal (Run exposes no view of it);
-    # read defensively so a change there costs the iteration counts, not the display.
-    journal = getattr(getattr(run, "_ex", None), "journal", None) or {}
     if modeler is None:
         modeler = RunModeler(run.workflow.graph.description)
-    return modeler.of_run(run, notes=notes, iterations=loop_iterations(journal))
+    return modeler.of_run(run, notes=notes)
 
 
 def run_renderable(run: Run) -> RenderableType:
