@@ -22,7 +22,6 @@ pydantic's ``TypeAdapter`` wrapper.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -32,7 +31,7 @@ from . import clock
 from .codec import Unstorable, from_stored, to_stored
 from .events import STEP_RESULT, STEP_START, STEP_SUSPENDED, Event
 from .keys import special_ids, upgrade_v1_key
-from .results import StepResult
+from .results import RECORD_FIELDS, StepResult
 from .schema import to_jsonable
 
 if TYPE_CHECKING:
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "hydrate", "meta_of", "new_snapshot"]
 
 _STEP_DONE = frozenset({STEP_RESULT, STEP_SUSPENDED})
-_RECORD_FIELDS = tuple(f.name for f in fields(StepResult))
 _SCALARS = frozenset({str, int, float, bool})
 
 
@@ -378,7 +376,7 @@ _REPLAYED = frozenset({"success", "suspended"})
 def stored_record(sr: StepResult) -> dict[str, Any]:
     """``sr`` as stored JSON data that replays; raises ``Unstorable`` naming the field."""
     out: dict[str, Any] = {}
-    for name in _RECORD_FIELDS:
+    for name in RECORD_FIELDS:
         value = getattr(sr, name)
         if value is None or type(value) in _SCALARS:
             out[name] = value
@@ -394,7 +392,7 @@ def shown_record(sr: StepResult) -> dict[str, Any]:
     """``sr`` as JSON data for a record that is never replayed (running, failed,
     canceled): what cannot be stored is shown as a placeholder rather than failing."""
     out: dict[str, Any] = {}
-    for name in _RECORD_FIELDS:
+    for name in RECORD_FIELDS:
         value = getattr(sr, name)
         if value is None or type(value) in _SCALARS:
             out[name] = value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .schema import to_jsonable
@@ -51,12 +51,13 @@ class StepResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepResult:
-        fields: dict[str, Any] = {k: data.get(k) for k in _STEP_FIELDS}
-        return cls(**fields, attempts=data.get("attempts") or 0)
+        values: dict[str, Any] = {k: data.get(k) for k in RECORD_FIELDS}
+        values["attempts"] = values["attempts"] or 0
+        return cls(**values)
 
 
-_STEP_FIELDS = ("status", "payload", "output", "error", "suspend_payload", "resume_payload",
-                "started_at", "ended_at")
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StepResult))
+"""The fields of a ``StepResult``, as a stored step record has them."""
 
 
 @dataclass(slots=True)
