@@ -276,7 +276,7 @@ class SQLiteStore(Store):
                     conn.execute(sql.INSERT_BODY, body)
                     conn.execute(sql.INSERT_META, meta)
                     if records:
-                        conn.executemany(sql.UPSERT_RECORD, records)
+                        conn.executemany(sql.INSERT_RECORD, records)
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"inserting run {s.run_id!r}", run_id=s.run_id,
                                   write=True) from exc
@@ -488,9 +488,10 @@ def _apply(conn: sqlite3.Connection, c: _Change) -> int | FlownbError:
         conn.execute(sql.UPDATE_META, c.meta)
     records = c.records
     if len(records) == 1:
-        conn.execute(sql.UPSERT_RECORD, records[0])
-    elif records:
-        conn.executemany(sql.UPSERT_RECORD, records)
+        if conn.execute(sql.INSERT_RECORD, records[0]).rowcount == 0:
+            conn.execute(sql.REWRITE_RECORD, records[0])
+    elif records and conn.executemany(sql.INSERT_RECORD, records).rowcount < len(records):
+        conn.executemany(sql.REWRITE_RECORD, records)  # some keys were there already
     return c.expected_version + 1
 
 

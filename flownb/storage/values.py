@@ -59,9 +59,28 @@ def split(value: Any) -> tuple[str, str | None, dict[str, str] | None]:
     text = dumps_json(value)
     if len(text) < INLINE_LIMIT:
         return text, None, None
+    remembered = len(text) <= _RECENT_LIMIT
+    if remembered:
+        known = _recent.get(text)
+        if known is not None:
+            return known
     cut = _Cut()
     rest = cut(value, text, [])
-    return dumps_json(rest), dumps_json(cut.refs), cut.shared
+    split_ = (dumps_json(rest), dumps_json(cut.refs), cut.shared)
+    if remembered:
+        if len(_recent) >= _RECENT_COUNT:
+            _recent.clear()
+        _recent[text] = split_
+    return split_
+
+
+# The splits of the last few values of moderate size, by their JSON text (callers only
+# read what ``split`` returns): every run of a workflow stores the same graph
+# description, 11 KB for a chain of 100 steps, and finding its parts costs ten times as
+# much as encoding it. Larger values are split afresh: they would take the memory.
+_RECENT_LIMIT = 64 * 1024
+_RECENT_COUNT = 16
+_recent: dict[str, tuple[str, str | None, dict[str, str] | None]] = {}
 
 
 class _Cut:
