@@ -159,7 +159,8 @@ class Execution:
         self.steps[display] = sr
         if self.recorder is not None:
             self.recorder.step_changed(display)
-        self.stored_json.discard(display)
+        if self.stored_json:
+            self.stored_json.discard(display)
 
     def record(self, key: str, data: dict[str, Any]) -> None:
         self.journal[key] = data
@@ -496,7 +497,12 @@ async def run_step(scope: Scope, step: Any, value: Any, *, key_part: str | None 
     path = (*scope.path_prefix, path_part or step.id)
     display = ".".join(path)
     key = scope.key_prefix + (key_part or step.id)
-    status, _ = ex.recorded(key, display)
+    if key == display:  # ``ex.recorded`` inlined: this runs once per step
+        previous = ex.steps.get(display)
+        status = previous.status if previous is not None else None
+    else:
+        record = ex.journal.get(key)
+        status = record.get("status") if record else None
     if status == SUCCESS:
         return ex.live_output(key, display, step.output_schema)
     resuming = key in ex.targets
