@@ -33,7 +33,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,7 @@ from .base import (
 )
 from .faults import foreign_file, os_fault, sqlite_fault, storage_error
 from .sqlite_layout import STORAGE_SCHEMA_VERSION, share, suspended_json
-from .values import join, names, split
+from .values import INLINE_LIMIT, join, names, split
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
 
@@ -392,7 +391,7 @@ class SQLiteStore(Store):
                     # writes anything: the others go on, in the same transaction.
                     return [_apply(conn, change) for change in changes]
             except sqlite3.Error as exc:
-                run_ids = list(dict.fromkeys(change.run_id for change in changes))
+                run_ids = list(dict.fromkeys(u.run_id for u in updates))
                 raise self._fault(exc, _updating(run_ids),
                                   run_id=run_ids[0] if len(run_ids) == 1 else None,
                                   write=True) from exc
@@ -446,19 +445,15 @@ def _names(tables: set[str]) -> str:
     return shown + (f" (and {len(tables) - 5} more)" if len(tables) > 5 else "")
 
 
-@dataclass(slots=True)
-class _Change:
-    """An update ready to apply: its values serialized and split (before the transaction,
-    so a value that is not JSON fails with nothing written, and the write lock is held
-    only for the SQL itself), its header statement chosen."""
+_Record = tuple[str, str, str, int, str, str | None]  # run_id, kind, key, seq, data, refs
 
-    run_id: str
-    expected_version: int
-    header: str
-    params: tuple[Any, ...]
-    meta: tuple[str, str | None, str] | None  # (JSON text, refs, run id)
-    records: list[tuple[str, str, str, int, str, str | None]]
-    shares: _Shares
+# An update ready to apply: its values serialized and split (before the transaction, so a
+# value that is not JSON fails with nothing written, and the write lock is held only for
+# the SQL itself), its header statement chosen. A plain tuple, built once per step:
+# (run id, expected version, header statement, its parameters, the meta row or None, the
+# record rows, the shared values they need).
+_Change = tuple[str, int, str, tuple[Any, ...], tuple[str, str | None, str] | None,
+                list[_Record], _Shares]
 
 
 def _change(run_id: str, expected_version: int, status: str | None, updated_at: float,
@@ -468,31 +463,30 @@ def _change(run_id: str, expected_version: int, status: str | None, updated_at: 
               *((suspended_json(meta),) if meta is not None else ()), run_id,
               expected_version)
     shares: _Shares = []
-    return _Change(run_id, expected_version,
-                   sql.UPDATE_RUN[status is not None, meta is not None], params,
-                   None if meta is None else (*_stored(as_dict(meta), shares), run_id),
-                   _record_rows(run_id, expected_version + 1, steps, journal, shares), shares)
+    return (run_id, expected_version, sql.UPDATE_RUN[status is not None, meta is not None],
+            params, None if meta is None else (*_stored(as_dict(meta), shares), run_id),
+            _record_rows(run_id, expected_version + 1, steps, journal, shares), shares)
 
 
-def _apply(conn: sqlite3.Connection, c: _Change) -> int | FlownbError:
+def _apply(conn: sqlite3.Connection, change: _Change) -> int | FlownbError:
     """Write one change inside the caller's transaction if the run is still at its
     expected version: the new version; else the error, and nothing of it written."""
-    if conn.execute(c.header, c.params).rowcount == 0:
-        row = conn.execute(sql.SELECT_VERSION, (c.run_id,)).fetchone()
+    run_id, expected_version, header, params, meta, records, shares = change
+    if conn.execute(header, params).rowcount == 0:
+        row = conn.execute(sql.SELECT_VERSION, (run_id,)).fetchone()
         if row is None:
-            return run_not_found(c.run_id)
-        return version_conflict(c.run_id, c.expected_version, row[0])
-    if c.shares:  # before the rows that refer to them (see sqlite_layout)
-        share(conn, c.shares)
-    if c.meta is not None:
-        conn.execute(sql.UPDATE_META, c.meta)
-    records = c.records
+            return run_not_found(run_id)
+        return version_conflict(run_id, expected_version, row[0])
+    if shares:  # before the rows that refer to them (see sqlite_layout)
+        share(conn, shares)
+    if meta is not None:
+        conn.execute(sql.UPDATE_META, meta)
     if len(records) == 1:
         if conn.execute(sql.INSERT_RECORD, records[0]).rowcount == 0:
             conn.execute(sql.REWRITE_RECORD, records[0])
     elif records and conn.executemany(sql.INSERT_RECORD, records).rowcount < len(records):
         conn.executemany(sql.REWRITE_RECORD, records)  # some keys were there already
-    return c.expected_version + 1
+    return expected_version + 1
 
 
 def _updating(run_ids: list[str]) -> str:
@@ -504,10 +498,10 @@ def _updating(run_ids: list[str]) -> str:
                                        else "")
 
 
-def _stored(value: Any, shares: _Shares) -> tuple[str, str | None]:
-    """``value`` as stored: its inline JSON text and references; the shared values it
-    needs go to ``shares``."""
-    text, refs, shared = split(value)
+def _stored(value: Any, shares: _Shares, text: str | None = None) -> tuple[str, str | None]:
+    """``value`` (whose JSON is ``text``, if known) as stored: its inline JSON text and
+    references; the shared values it needs go to ``shares``."""
+    text, refs, shared = split(value, text)
     if shared is not None:
         shares.extend(shared.items())
     return text, refs
@@ -519,14 +513,15 @@ def _record_rows(
     steps: Mapping[str, Mapping[str, Any]],
     journal: Mapping[str, Mapping[str, Any]],
     shares: _Shares,
-) -> list[tuple[str, str, str, int, str, str | None]]:
+) -> list[_Record]:
     base = version << _SEQ_SHIFT
     if len(steps) == 1 and not journal:  # the usual write: the step that just finished
         for key, data in steps.items():
-            text, refs, shared = split(as_dict(data))
-            if shared is not None:
-                shares.extend(shared.items())
-            return [(run_id, "step", key, base, text, refs)]
+            data = as_dict(data)
+            text = dumps_json(data)
+            if len(text) < INLINE_LIMIT:  # split's first test, without its call
+                return [(run_id, "step", key, base, text, None)]
+            return [(run_id, "step", key, base, *_stored(data, shares, text))]
     rows = [(run_id, "step", key, base + i, *_stored(as_dict(data), shares))
             for i, (key, data) in enumerate(steps.items())]
     offset = base + len(rows)

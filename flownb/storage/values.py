@@ -50,13 +50,16 @@ _MAX_DEPTH = 64  # deeper than this, a large part is shared whole rather than cu
 Path = list[str | int]
 
 
-def split(value: Any) -> tuple[str, str | None, dict[str, str] | None]:
+def split(value: Any, text: str | None = None) -> tuple[str, str | None,
+                                                       dict[str, str] | None]:
     """``(text, refs, shared)``: ``value``'s inline JSON text, its references as JSON text
     (``None`` if none) and the shared values it needs (name -> JSON text; ``None`` if none).
+    ``text``: ``value``'s JSON, if the caller has it already.
 
     Raises ``TypeError`` if ``value`` is not JSON data, as ``dumps_json`` does.
     """
-    text = dumps_json(value)
+    if text is None:
+        text = dumps_json(value)
     if len(text) < INLINE_LIMIT:
         return text, None, None
     remembered = len(text) <= _RECENT_LIMIT
