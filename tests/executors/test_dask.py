@@ -30,7 +30,8 @@ HANG = 60  # seconds: no test may wait longer for a run; a hung run fails the te
 
 
 class SpyClient:
-    """A distributed.Client that remembers the futures submitted through it."""
+    """A distributed.Client that remembers the futures submitted through it (one by one
+    or as a batch)."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -40,6 +41,11 @@ class SpyClient:
         future = self._client.submit(*args, **kwargs)
         self.futures.append(future)
         return future
+
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        futures = self._client.map(*args, **kwargs)
+        self.futures.extend(futures)
+        return futures
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
