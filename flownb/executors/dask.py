@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 try:
