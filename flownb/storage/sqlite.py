@@ -274,8 +274,8 @@ class SQLiteStore(Store):
                     share(conn, shares)
                     conn.execute(sql.INSERT_BODY, body)
                     conn.execute(sql.INSERT_META, meta)
-                    if records:
-                        conn.executemany(sql.INSERT_RECORD, records)
+                    for rows in _by_length(records):
+                        conn.executemany(sql.INSERT_RECORD[len(rows[0])], rows)
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"inserting run {s.run_id!r}", run_id=s.run_id,
                                   write=True) from exc
@@ -445,7 +445,8 @@ def _names(tables: set[str]) -> str:
     return shown + (f" (and {len(tables) - 5} more)" if len(tables) > 5 else "")
 
 
-_Record = tuple[str, str, str, int, str, str | None]  # run_id, kind, key, seq, data, refs
+# run_id, kind, key, seq, data[, refs]: a record held whole has no refs (see INSERT_RECORD).
+_Record = tuple[str, str, str, int, str] | tuple[str, str, str, int, str, str]
 
 # An update ready to apply: its values serialized and split (before the transaction, so a
 # value that is not JSON fails with nothing written, and the write lock is held only for
@@ -482,11 +483,22 @@ def _apply(conn: sqlite3.Connection, change: _Change) -> int | FlownbError:
     if meta is not None:
         conn.execute(sql.UPDATE_META, meta)
     if len(records) == 1:
-        if conn.execute(sql.INSERT_RECORD, records[0]).rowcount == 0:
-            conn.execute(sql.REWRITE_RECORD, records[0])
-    elif records and conn.executemany(sql.INSERT_RECORD, records).rowcount < len(records):
-        conn.executemany(sql.REWRITE_RECORD, records)  # some keys were there already
+        record = records[0]
+        if conn.execute(sql.INSERT_RECORD[len(record)], record).rowcount == 0:
+            conn.execute(sql.REWRITE_RECORD[len(record)], record)
+    else:
+        for rows in _by_length(records):
+            if conn.executemany(sql.INSERT_RECORD[len(rows[0])], rows).rowcount < len(rows):
+                # Some keys were there already.
+                conn.executemany(sql.REWRITE_RECORD[len(rows[0])], rows)
     return expected_version + 1
+
+
+def _by_length(records: list[_Record]) -> list[list[_Record]]:
+    """Record rows grouped by length, for ``INSERT_RECORD``; no empty group."""
+    whole: list[_Record] = [r for r in records if len(r) == 5]
+    shared: list[_Record] = [r for r in records if len(r) == 6]
+    return [group for group in (whole, shared) if group]
 
 
 def _updating(run_ids: list[str]) -> str:
@@ -520,11 +532,19 @@ def _record_rows(
             data = as_dict(data)
             text = dumps_json(data)
             if len(text) < INLINE_LIMIT:  # split's first test, without its call
-                return [(run_id, "step", key, base, text, None)]
-            return [(run_id, "step", key, base, *_stored(data, shares, text))]
-    rows = [(run_id, "step", key, base + i, *_stored(as_dict(data), shares))
+                return [(run_id, "step", key, base, text)]
+            return [_record(run_id, "step", key, base, data, shares, text)]
+    rows = [_record(run_id, "step", key, base + i, as_dict(data), shares)
             for i, (key, data) in enumerate(steps.items())]
     offset = base + len(rows)
-    rows.extend((run_id, "journal", key, offset + i, *_stored(as_dict(data), shares))
+    rows.extend(_record(run_id, "journal", key, offset + i, as_dict(data), shares)
                 for i, (key, data) in enumerate(journal.items()))
     return rows
+
+
+def _record(run_id: str, kind: str, key: str, seq: int, data: dict[str, Any],
+            shares: _Shares, text: str | None = None) -> _Record:
+    data_text, refs = _stored(data, shares, text)
+    if refs is None:
+        return (run_id, kind, key, seq, data_text)
+    return (run_id, kind, key, seq, data_text, refs)
