@@ -355,7 +355,22 @@ class SQLiteStore(Store):
         steps: Mapping[str, Mapping[str, Any]] = {},
         journal: Mapping[str, Mapping[str, Any]] = {},
     ) -> int:
-        change = _change(run_id, expected_version, status, updated_at, meta, steps, journal)
+        result = self._write(
+            [_change(run_id, expected_version, status, updated_at, meta, steps, journal)])[0]
+        if isinstance(result, int):
+            return result
+        raise result
+
+    def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
+        """All of ``updates`` in one transaction (one commit, one sync to disk), each with
+        its own version check; a fault rolls the whole batch back."""
+        changes = [_change(u.run_id, u.expected_version, u.status, u.updated_at, u.meta,
+                           u.steps, u.journal) for u in updates]
+        return self._write(changes) if changes else []
+
+    def _write(self, changes: list[_Change]) -> list[int | FlownbError]:
+        """Apply ``changes`` in one transaction. A change that does not apply fails its
+        version check before it writes anything: the others go on."""
         # The transaction spelled out rather than through ``_transaction``: this runs once
         # per step, where a generator-based context manager's few microseconds show.
         with self._lock:
@@ -365,36 +380,17 @@ class SQLiteStore(Store):
                 conn = self._conn
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    result = _apply(conn, change)
-                    if not isinstance(result, int):
-                        raise result
+                    results = [_apply(conn, change) for change in changes]
                     conn.execute("COMMIT")
                 except BaseException:
                     self._rollback(conn)
                     raise
             except sqlite3.Error as exc:
-                raise self._fault(exc, f"updating run {run_id!r}", run_id=run_id,
-                                  write=True) from exc
-        return result
-
-    def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
-        """All of ``updates`` in one transaction (one commit, one sync to disk), each with
-        its own version check; a fault rolls the whole batch back."""
-        changes = [_change(u.run_id, u.expected_version, u.status, u.updated_at, u.meta,
-                           u.steps, u.journal) for u in updates]
-        if not changes:
-            return []
-        with self._lock:
-            try:
-                with self._transaction() as conn:
-                    # A change that does not apply fails its version check before it
-                    # writes anything: the others go on, in the same transaction.
-                    return [_apply(conn, change) for change in changes]
-            except sqlite3.Error as exc:
-                run_ids = list(dict.fromkeys(u.run_id for u in updates))
+                run_ids = list(dict.fromkeys(change[0] for change in changes))
                 raise self._fault(exc, _updating(run_ids),
                                   run_id=run_ids[0] if len(run_ids) == 1 else None,
                                   write=True) from exc
+        return results
 
     def list_runs(
         self, *, workflow_id: str | None = None, status: str | None = None
