@@ -38,7 +38,7 @@ from typing import Any
 
 from .base import dumps_json, loads_json
 
-__all__ = ["INLINE_LIMIT", "join", "split"]
+__all__ = ["INLINE_LIMIT", "join", "names", "split", "value_name"]
 
 INLINE_LIMIT = 1024
 """Characters of JSON text from which a value, or a part of one, is stored once and
