@@ -167,10 +167,19 @@ class Recorder:
 
     # -- explicit life --------------------------------------------------------------------------
 
-    def begin(self, stored_input: Any, created_at: float) -> None:
-        """Store the run as new (status ``running``, version 1)."""
-        self.store.insert(new_snapshot(self.ex, status="running", created_at=created_at,
-                                       origin=self.origin, stored_input=stored_input))
+    async def begin(self, stored_input: Any, created_at: float) -> None:
+        """Store the run as new (status ``running``, version 1), in the group commit of
+        this loop turn (the runs started together share it). Raises
+        ``ConcurrentRunError`` when a run with this id is stored already."""
+        self._raise_failure()
+        snapshot = new_snapshot(self.ex, status="running", created_at=created_at,
+                                origin=self.origin, stored_input=stored_input)
+        batch = _Batch.open(self.store)
+        batch.inserts.append((self, snapshot))
+        waiter = batch.loop.create_future()
+        batch.waiters.append(waiter)
+        await waiter
+        self._raise_failure()
         self.version = 1
         self._sent_status = "running"
 
@@ -318,6 +327,7 @@ class _Batch:
         self.store = store
         self.loop = loop
         self.recorders: dict[Recorder, None] = {}
+        self.inserts: list[tuple[Recorder, Snapshot]] = []  # new runs, written first
         self.waiters: list[asyncio.Future[None]] = []
         self._key = (id(loop), id(store))
         loop.call_soon(self._on_next_turn)
@@ -339,7 +349,16 @@ class _Batch:
         """Write every recorder's changes in one ``update_many``; wake those who wait."""
         recorders = list(self.recorders)
         self.recorders.clear()
+        inserts, self.inserts = self.inserts, []
         waiters, self.waiters = self.waiters, []
+        if inserts:
+            try:
+                created: list[Any] = list(self.store.insert_many([s for _, s in inserts]))
+            except BaseException as exc:  # a fault of the store: every new run hears it
+                created = [exc] * len(inserts)
+            for (recorder, _), outcome in zip(inserts, created, strict=True):
+                if outcome is not None:
+                    recorder._failure = outcome
         if recorders:
             updates: list[Update] = []
             try:

@@ -74,6 +74,7 @@ class Run:
         self.origin: str | None = None  # "module:attr" when known, for `flownb resume`
         self._ex = Execution(run_id, workflow)
         self._recorder: Recorder | None = None  # made by start/resume/restart, used by _drive
+        self._new_input: Any = _NOT_STORED  # the input of a run _drive must store first
         self._version = 0
         self._created_at: float | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -264,9 +265,8 @@ class Run:
         ex.runtime_context = RuntimeContext.of(runtime_context)
         self._created_at = clock.now()
         if self.store is not None:
-            recorder = Recorder(self.store, ex, 0, self.origin)
-            recorder.begin(stored_input, self._created_at)
-            self._recorder, self._version = recorder, recorder.version
+            self._recorder = Recorder(self.store, ex, 0, self.origin)
+            self._new_input = stored_input  # stored by _drive, before anything runs
         self.status = RUNNING
 
     def _storable(self, value: Any, what: str) -> Any:
@@ -524,6 +524,16 @@ class Run:
     async def _drive_named(self, *, resumed: bool) -> WorkflowResult:
         ex = self._ex
         wf = self.workflow
+        if self._new_input is not _NOT_STORED and self._recorder is not None:
+            stored_input, self._new_input = self._new_input, _NOT_STORED
+            try:
+                await self._recorder.begin(stored_input, clock.now()
+                                           if self._created_at is None else self._created_at)
+            except BaseException:
+                # Not stored (its id is taken, or the store failed): nothing ran.
+                self._recorder, self.status = None, "pending"
+                raise
+            self._version = self._recorder.version
         ex.loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._ex.active = True
@@ -627,6 +637,9 @@ class Run:
                     await asyncio.gather(task, return_exceptions=True)
 
         return events()
+
+
+_NOT_STORED: Any = object()
 
 
 def _unstorable_fields(exc: Unstorable) -> list[dict[str, Any]]:

@@ -227,6 +227,25 @@ class Store(ABC):
         if the version differs, ``RunNotFoundError`` if the run is unknown.
         """
 
+    def insert_many(self, snapshots: Sequence[Snapshot]) -> list[FlownbError | None]:
+        """Store many new runs, each as ``insert`` would, and say how each one went:
+        ``None``, or the ``ConcurrentRunError`` of a run whose id is already stored (that
+        one is not written; the others are). A fault of the store itself raises
+        ``StorageError`` for the whole batch.
+
+        This default calls ``insert`` once per snapshot; ``SQLiteStore`` writes the batch
+        in one transaction (the runs started together in one loop turn share a commit).
+        """
+        results: list[FlownbError | None] = []
+        for snapshot in snapshots:
+            try:
+                self.insert(snapshot)
+            except ConcurrentRunError as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+        return results
+
     def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
         """Apply many updates, each as ``update`` would, and say how each one went.
 

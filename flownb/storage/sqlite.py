@@ -259,25 +259,26 @@ class SQLiteStore(Store):
         return self._conn.execute(statement, params).fetchall()
 
     def insert(self, snapshot: Snapshot) -> None:
-        s = snapshot
-        row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
-               s.schema_version, suspended_json(s.meta))
-        shares: _Shares = []
-        body = (s.run_id, *_stored(s.input, shares), *_stored(s.graph, shares))
-        meta = (s.run_id, *_stored(as_dict(s.meta), shares))
-        records = _record_rows(s.run_id, s.version, s.steps, s.journal, shares)
+        result = self.insert_many([snapshot])[0]
+        if result is not None:
+            raise result
+
+    def insert_many(self, snapshots: Sequence[Snapshot]) -> list[FlownbError | None]:
+        """All of ``snapshots`` in one transaction; a run already stored is skipped (its
+        ``ConcurrentRunError`` returned), a fault rolls the whole batch back."""
+        rows = [_new_run(s) for s in snapshots]
+        run_ids = [s.run_id for s in snapshots]
         with self._lock:
             try:
                 with self._transaction() as conn:
-                    if conn.execute(sql.INSERT_RUN, row).rowcount == 0:
-                        raise already_stored(s.run_id)
-                    share(conn, shares)
-                    conn.execute(sql.INSERT_BODY, body)
-                    conn.execute(sql.INSERT_META, meta)
-                    for rows in _by_length(records):
-                        conn.executemany(sql.INSERT_RECORD[len(rows[0])], rows)
+                    if len(rows) == 1:
+                        return [_insert(conn, rows[0])]
+                    return _insert_many(conn, rows)
             except sqlite3.Error as exc:
-                raise self._fault(exc, f"inserting run {s.run_id!r}", run_id=s.run_id,
+                what = (f"inserting run {run_ids[0]!r}" if len(run_ids) == 1
+                        else "inserting runs " + ", ".join(map(repr, run_ids[:3]))
+                        + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else ""))
+                raise self._fault(exc, what, run_id=run_ids[0] if len(run_ids) == 1 else None,
                                   write=True) from exc
 
     def load(self, run_id: str) -> Snapshot | None:
@@ -380,7 +381,10 @@ class SQLiteStore(Store):
                 conn = self._conn
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    results = [_apply(conn, change) for change in changes]
+                    if len(changes) == 1:
+                        results = [_apply(conn, changes[0])]
+                    else:
+                        results = _apply_many(conn, changes)
                     conn.execute("COMMIT")
                 except BaseException:
                     self._rollback(conn)
@@ -449,6 +453,7 @@ _Record = tuple[str, str, str, int, str] | tuple[str, str, str, int, str, str]
 # the SQL itself), its header statement chosen. A plain tuple, built once per step:
 # (run id, expected version, header statement, its parameters, the meta row or None, the
 # record rows, the shared values they need).
+_NewRun = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], list["_Record"], _Shares]
 _Change = tuple[str, int, str, tuple[Any, ...], tuple[str, str | None, str] | None,
                 list[_Record], _Shares]
 
@@ -488,6 +493,98 @@ def _apply(conn: sqlite3.Connection, change: _Change) -> int | FlownbError:
                 # Some keys were there already.
                 conn.executemany(sql.REWRITE_RECORD[len(rows[0])], rows)
     return expected_version + 1
+
+
+def _new_run(s: Snapshot) -> _NewRun:
+    """A new run's rows, encoded outside the lock."""
+    shares: _Shares = []
+    row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
+           s.schema_version, suspended_json(s.meta))
+    body = (s.run_id, *_stored(s.input, shares), *_stored(s.graph, shares))
+    meta = (s.run_id, *_stored(as_dict(s.meta), shares))
+    records = _record_rows(s.run_id, s.version, s.steps, s.journal, shares)
+    return row, body, meta, records, shares
+
+
+def _insert(conn: sqlite3.Connection, new: _NewRun) -> FlownbError | None:
+    """Write one new run inside the caller's transaction, unless its id is taken."""
+    row, body, meta, records, shares = new
+    if conn.execute(sql.INSERT_RUN, row).rowcount == 0:
+        return already_stored(row[0])
+    share(conn, shares)
+    conn.execute(sql.INSERT_BODY, body)
+    conn.execute(sql.INSERT_META, meta)
+    for rows in _by_length(records):
+        conn.executemany(sql.INSERT_RECORD[len(rows[0])], rows)
+    return None
+
+
+def _insert_many(conn: sqlite3.Connection, news: list[_NewRun]) -> list[FlownbError | None]:
+    """``_insert`` for a batch of new runs (runs started together), a statement per kind
+    of row for the whole batch; ids already stored (or twice in the batch) are skipped
+    with their error."""
+    run_ids = [new[0][0] for new in news]
+    taken = {row[0] for row in conn.execute(sql.SELECT_VERSIONS, (dumps_json(run_ids),))}
+    results: list[FlownbError | None] = []
+    fresh: list[_NewRun] = []
+    for run_id, new in zip(run_ids, news, strict=True):
+        if run_id in taken:
+            results.append(already_stored(run_id))
+        else:
+            taken.add(run_id)
+            fresh.append(new)
+            results.append(None)
+    if fresh:
+        conn.executemany(sql.INSERT_RUN, [new[0] for new in fresh])
+        shares = [entry for new in fresh for entry in new[4]]
+        if shares:
+            share(conn, shares)
+        conn.executemany(sql.INSERT_BODY, [new[1] for new in fresh])
+        conn.executemany(sql.INSERT_META, [new[2] for new in fresh])
+        for rows in _by_length([record for new in fresh for record in new[3]]):
+            conn.executemany(sql.INSERT_RECORD[len(rows[0])], rows)
+    return results
+
+
+def _apply_many(conn: sqlite3.Connection, changes: list[_Change]) -> list[int | FlownbError]:
+    """``_apply`` for a batch of changes of different runs (a group commit), in a few
+    statements for the whole batch: the versions read at once, then each kind of row
+    written with one ``executemany``. Inside the caller's write transaction the versions
+    cannot move between the read and the writes. A batch that changes one run twice is
+    applied change by change (each must see the one before)."""
+    run_ids = [change[0] for change in changes]
+    if len(set(run_ids)) < len(run_ids):
+        return [_apply(conn, change) for change in changes]
+    stored = dict(conn.execute(sql.SELECT_VERSIONS, (dumps_json(run_ids),)).fetchall())
+    results: list[int | FlownbError] = []
+    headers: dict[str, list[tuple[Any, ...]]] = {}
+    metas: list[tuple[str, str | None, str]] = []
+    records: list[_Record] = []
+    shares: _Shares = []
+    for run_id, expected_version, header, params, meta, rows, shared in changes:
+        version = stored.get(run_id)
+        if version is None:
+            results.append(run_not_found(run_id))
+            continue
+        if version != expected_version:
+            results.append(version_conflict(run_id, expected_version, version))
+            continue
+        results.append(expected_version + 1)
+        headers.setdefault(header, []).append(params)
+        if meta is not None:
+            metas.append(meta)
+        records.extend(rows)
+        shares.extend(shared)
+    for header, rows in headers.items():
+        conn.executemany(header, rows)
+    if shares:  # before the rows that refer to them (see sqlite_layout)
+        share(conn, shares)
+    if metas:
+        conn.executemany(sql.UPDATE_META, metas)
+    for group in _by_length(records):
+        if conn.executemany(sql.INSERT_RECORD[len(group[0])], group).rowcount < len(group):
+            conn.executemany(sql.REWRITE_RECORD[len(group[0])], group)  # keys already there
+    return results
 
 
 def _by_length(records: list[_Record]) -> list[list[_Record]]:

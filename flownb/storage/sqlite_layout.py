@@ -198,6 +198,8 @@ UPDATE_RUN = {
 UPDATE_META = "UPDATE run_meta SET meta = ?, refs = ? WHERE run_id = ?"
 
 SELECT_VERSION = "SELECT version FROM runs WHERE run_id = ?"
+SELECT_VERSIONS = """SELECT run_id, version FROM runs
+    WHERE run_id IN (SELECT value FROM json_each(?))"""
 
 # A run's header row, then its records in order, in one statement: one statement reads
 # one consistent version of the database even while other processes write, without a
@@ -216,9 +218,9 @@ SELECT_SNAPSHOT = """SELECT 0, 0, r.workflow_id, r.status, r.version, r.created_
 SELECT_SHARED = """SELECT n.name, v.data FROM shared_names n JOIN shared_values v
     ON v.id = n.value_id WHERE n.name IN (SELECT value FROM json_each(?))"""  # names: a list
 
-_USE_SHARED = "UPDATE shared_names SET uses = uses + 1 WHERE name = ?"
+_USE_SHARED = "UPDATE shared_names SET uses = uses + ? WHERE name = ?"
 _INSERT_SHARED = "INSERT INTO shared_values (data) VALUES (?)"
-_INSERT_SHARED_NAME = "INSERT INTO shared_names (name, value_id, uses) VALUES (?, ?, 1)"
+_INSERT_SHARED_NAME = "INSERT INTO shared_names (name, value_id, uses) VALUES (?, ?, ?)"
 
 # Records first and explicitly: correct even on a connection without foreign-key
 # enforcement (their triggers let go of the shared values they held).
@@ -243,11 +245,24 @@ LIST_RUNS = {
 
 def share(conn: sqlite3.Connection, shares: list[tuple[str, str]]) -> None:
     """Count one more use of each ``(name, JSON text)``, storing the text if it is new;
-    before the rows that refer to them are written (one entry per such row and value)."""
-    for name, text in shares:
-        if conn.execute(_USE_SHARED, (name,)).rowcount == 0:
+    before the rows that refer to them are written (one entry per such row and value).
+    A name listed several times (a batch of runs of one workflow share its graph) costs
+    one statement."""
+    if len(shares) == 1:
+        counted = [(shares[0][0], shares[0][1], 1)]
+    else:
+        uses: dict[str, list[Any]] = {}
+        for name, text in shares:
+            entry = uses.get(name)
+            if entry is None:
+                uses[name] = [text, 1]
+            else:
+                entry[1] += 1
+        counted = [(name, text, n) for name, (text, n) in uses.items()]
+    for name, text, n in counted:
+        if conn.execute(_USE_SHARED, (n, name)).rowcount == 0:
             value_id = conn.execute(_INSERT_SHARED, (text,)).lastrowid
-            conn.execute(_INSERT_SHARED_NAME, (name, value_id))
+            conn.execute(_INSERT_SHARED_NAME, (name, value_id, n))
 
 
 def suspended_json(meta: Mapping[str, Any]) -> str:

@@ -20,6 +20,11 @@ class CountingStore(SQLiteStore):
     def __init__(self, path):
         super().__init__(path)
         self.batches: list[list[str]] = []
+        self.inserts: list[list[str]] = []
+
+    def insert_many(self, snapshots):
+        self.inserts.append([s.run_id for s in snapshots])
+        return super().insert_many(snapshots)
 
     def update_many(self, updates):
         self.batches.append([u.run_id for u in updates])
@@ -48,6 +53,7 @@ async def test_runs_started_together_share_their_writes(tmp_path):
     # one-run transactions; together they are a handful of batches of many runs.
     assert max(len(b) for b in store.batches) >= 10
     assert len(store.batches) <= 20
+    assert store.inserts == [[r.run_id for r in runs]]  # stored together, in one commit
     for run in runs:
         snap = store.load(run.run_id)
         assert snap.status == "success" and snap.meta["result"] == {"n": 5}
