@@ -352,6 +352,45 @@ def test_sqlite_update_many_fault_writes_nothing_of_the_batch(tmp_path: Path,
         store.close()
 
 
+# ------------------------------------------------------------------ insert_many
+
+
+def test_insert_many_says_how_each_insert_went_in_order(batch_store: Store) -> None:
+    store = batch_store
+    store.insert(snapshot("taken", status="suspended"))
+    before = dumps(store, "taken")
+    big = {"text": "x" * 5000}  # shared by both new runs (one value, two uses)
+    results = store.insert_many([snapshot("n1", input=big), snapshot("taken"),
+                                 snapshot("n2", input=big), snapshot("n1")])
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], ConcurrentRunError) and results[1].run_id == "taken"
+    assert isinstance(results[3], ConcurrentRunError) and results[3].run_id == "n1"
+    assert dumps(store, "taken") == before
+    for run_id in ("n1", "n2"):
+        loaded = store.load(run_id)
+        assert loaded is not None and loaded == snapshot(run_id, input=big)
+    assert store.delete("n1") and store.load("n2") == snapshot("n2", input=big)
+    assert store.insert_many([]) == []
+
+
+def test_sqlite_insert_many_commits_once_and_a_fault_writes_nothing(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "runs.db")
+    try:
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        assert store.insert_many([snapshot(f"r{i}") for i in range(20)]) == [None] * 20
+        store._conn.set_trace_callback(None)
+        assert [s for s in statements if s.split()[0] in ("BEGIN", "COMMIT")] == [
+            "BEGIN IMMEDIATE", "COMMIT"]
+        store._conn.execute("""CREATE TEMP TRIGGER boom BEFORE INSERT ON main.runs
+            WHEN new.run_id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END""")
+        with pytest.raises(StorageError):
+            store.insert_many([snapshot("fine"), snapshot("boom")])
+        assert store.load("fine") is None
+    finally:
+        store.close()
+
+
 # ------------------------------------------------------------------ list / delete
 
 
