@@ -154,6 +154,9 @@ class Recorder:
         self._company = True  # its last group commit had other runs in it (or none yet)
         self._starting: str | None = None  # a step starting now: its record waits
         self._failure: BaseException | None = None  # raised by a write the run did not await
+        # the last output encoded, as (object, stored form): a step's payload is most often
+        # the output of the step before, encoded once
+        self._last_output: tuple[Any, Any] = (None, None)
         # display path -> (the StepResult, its record encoded when it finished)
         self._ready: dict[str, tuple[StepResult, dict[str, Any]]] = {}
 
@@ -204,8 +207,14 @@ class Recorder:
             display = ".".join(event.path)
             sr = self.ex.steps.get(display)
             if sr is not None:
-                self._ready[display] = (sr, stored_record(sr) if sr.status in _REPLAYED
-                                        else shown_record(sr))
+                if sr.status in _REPLAYED:
+                    record = stored_record(sr, self._last_output)
+                    if sr.output is not None and type(sr.output) not in _SCALARS:
+                        # The next step's input is most often this very object.
+                        self._last_output = (sr.output, record["output"])
+                else:
+                    record = shown_record(sr)
+                self._ready[display] = (sr, record)
                 self._steps[display] = None
             self._due = True
             self._join()  # written on the loop's next turn at the latest
@@ -392,13 +401,16 @@ _UPDATE: type[Update] | None = None
 _REPLAYED = frozenset({"success", "suspended"})
 
 
-def stored_record(sr: StepResult) -> dict[str, Any]:
-    """``sr`` as stored JSON data that replays; raises ``Unstorable`` naming the field."""
+def stored_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict[str, Any]:
+    """``sr`` as stored JSON data that replays; raises ``Unstorable`` naming the field.
+    ``known``: a value and its stored form, reused for a field that is that very object."""
     out: dict[str, Any] = {}
     for name in RECORD_FIELDS:
         value = getattr(sr, name)
         if value is None or type(value) in _SCALARS:
             out[name] = value
+        elif value is known[0]:
+            out[name] = known[1]
         else:
             try:
                 out[name] = to_stored(value)
