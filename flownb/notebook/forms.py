@@ -1,7 +1,10 @@
 """``ResumeForm`` and ``InputForm``: a person answers a suspended step, or starts a run.
 
-Both are built by :mod:`flownb.notebook.fields` from a pydantic schema, validate with
-pydantic on submit, show each error next to its field and keep what was typed.
+Both are built by :mod:`flownb.notebook.fields` from a pydantic schema: required fields
+start empty and marked, nothing shows a value its own constraints refuse. Submit validates
+with pydantic, shows each error next to its field ("Field required" for an empty required
+one) and keeps what was typed. An answered resume form becomes a read-only card: "answered
+at HH:MM:SS" and the values.
 
 >>> form = ResumeForm(run)                              # doctest: +SKIP
 >>> form.fields["approved"].value = True                # doctest: +SKIP
@@ -10,6 +13,7 @@ pydantic on submit, show each error next to its field and keep what was typed.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,7 +31,15 @@ from ..errors import (
 )
 from ._tasks import spawn
 from ._widgets import close_tree
-from .fields import Field, FieldInputError, ModelField, build_fields, error_html
+from .fields import (
+    EMPTY,
+    REQUIRED_MARK,
+    Field,
+    FieldInputError,
+    ModelField,
+    build_fields,
+    error_html,
+)
 
 if TYPE_CHECKING:
     from ..core.results import WorkflowResult
@@ -35,19 +47,49 @@ if TYPE_CHECKING:
     from ..core.workflow import Workflow
     from .view import RunView
 
-__all__ = ["InputForm", "ResumeForm"]
+__all__ = ["InputForm", "ResumeForm", "answered_card_html"]
 
-_OK_STYLE = "color:#188038"
+_OK_STYLE = "color:var(--jp-success-color1,#188038)"
+_MUTED = "color:var(--jp-ui-font-color2,#5f6368)"
+_REQUIRED = "Field required"
+
+
+def _now() -> _dt.datetime:
+    """The clock an answer is stamped with (tests patch it)."""
+    return _dt.datetime.now()
 
 
 class _SchemaForm(widgets.VBox):  # type: ignore[misc]
-    """What both forms share: fields from a schema, values, errors shown in place."""
+    """What both forms share: fields from a schema, values, errors shown in place, and how
+    the form shows itself when displayed again (the widget while open, else HTML)."""
 
     def close(self) -> None:
         """Close the form and every widget in it."""
         self.root.close()  # its fields, shown or not (an error line may be hidden)
         close_tree(self)
         super().close()
+        # ipywidgets blanks a closed widget's display (an instance attribute set to None);
+        # a closed form still shows what it was (see _repr_mimebundle_).
+        self.__dict__.pop("_repr_mimebundle_", None)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the form's widgets were closed (it then displays as static HTML)."""
+        return self.comm is None
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        static = self._static_html()
+        if self.closed:
+            return {"text/plain": repr(self), "text/html": static}
+        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        if static:  # where widgets do not render (a saved notebook on GitHub), the card
+            bundle["text/html"] = static
+        return bundle
+
+    def _static_html(self) -> str:
+        """What the form shows without its widgets ("" when only the widget will do)."""
+        return ""
 
     def _setup_fields(self, schema: Any, title: str) -> None:
         self.schema = schema
@@ -56,6 +98,10 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
         self.message = widgets.HTML(value="")
         self.message.add_class("flownb-form-message")
         self.fields_box = widgets.VBox([self.root.box])
+        marked = any(f.marked for f in self.root.walk())
+        self.legend = widgets.HTML(value=(
+            f'<span class="flownb-required-legend" style="{_MUTED};font-size:12px">'
+            f"{REQUIRED_MARK} required</span>") if marked else "")
 
     @property
     def fields(self) -> dict[str, widgets.Widget]:
@@ -63,8 +109,15 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
         return self.root.inputs()
 
     def values(self) -> Any:
-        """The typed values, shaped as the schema expects (not validated yet)."""
-        return self.root.read()
+        """The typed values, shaped as the schema expects (not validated yet). Empty fields
+        are left out of a model's values (pydantic fills in defaults, or says "Field
+        required"); an empty single-value form gives ``None``."""
+        value = self.root.read()
+        return None if value is EMPTY else value
+
+    def missing(self) -> list[str]:
+        """Paths of the required fields still empty."""
+        return self.root.missing()
 
     def show_errors(self, errors: Sequence[FieldError]) -> None:
         """Put each error next to its field (or the closest enclosing one); keep the values."""
@@ -101,14 +154,39 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
             field.show_error(None)
         self.message.value = ""
 
-    def _read_or_show(self) -> tuple[bool, Any]:
-        """``(True, values)``, or ``(False, None)`` with the unreadable field marked."""
+    def _check(self) -> tuple[bool, Any, Any]:
+        """``(True, values, validated)``, or ``(False, None, None)`` with every problem shown
+        next to its field: unreadable JSON first, then pydantic's errors, each empty required
+        field's said as "Field required" (an empty row of a list, sent as ``None``, would
+        otherwise read "Input should be a valid integer")."""
         try:
-            return True, self.values()
+            values = self.values()
         except FieldInputError as exc:
             self.show_errors([{"field": exc.path or "(root)", "message": exc.message,
                                "type": "json_invalid"}])
-            return False, None
+            return False, None, None
+        errors: list[FieldError] = []
+        validated = None
+        try:
+            validated = validate(self.schema, values)
+        except ValidationError as exc:
+            errors = field_errors_from_pydantic(exc)
+        missing = {path or "(root)" for path in self.missing()}
+        if missing:
+            kept = [e for e in errors if e["field"] not in missing]
+            errors = [*({"field": path, "message": _REQUIRED, "type": "missing"}
+                        for path in missing), *kept]
+            errors.sort(key=lambda e: self._order(e["field"]))
+        if errors:
+            self.show_errors(errors)
+            return False, None, None
+        return True, values, validated
+
+    def _order(self, path: str) -> int:
+        for i, field in enumerate(self.root.walk()):
+            if (field.path or "(root)") == path:
+                return i
+        return 1 << 30
 
     def _say(self, text: str, *, ok: bool = True) -> None:
         self.message.value = (f'<span style="{_OK_STYLE}">{escape_html(text)}</span>' if ok
@@ -121,8 +199,11 @@ class ResumeForm(_SchemaForm):
     ``step`` names the suspended step as ``run.resume(step=...)`` does; left out with several
     steps suspended, the form shows a selector. Next to the fields it shows the step's
     suspend payload. ``await form.submit()`` validates and resumes, returning the
-    ``WorkflowResult``; on invalid data it returns ``None`` with ``form.errors`` (field path →
-    message) shown inline, and the run stays suspended.
+    ``WorkflowResult``; on invalid data (an empty required field is "Field required") it
+    returns ``None`` with ``form.errors`` (field path → message) shown inline, what was typed
+    kept, and the run stays suspended. Once answered, the form is a read-only card: the step,
+    "answered at HH:MM:SS" (``form.answered_at``), the values (``form.answer``) and the
+    run's status.
     """
 
     def __init__(self, run: Run, step: Any = None, **kwargs: Any) -> None:
@@ -130,11 +211,10 @@ class ResumeForm(_SchemaForm):
         self.add_class("flownb-resume-form")
         self.run = run
         self.result: WorkflowResult | None = None
+        self.answered_at: _dt.datetime | None = None
+        self.answer: Any = None
         self.selector: widgets.Dropdown | None = None
-        self.button = widgets.Button(description="Submit", button_style="primary",
-                                     icon="play")
-        self.button.add_class("flownb-submit")
-        self.button.on_click(lambda _b: spawn(self._submit_clicked()))
+        self._shown: list[widgets.Widget] = []
         if step is None and len(run.suspended) > 1:
             paths = [".".join(p) for p in run.suspended]
             self.selector = widgets.Dropdown(options=paths, value=paths[0],
@@ -145,41 +225,93 @@ class ResumeForm(_SchemaForm):
 
     def _show_step(self, step: Any) -> None:
         self.step_path, target = self.run.suspended_step(step)
+        if self._shown:  # another step picked: the last one's widgets go
+            self.root.close()
+            for part in self._shown:
+                if part is not self.selector:
+                    close_tree(part)
+                    part.close()
         schema = getattr(target, "resume_schema", None)
         self._setup_fields(schema if schema is not None else Any, "resume data")
         result = self.run.steps.get(self.step_path)
         payload = result.suspend_payload if result is not None else None
         heading = widgets.HTML(value=(
             f"<b>{escape_html(self.step_path)}</b> is waiting for an answer"
-            f' <span style="color:#5f6368">(run {escape_html(self.run.run_id)})</span>'))
+            f' <span style="{_MUTED}">(run {escape_html(self.run.run_id)})</span>'))
         side = widgets.HTML(value=_payload_html(payload))
         side.add_class("flownb-suspend-payload")
+        self.button = widgets.Button(description="Submit", button_style="primary",
+                                     icon="play")
+        self.button.add_class("flownb-submit")
+        self.button.on_click(lambda _b: spawn(self._submit_clicked()))
         top: list[widgets.Widget] = [heading]
         if self.selector is not None:
             top.append(self.selector)
-        self.children = [*top, widgets.HBox([self.fields_box, side]),
-                         widgets.HBox([self.button, self.message])]
+        self._shown = [*top, widgets.HBox([self.fields_box, side]),
+                       widgets.HBox([self.button, self.message, self.legend])]
+        self.children = self._shown
+
+    @property
+    def answered(self) -> bool:
+        """Whether this form resumed its step (it shows the answered card then)."""
+        return self.answered_at is not None
 
     async def submit(self) -> WorkflowResult | None:
         """Validate the values and resume the run with them.
 
         Returns the ``WorkflowResult`` of the resumed run, or ``None`` when a value is invalid
-        (then ``form.errors`` says which, and the run is still suspended). Other problems
-        (the run is no longer suspended, another process holds it) raise.
+        or a required one missing (then ``form.errors`` says which, and the run is still
+        suspended). Other problems (the run is no longer suspended, another process holds
+        it) raise.
         """
-        ok, values = self._read_or_show()
+        ok, values, validated = self._check()
         if not ok:
             return None
+        answered_at = _now()  # when the person answered, not when the run got to its end
+        self._say("resuming…")
         try:
             result = await self.run.resume(values, step=self.step_path)
         except ResumeValidationError as exc:
             self.show_errors(exc.field_errors)
             return None
+        except BaseException:
+            self.message.value = ""
+            raise
         self.clear_errors()
         self.result = result
+        self.answered_at = answered_at
+        self.answer = to_jsonable(validated)
         self.button.disabled = True
-        self._say(f"resumed; the run is {result.status}")
+        self._show_card()
         return result
+
+    def _show_card(self) -> None:
+        """Replace the inputs by the read-only card, closing them (the values stay
+        readable: ``form.values()``, ``form.answer``)."""
+        card = widgets.HTML(value=self._static_html())
+        card.add_class("flownb-answered")
+        old = list(self.children)
+        self.children = [card]
+        self.root.close()
+        for part in old:
+            close_tree(part)
+            part.close()
+
+    def _static_html(self) -> str:
+        if self.answered_at is None or self.result is None:
+            if not self.closed:
+                return ""
+            return (f'<div class="flownb-resume-form-closed" style="{_MUTED}">the form for '
+                    f"<b>{escape_html(self.step_path)}</b> (run "
+                    f"{escape_html(self.run.run_id)}) was closed unanswered; "
+                    "<code>ResumeForm(run)</code> makes a new one</div>")
+        return answered_card_html(self.step_path, self.run.run_id, self.answered_at,
+                                  self.answer, self.result.status)
+
+    def __repr__(self) -> str:
+        state = (f"answered at {self.answered_at:%H:%M:%S}" if self.answered_at is not None
+                 else "closed" if self.closed else "waiting")
+        return f"ResumeForm(step={self.step_path!r}, run={self.run.run_id!r}, {state})"
 
     async def _submit_clicked(self) -> None:
         self.button.disabled = True
@@ -197,10 +329,11 @@ class InputForm(_SchemaForm):
     """A form for a workflow's ``input_schema`` with a Run button.
 
     ``heading=False`` leaves out the workflow's id and description (when the page around the
-    form shows them). ``await form.submit()`` validates the values (errors inline, values
-    kept), starts a run,
-    shows its live ``RunView`` below the form (``form.view``) and returns the run's
-    ``WorkflowResult``; on invalid input it returns ``None`` and fills ``form.errors``.
+    form shows them). Required fields start empty and marked. ``await form.submit()``
+    validates the values (errors inline, "Field required" for an empty required field,
+    values kept), starts a run, shows its live ``RunView`` below the form (``form.view``) and
+    returns the run's ``WorkflowResult``; on invalid input it returns ``None``, fills
+    ``form.errors`` and starts nothing. The form stays, to start the next run.
     """
 
     def __init__(self, workflow: Workflow, *, heading: bool = True, **kwargs: Any) -> None:
@@ -216,24 +349,19 @@ class InputForm(_SchemaForm):
         self.output = widgets.VBox([])
         html_heading = f"<b>{escape_html(workflow.id)}</b>"
         if workflow.description:
-            html_heading += (f' <span style="color:#5f6368">'
+            html_heading += (f' <span style="{_MUTED}">'
                              f"{escape_html(workflow.description)}</span>")
         title = [widgets.HTML(value=html_heading)] if heading else []
-        self.children = [*title, self.fields_box, widgets.HBox([self.button, self.message]),
-                         self.output]
+        self.children = [*title, self.fields_box,
+                         widgets.HBox([self.button, self.message, self.legend]), self.output]
 
     async def submit(self) -> WorkflowResult | None:
         """Validate the input, start a run with a live view below the form, return its
         result (``None`` with ``form.errors`` filled when the input is invalid)."""
         from .view import RunView
 
-        ok, values = self._read_or_show()
+        ok, values, _validated = self._check()
         if not ok:
-            return None
-        try:
-            validate(self.workflow.input_schema, values)
-        except ValidationError as exc:
-            self.show_errors(field_errors_from_pydantic(exc))
             return None
         self.clear_errors()
         run = self.workflow.create_run()
@@ -250,6 +378,15 @@ class InputForm(_SchemaForm):
             "success", "suspended"))
         return self.result
 
+    def _static_html(self) -> str:
+        if not self.closed:
+            return ""
+        return (f'<div class="flownb-input-form-closed" style="{_MUTED}">the input form of '
+                f"<b>{escape_html(self.workflow.id)}</b> was closed</div>")
+
+    def __repr__(self) -> str:
+        return f"InputForm(workflow={self.workflow.id!r}{', closed' if self.closed else ''})"
+
     async def _submit_clicked(self) -> None:
         self.button.disabled = True
         try:
@@ -258,6 +395,54 @@ class InputForm(_SchemaForm):
             self._say(str(exc), ok=False)
         finally:
             self.button.disabled = False
+
+
+def answered_card_html(step: str, run_id: str, answered_at: _dt.datetime, answer: Any,
+                       status: str) -> str:
+    """The read-only card an answered resume form becomes: the step, "answered at
+    HH:MM:SS", one row per value (nested values by their dotted path), and the run's
+    status. Every user string is escaped.
+
+    >>> import datetime as dt
+    >>> "answered at 09:05:00" in answered_card_html(
+    ...     "review", "r1", dt.datetime(2026, 1, 2, 9, 5), {"ok": True}, "success")
+    True
+    """
+    rows = "".join(
+        f'<tr><td style="{_MUTED};padding:0 12px 0 0;vertical-align:top">'
+        f"{escape_html(path)}</td><td>{value}</td></tr>"
+        for path, value in _answer_rows(answer))
+    when = escape_html(answered_at.isoformat(timespec="seconds"))
+    return (
+        '<div class="flownb-answered-card" style="border-left:3px solid '
+        "var(--jp-success-color1,#188038);padding:4px 8px;margin:4px 0\">"
+        f'<div><span style="{_OK_STYLE}">✓</span> <b>{escape_html(step)}</b> '
+        f'<span class="flownb-answered-at" title="{when}">answered at '
+        f"{answered_at:%H:%M:%S}</span>"
+        f' <span style="{_MUTED}">· run {escape_html(run_id)} is now '
+        f"{escape_html(status)}</span></div>"
+        f'<table class="flownb-answer" style="font-size:12px;margin-top:2px">{rows}</table>'
+        "</div>")
+
+
+def _answer_rows(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """(dotted path, escaped HTML of the value) for each leaf worth a row."""
+    if isinstance(value, Mapping) and value:
+        rows: list[tuple[str, str]] = []
+        for key, item in value.items():
+            rows.extend(_answer_rows(item, f"{path}.{key}" if path else str(key)))
+        return rows
+    if value is None:
+        shown = f'<span style="{_MUTED}">—</span>'
+    elif isinstance(value, str):
+        shown = escape_html(_cut(value))
+    else:
+        shown = f"<code>{escape_html(_cut(json.dumps(value, default=str)))}</code>"
+    return [(path or "value", shown)]
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _payload_html(payload: Any) -> str:
@@ -270,5 +455,6 @@ def _payload_html(payload: Any) -> str:
     else:
         body = "<pre style=\"margin:0\">" + escape_html(
             json.dumps(to_jsonable(payload), indent=2, default=str)) + "</pre>"
-    return ('<div style="border-left:3px solid #e37400;padding:4px 8px;margin-left:16px;'
-            f'max-width:420px;background:#fef7e0">{body}</div>')
+    return ('<div style="border-left:3px solid var(--jp-warn-color1,#e37400);padding:4px 8px;'
+            "margin-left:16px;max-width:420px;color:var(--jp-ui-font-color1,#1f1f1f);"
+            f'background:var(--jp-layout-color2,#fef7e0)">{body}</div>')

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from flownb import create_step, create_workflow
 from flownb.errors import ResumeError
 from flownb.notebook import InputForm, ResumeForm
-from flownb.notebook.fields import build_fields
+from flownb.notebook.fields import NumberText, build_fields
 
 
 async def suspended_review_run():  # type: ignore[no-untyped-def]
@@ -29,8 +29,9 @@ async def test_each_type_gets_its_input():
     f = form.fields
     assert list(f) == ["approved", "score", "note", "mood", "tone", "tags", "reviewer.name",
                        "reviewer.email"]
-    assert isinstance(f["approved"], widgets.Checkbox)
-    assert isinstance(f["score"], widgets.IntText)
+    assert isinstance(f["approved"], widgets.ToggleButtons)  # required: yes / no
+    assert [label for label, _ in f["approved"].options] == ["yes", "no"]
+    assert isinstance(f["score"], NumberText)
     assert isinstance(f["note"], widgets.Text)
     assert isinstance(f["mood"], widgets.Dropdown)
     assert [label for label, _ in f["mood"].options] == ["calm", "excited"]
@@ -41,9 +42,12 @@ async def test_each_type_gets_its_input():
 
 async def test_defaults_and_values_are_typed():
     form = ResumeForm(await suspended_review_run())
-    assert form.values() == {"approved": False, "score": 0, "note": None, "mood": "calm",
-                             "tone": Tone.KIND, "tags": [],
-                             "reviewer": {"name": "", "email": None}}
+    # required fields are left out until filled; optional ones give their defaults
+    assert form.values() == {"note": None, "mood": "calm", "tone": Tone.KIND, "tags": [],
+                             "reviewer": {"email": None}}
+    form.fields["approved"].value = False
+    form.fields["score"].value = 0
+    assert form.values()["approved"] is False and form.values()["score"] == 0
     form.fields["tags"].add("a")
     form.fields["tags"].add("b")
     form.fields["tags.1"].value = "B"
@@ -69,6 +73,7 @@ async def test_descriptions_bounds_and_defaults_are_shown_escaped():
 async def test_invalid_values_show_inline_errors_keep_values_and_the_run_suspended(store):
     run = await suspended_review_run()
     form = ResumeForm(run)
+    form.fields["approved"].value = False
     form.fields["score"].value = 11
     form.fields["reviewer.name"].value = "A"
     assert await form.submit() is None
@@ -91,6 +96,8 @@ async def test_invalid_values_show_inline_errors_keep_values_and_the_run_suspend
 async def test_the_button_resumes_in_the_background(store):
     run = await suspended_review_run()
     form = ResumeForm(run)
+    form.fields["approved"].value = True
+    form.fields["score"].value = 3
     form.fields["reviewer.name"].value = "Bo"
     form.button.click()  # in a kernel this is a task on the running loop
     task = next(iter(__import__("flownb.notebook._tasks", fromlist=["x"])._running))
@@ -150,7 +157,7 @@ def test_editing_rows_then_closing_leaves_no_widget_open():
         sizes.add()
     sizes.remove(1)
     form.fields["sizes.0"].value = 4
-    assert form.values() == {"sizes": [4, 0], "note": None}
+    assert form.values() == {"sizes": [4, None], "note": None}  # a new row starts empty
     form.close()
     assert set(_instances) == before
 
@@ -166,14 +173,14 @@ def test_other_types():
     root = build_fields(Extra)
     f = root.inputs()
     assert f["when"].placeholder == "YYYY-MM-DD"
-    assert isinstance(f["ratio"], widgets.FloatText) and f["ratio"].value == 0.5
+    assert isinstance(f["ratio"], NumberText) and f["ratio"].value == 0.5
     assert isinstance(f["meta"], widgets.Textarea) and f["meta"].placeholder == "JSON"
     assert isinstance(f["essay"], widgets.Textarea)
     f["when"].value = "2026-11-21"
     f["meta"].value = '{"k": [1]}'
     f["pick"].value = '"x"'
     assert root.read() == {"when": "2026-11-21", "ratio": 0.5, "meta": {"k": [1]},
-                           "essay": "", "pick": "x"}
+                           "pick": "x"}  # the empty essay is left to its default
     assert Extra.model_validate(root.read()).when == dt.date(2026, 11, 21)
 
 
@@ -222,6 +229,10 @@ async def test_input_form_validates_then_starts_a_run_with_a_live_view():
                                 execute=lambda input_data: input_data))
               .commit())
     sform = InputForm(strict)
+    assert sform.fields["n"].value is None  # required: empty, not 0
+    assert await sform.submit() is None
+    assert sform.errors == {"n": "Field required"} and sform.view is None
+    sform.fields["n"].value = 0
     assert await sform.submit() is None
     assert "greater than or equal to 1" in sform.errors["n"] and sform.view is None
     assert strict.runs() == []  # nothing started, nothing stored
