@@ -1,4 +1,5 @@
-"""The storage contract, run against every store (``MemoryStore`` and ``SQLiteStore``).
+"""The storage contract, run against every store (``MemoryStore``, ``SQLiteStore`` and
+``PostgresStore`` on the session's throwaway PostgreSQL server: tests/storage/conftest.py).
 
 Then what only ``SQLiteStore`` promises: durability across reopen, WAL, its schema
 version, and a compare-and-swap that holds between two processes.
@@ -60,9 +61,19 @@ def snapshot(run_id: str = "run-1", **changes: Any) -> Snapshot:
     return Snapshot(**fields)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "postgres":
+        from flownb.storage import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_db"))
+    return SQLiteStore(tmp_path / "runs.db")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "runs.db")
+    s = make_store(request.param, request, tmp_path)
     yield s
     s.close()
 
@@ -231,11 +242,11 @@ class DefaultBatchStore(Store):
         return self.inner.delete(run_id)
 
 
-@pytest.fixture(params=["memory", "sqlite", "default"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "default"])
 def batch_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """Every store, and the base class's ``update_many`` over one."""
-    s: Store = {"memory": MemoryStore, "default": DefaultBatchStore}.get(
-        request.param, lambda: SQLiteStore(tmp_path / "runs.db"))()
+    s: Store = (DefaultBatchStore() if request.param == "default"
+                else make_store(request.param, request, tmp_path))
     yield s
     s.close()
 

@@ -1,0 +1,460 @@
+"""``PostgresStore``: runs in a PostgreSQL database, shared by every user of one server.
+
+psycopg 3 and a small ``psycopg_pool`` connection pool (``pip install flownb[postgres]``).
+The tables and every statement are in ``flownb.storage.postgres_layout``: the same ideas
+as the SQLite store (a small header row per run, its input and graph written once, its
+meta when it changes, one row per step or journal record), JSON as text, so records come
+back exactly as written.
+
+Every write is one statement on an autocommit connection, hence one transaction and one
+round trip: ``update`` and ``update_many`` (a group commit of many runs) check each run's
+version and write what passed together; ``insert`` and ``insert_many`` likewise. Of two
+processes, or machines, resuming one run, exactly one passes the version check.
+
+The store connects on first use (constructing one never touches the network), and then
+creates its tables, or checks their version, under an advisory lock; a database written by
+a newer flownb is refused with ``StorageError``. Faults (the server down or unreachable, a
+login refused, a connection lost, a permission missing) raise ``StorageError`` naming the
+server and the operation. The password is never shown: not in messages, ``repr`` or
+``description``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..core.results import RunInfo
+from ..errors import FlownbError, StorageError
+from . import postgres_layout as sql
+from .base import (
+    Snapshot,
+    Store,
+    Update,
+    already_stored,
+    as_dict,
+    dumps_json,
+    loads_json,
+    run_not_found,
+    version_conflict,
+)
+from .faults import storage_error
+from .postgres_layout import STORAGE_SCHEMA_VERSION
+from .sqlite_layout import suspended_json
+
+__all__ = ["STORAGE_SCHEMA_VERSION", "PostgresStore"]
+
+_SEQ_SHIFT = 32  # room for 2**32 records per change, as in the SQLite store
+
+# SQLSTATE classes and codes (PostgreSQL's appendix A).
+_LOGIN_REFUSED = ("28000", "28P01")  # invalid authorization, invalid password
+_SERVER_GOING = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect
+_NO_DATABASE = "3D000"
+_NO_PERMISSION = "42501"
+
+
+class PostgresStore(Store):
+    """Runs in a PostgreSQL database, safe across threads, processes and machines.
+
+    ``conninfo``: a libpq connection string, as a URI (``postgresql://user@host/db``) or
+    ``key=value`` pairs; whatever libpq reads besides (``PGPASSWORD``, ``~/.pgpass``,
+    ``PGSERVICE``) applies too. ``max_size``: connections in the pool (one is opened on first
+    use, more when threads write at once). ``timeout``: seconds to wait for a connection
+    before raising ``StorageError`` (the server is down or unreachable).
+
+    >>> store = PostgresStore("postgresql://flownb:secret@db.example.org/runs")
+    >>> store                    # the password is never shown
+    PostgresStore('postgresql://flownb@db.example.org/runs')
+    >>> store.close()
+    """
+
+    def __init__(self, conninfo: str, *, max_size: int = 4, timeout: float = 5.0) -> None:
+        try:
+            params = conninfo_to_dict(conninfo)
+        except psycopg.Error:
+            # psycopg's message quotes the string, password and all: not repeated here.
+            raise StorageError(
+                "PostgreSQL: the conninfo cannot be read. Give a URI "
+                "('postgresql://user@host:5432/dbname') or key=value pairs "
+                "('host=... dbname=...').", store="PostgreSQL", operation="opening") from None
+        password = params.get("password")
+        self._secrets = [str(password)] if password else []
+        self.conninfo = _shown(params)
+        """The conninfo without its password, as ``repr`` and messages show it."""
+        self.description = f"PostgreSQL database {self.conninfo!r}"
+        """What ``StorageError`` names: the server and database, never the password."""
+        self._conninfo = conninfo
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._ready = False  # the tables were found (or made) at this version
+        self._closed = False
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=max_size, open=False, timeout=timeout,
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
+            name="flownb", reconnect_timeout=60.0)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.conninfo!r})"
+
+    # -- connections, tables, faults ------------------------------------------------------
+
+    def _open(self) -> None:
+        """Open the pool and find, create or migrate the tables (once per store)."""
+        with self._lock:
+            if self._ready:
+                return
+            if self._closed:
+                raise StorageError(f"{self.description}: the store was closed; make a new "
+                                   "PostgresStore.", store=self.description,
+                                   operation="opening")
+            self._pool.open(wait=False)
+            operation = "opening"
+            try:
+                with self._pool.connection() as conn:
+                    if _scalar(conn, sql.FIND_SCHEMA_TABLE):
+                        stored = _scalar(conn, sql.SELECT_SCHEMA_VERSION)
+                        self._refuse_newer(stored)
+                        if stored == STORAGE_SCHEMA_VERSION:  # the usual case: nothing to write
+                            self._ready = True
+                            return
+                    operation = "creating tables"
+                    with conn.transaction():
+                        # Again under the lock: another session may have done it meanwhile.
+                        conn.execute(sql.LOCK, (sql.ADVISORY_LOCK_KEY,))
+                        stored = None
+                        if _scalar(conn, sql.FIND_SCHEMA_TABLE):
+                            stored = _scalar(conn, sql.SELECT_SCHEMA_VERSION)
+                            if stored is None:
+                                raise storage_error(
+                                    self.description, operation,
+                                    "its table 'flownb_schema' is empty",
+                                    "It was not written by flownb, or was damaged: use "
+                                    "another database or schema.")
+                            self._refuse_newer(stored)
+                        if stored is None:
+                            for statement in sql.CREATE_TABLES:
+                                conn.execute(statement)
+                            conn.execute(sql.INSERT_SCHEMA_VERSION, (STORAGE_SCHEMA_VERSION,))
+                        # Older layouts would be migrated here; version 1 is the first.
+                self._ready = True
+            except psycopg.Error as exc:
+                raise self._fault(exc, operation, write=operation != "opening") from exc
+
+    def _refuse_newer(self, stored: Any) -> None:
+        if isinstance(stored, int) and stored > STORAGE_SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.description} uses flownb's PostgreSQL storage schema version "
+                f"{stored}, but this flownb only knows version {STORAGE_SCHEMA_VERSION}. It "
+                "was written by a newer flownb: upgrade flownb, or use another database.",
+                store=self.description, operation="opening")
+
+    def _run(self, operation: str, statement: str, params: Any, *, run_id: str | None = None,
+             write: bool = False) -> list[Any]:
+        """One statement (one transaction: the connection is in autocommit), its rows."""
+        if not self._ready:
+            self._open()
+        try:
+            with self._pool.connection() as conn:
+                cur = conn.execute(statement, params)
+                return cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as exc:
+            raise self._fault(exc, operation, run_id=run_id, write=write) from exc
+
+    def _fault(self, exc: psycopg.Error, operation: str, *, run_id: str | None = None,
+               write: bool = False) -> StorageError:
+        """``exc`` explained as ``StorageError`` (the password scrubbed from its text)."""
+        unsent = isinstance(exc, PoolTimeout)  # no connection: nothing was sent
+        if unsent:
+            exc = self._why_no_connection(exc)
+        state = getattr(exc, "sqlstate", None) or ""
+        text = self._scrub(str(exc).strip().replace("\n", " "))
+        lost = False
+        if state in _LOGIN_REFUSED or "authentication failed" in text:
+            cause, advice = "the server refused the login", (
+                "Check the user name and password (in the conninfo, PGPASSWORD or "
+                "~/.pgpass) and the server's pg_hba.conf.")
+        elif state == _NO_DATABASE:
+            cause, advice = "the database does not exist", (
+                "Create it (createdb), or correct the database name in the conninfo.")
+        elif state == _NO_PERMISSION:
+            cause, advice = "permission denied", (
+                "Grant this role the rights flownb needs (docs/team.md: SELECT, INSERT, "
+                "UPDATE, DELETE on the flownb_* tables; CREATE on the schema for the first "
+                "use).")
+        elif isinstance(exc, PoolTimeout):
+            cause, advice = (f"no connection to the server within {self._timeout:g} s",
+                             "Check that the server is running and reachable, then try "
+                             "again.")
+        elif state in _SERVER_GOING or _connection_lost(exc):
+            lost = True
+            self._discard_broken()
+            cause, advice = "the server is down or the connection to it was lost", (
+                "Check that the PostgreSQL server is running and reachable, then try again "
+                "(run.restart() continues a run).")
+        else:
+            cause, advice = "the server reported an error", "Check the server's log."
+        if write and lost and not unsent:
+            # The statement may have committed just before the connection went: say so
+            # rather than promise that nothing was stored (either way it was all or nothing).
+            advice += (" The change was written whole or not at all; the stored run is "
+                       "consistent either way.")
+            write = False
+        return storage_error(self.description, operation, f"{cause} ({text})", advice,
+                             run_id=run_id, write=write)
+
+    def _why_no_connection(self, timeout: psycopg.Error) -> psycopg.Error:
+        """The pool only says it waited: one direct attempt finds out why (a refused
+        connection, a refused login)."""
+        try:
+            psycopg.connect(self._conninfo, connect_timeout=max(1, round(self._timeout))
+                            ).close()
+        except psycopg.Error as exc:
+            return exc
+        return timeout
+
+    def _discard_broken(self) -> None:
+        """After a lost connection, the pool's other idle connections are most likely
+        dead too (the server went away): check them now, not one failed call each."""
+        with contextlib.suppress(Exception):  # best effort: the fault reported matters more
+            self._pool.check()
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def insert(self, snapshot: Snapshot) -> None:
+        result = self.insert_many([snapshot])[0]
+        if result is not None:
+            raise result
+
+    def insert_many(self, snapshots: Sequence[Snapshot]) -> list[FlownbError | None]:
+        """All of ``snapshots`` in one statement (one transaction); a run already stored,
+        or repeated in the batch, is skipped with its ``ConcurrentRunError``."""
+        if not snapshots:
+            return []
+        columns: dict[str, list[Any]] = {name: [] for name in _INSERT_COLUMNS}
+        seen: set[str] = set()
+        for s in snapshots:
+            if s.run_id in seen:
+                continue
+            seen.add(s.run_id)
+            row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
+                   s.schema_version, suspended_json(s.meta), dumps_json(s.input),
+                   dumps_json(s.graph), dumps_json(as_dict(s.meta)))
+            for name, value in zip(_RUN_COLUMNS, row, strict=True):
+                columns[name].append(value)
+            _add_records(columns, s.run_id, s.version, s.steps, s.journal)
+        run_ids = [s.run_id for s in snapshots]
+        rows = self._run(_inserting(run_ids), sql.INSERT_RUNS, columns,
+                         run_id=run_ids[0] if len(seen) == 1 else None, write=True)
+        inserted = {row[0] for row in rows}
+        results: list[FlownbError | None] = []
+        for run_id in run_ids:
+            if run_id in inserted:
+                inserted.discard(run_id)  # a repeat of it in this batch is refused
+                results.append(None)
+            else:
+                results.append(already_stored(run_id))
+        return results
+
+    def load(self, run_id: str) -> Snapshot | None:
+        rows = self._run(f"loading run {run_id!r}", sql.SELECT_SNAPSHOT, {"run_id": run_id},
+                         run_id=run_id)
+        if not rows or rows[0][0] != 0:  # no header: no such run
+            return None
+        (_, _, _, _, _, workflow_id, status, version, created_at, updated_at, schema_version,
+         inp, graph, meta) = rows[0]
+        steps: dict[str, dict[str, Any]] = {}
+        journal: dict[str, dict[str, Any]] = {}
+        for _, _, kind, key, data, *_ in rows[1:]:
+            (steps if kind == "step" else journal)[key] = loads_json(data)
+        return Snapshot(
+            run_id=run_id, workflow_id=workflow_id, status=status, version=version,
+            created_at=created_at, updated_at=updated_at, input=loads_json(inp),
+            graph=loads_json(graph), meta=loads_json(meta), steps=steps, journal=journal,
+            schema_version=schema_version)
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        expected_version: int,
+        status: str | None,
+        updated_at: float,
+        meta: Mapping[str, Any] | None,
+        steps: Mapping[str, Mapping[str, Any]] = {},
+        journal: Mapping[str, Mapping[str, Any]] = {},
+    ) -> int:
+        result = self.update_many([Update(
+            run_id, expected_version=expected_version, status=status, updated_at=updated_at,
+            meta=meta, steps=steps, journal=journal)])[0]
+        if isinstance(result, int):
+            return result
+        raise result
+
+    def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
+        """All of ``updates`` in one transaction (one statement when they change distinct
+        runs), each with its own version check; a fault writes none of them."""
+        if not updates:
+            return []
+        batches = [_columns(updates)]  # every value encoded before anything is sent
+        run_ids = [u.run_id for u in updates]
+        operation = _updating(list(dict.fromkeys(run_ids)))
+        one = run_ids[0] if len(set(run_ids)) == 1 else None
+        if len(set(run_ids)) < len(run_ids):
+            # One run changed twice: change by change, each seeing the one before, in one
+            # transaction.
+            batches = [_columns([u]) for u in updates]
+            return self._apply_in_turn(updates, batches, operation, one)
+        applied = {row[0] for row in self._run(operation, sql.UPDATE_RUNS, batches[0],
+                                               run_id=one, write=True)}
+        if len(applied) == len(updates):
+            return [u.expected_version + 1 for u in updates]
+        return self._explain(updates, [u.run_id in applied for u in updates], operation)
+
+    def _apply_in_turn(self, updates: Sequence[Update], batches: list[dict[str, list[Any]]],
+                       operation: str, one: str | None) -> list[int | FlownbError]:
+        if not self._ready:
+            self._open()
+        passed: list[bool] = []
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                for batch in batches:
+                    passed.append(bool(conn.execute(sql.UPDATE_RUNS, batch).fetchall()))
+        except psycopg.Error as exc:
+            raise self._fault(exc, operation, run_id=one, write=True) from exc
+        return self._explain(updates, passed, operation)
+
+    def _explain(self, updates: Sequence[Update], passed: list[bool],
+                 operation: str) -> list[int | FlownbError]:
+        """The results of a batch: the new version of each update that passed its check,
+        the error of each that did not (read after the write: the version that beat it)."""
+        failed = [u.run_id for u, ok in zip(updates, passed, strict=True) if not ok]
+        stored = dict(self._run(operation, sql.SELECT_VERSIONS, (failed,)))
+        results: list[int | FlownbError] = []
+        for u, ok in zip(updates, passed, strict=True):
+            if ok:
+                results.append(u.expected_version + 1)
+            elif u.run_id not in stored:
+                results.append(run_not_found(u.run_id))
+            else:
+                results.append(version_conflict(u.run_id, u.expected_version,
+                                                stored[u.run_id]))
+        return results
+
+    def list_runs(
+        self, *, workflow_id: str | None = None, status: str | None = None
+    ) -> list[RunInfo]:
+        statement = sql.LIST_RUNS[workflow_id is not None, status is not None]
+        params = tuple(v for v in (workflow_id, status) if v is not None)
+        rows = self._run("listing runs", statement, params)
+        return [
+            RunInfo(run_id=run_id, workflow_id=wf_id, status=st, created_at=created_at,
+                    updated_at=updated_at,
+                    suspended=[list(path) for path in loads_json(suspended)])
+            for run_id, wf_id, st, created_at, updated_at, suspended in rows
+        ]
+
+    def delete(self, run_id: str) -> bool:
+        return bool(self._run(f"deleting run {run_id!r}", sql.DELETE_RUN, {"run_id": run_id},
+                              run_id=run_id, write=True))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._ready = False
+        self._pool.close()
+
+
+_RUN_COLUMNS = ("run_id", "workflow_id", "status", "version", "created_at", "updated_at",
+                "schema_version", "suspended", "input", "graph", "meta")
+_RECORD_COLUMNS = ("r_run_id", "r_kind", "r_key", "r_seq", "r_data")
+_INSERT_COLUMNS = (*_RUN_COLUMNS, *_RECORD_COLUMNS)
+_UPDATE_COLUMNS = ("run_id", "expected", "status", "updated_at", "suspended", "meta",
+                   *_RECORD_COLUMNS)
+
+
+def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
+    """``UPDATE_RUNS``'s parameters: one array per column, every value encoded."""
+    columns: dict[str, list[Any]] = {name: [] for name in _UPDATE_COLUMNS}
+    for u in updates:
+        columns["run_id"].append(u.run_id)
+        columns["expected"].append(u.expected_version)
+        columns["status"].append(u.status)
+        columns["updated_at"].append(u.updated_at)
+        if u.meta is None:
+            columns["suspended"].append(None)
+            columns["meta"].append(None)
+        else:
+            meta = as_dict(u.meta)
+            columns["suspended"].append(suspended_json(meta))
+            columns["meta"].append(dumps_json(meta))
+        _add_records(columns, u.run_id, u.expected_version + 1, u.steps, u.journal)
+    return columns
+
+
+def _add_records(columns: dict[str, list[Any]], run_id: str, version: int,
+                 steps: Mapping[str, Mapping[str, Any]],
+                 journal: Mapping[str, Mapping[str, Any]]) -> None:
+    seq = version << _SEQ_SHIFT
+    for kind, records in (("step", steps), ("journal", journal)):
+        for key, data in records.items():
+            columns["r_run_id"].append(run_id)
+            columns["r_kind"].append(kind)
+            columns["r_key"].append(key)
+            columns["r_seq"].append(seq)
+            columns["r_data"].append(dumps_json(as_dict(data)))
+            seq += 1
+
+
+def _shown(params: Mapping[str, Any]) -> str:
+    """A conninfo as a URI without its password (``postgresql://user@host:port/db``)."""
+    user = params.get("user") or ""
+    host = params.get("host") or params.get("hostaddr") or ""
+    port = params.get("port")
+    if host.startswith("/"):  # a socket directory: libpq's URI takes it as a parameter
+        where = f"?host={host}" + (f"&port={port}" if port else "")
+        return f"postgresql://{user + '@' if user else ''}/{params.get('dbname') or ''}{where}"
+    netloc = (f"{user}@" if user else "") + (f"[{host}]" if ":" in host else host)
+    if port:
+        netloc += f":{port}"
+    dbname = params.get("dbname")
+    return f"postgresql://{netloc}" + (f"/{dbname}" if dbname else "")
+
+
+def _scalar(conn: psycopg.Connection[Any], statement: str) -> Any:
+    row = conn.execute(statement).fetchone()
+    return None if row is None else row[0]
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    """Connection refused, closed unexpectedly, timed out, the server shutting down, ..."""
+    return isinstance(exc, (psycopg.OperationalError, pg_errors.AdminShutdown,
+                            pg_errors.CrashShutdown))
+
+
+def _inserting(run_ids: list[str]) -> str:
+    if len(run_ids) == 1:
+        return f"inserting run {run_ids[0]!r}"
+    shown = ", ".join(repr(run_id) for run_id in run_ids[:3])
+    return f"inserting runs {shown}" + (f" and {len(run_ids) - 3} more"
+                                        if len(run_ids) > 3 else "")
+
+
+def _updating(run_ids: list[str]) -> str:
+    """What a failed batch was doing: ``"updating runs 'a', 'b' and 3 more"``."""
+    if len(run_ids) == 1:
+        return f"updating run {run_ids[0]!r}"
+    shown = ", ".join(repr(run_id) for run_id in run_ids[:3])
+    return f"updating runs {shown}" + (f" and {len(run_ids) - 3} more"
+                                       if len(run_ids) > 3 else "")
