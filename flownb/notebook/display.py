@@ -35,7 +35,8 @@ def run_mimebundle(run: Run, include: Any = None, exclude: Any = None) -> dict[s
     if in_kernel():
         from .view import RunView
 
-        bundle: dict[str, Any] = RunView.of(run)._repr_mimebundle_(include=include,
-                                                                  exclude=exclude)
-        return bundle
+        bundle = RunView.of(run)._repr_mimebundle_(include=include, exclude=exclude)
+        # anywidget answers (data, metadata); a run's display needs the data only.
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        return dict(data or {})
     return {"image/svg+xml": run_svg(run), "text/plain": repr(run)}

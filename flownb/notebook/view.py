@@ -1,34 +1,45 @@
-"""``RunView``: a run's live view — the step graph coloured by status, a step table, the
-event log, the result, and a resume form for each suspended step.
+"""``RunView``: a run's live view — an anywidget widget drawing the step graph by status, the
+step table with progress and times, an inspector, a timeline, the event log, the result, and
+a resume form for each suspended step.
 
-Every update draws one :class:`~flownb.render.model.RunModel` (``view.model``): statuses,
-times, foreach progress, table rows, recent events and suspended steps are computed there,
-once, as for the terminal's view; this module only turns it into HTML. The graph is laid out
-once; status changes only restyle node classes (:func:`flownb.render.svg_with_statuses`).
-The run's feed (``run.feed``) calls for at most ``1 / interval`` updates per second while
-events come (latest state wins) and one the moment the run returns, so thousands of events
-per second never flood the browser.
+The browser side is one ES module and one stylesheet shipped in the package
+(``flownb/notebook/static/live.js`` and ``live.css``; no build step, no CDN). The kernel
+lays the graph out once with Graphviz and sends that SVG once (the ``graph`` trait); every
+update after that is the ``state`` trait (:func:`flownb.notebook.live.model_state`): node
+statuses, times and foreach progress, bounded in size however many items or events the run
+has. The browser restyles the nodes by class and counts running times up by itself.
+
+Updates follow the run's feed (``run.feed``): at most ``1 / interval`` a second while events
+come (latest state wins) and one the moment the run returns.
 
 >>> run = wf.create_run()                               # doctest: +SKIP
 >>> view = RunView(run); display(view)                  # doctest: +SKIP
 >>> await run.start(input_data={"message": "hi"})       # doctest: +SKIP
 >>> view.step_status                                    # doctest: +SKIP
 {'upper': 'success', ...}
+>>> view.select("upper"); view.inspector["output"]      # doctest: +SKIP
+{'message': 'HI'}
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as widgets
+import traitlets as t
 
 from .._text import escape_html
+from ..core import clock
 from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
 from ..core.feed import RunFeed
 from ..render.model import RunModel, RunModeler
-from . import _html
+from . import _html, live
+from ._tasks import spawn
 from ._widgets import close_tree
 from .forms import ResumeForm
 
@@ -43,9 +54,18 @@ __all__ = ["RunView"]
 # object while the entry lives: the entry lives as long as its view, which holds the run.
 _VIEWS: weakref.WeakValueDictionary[int, RunView] = weakref.WeakValueDictionary()
 
+_STATIC = resources.files(__package__) / "static"
 
-class RunView(widgets.VBox):  # type: ignore[misc]
-    """The live view of a run (an ipywidgets widget).
+
+@dataclass(frozen=True, slots=True)
+class HTMLText:
+    """A piece of the view as HTML text (``.value``), as ipywidgets' ``HTML`` has it."""
+
+    value: str
+
+
+class RunView(anywidget.AnyWidget):
+    """The live view of a run (an anywidget widget).
 
     ``source`` is a ``Run``; a ``Workflow`` (the view shows a new run, ``view.run``, then
     follows each run the workflow creates, so ``wf.invoke(...)`` in a later cell shows
@@ -58,22 +78,46 @@ class RunView(widgets.VBox):  # type: ignore[misc]
     the status it shows; ``view.svg`` is the SVG shown now; ``view.model`` the
     :class:`~flownb.render.model.RunModel` drawn last (``view.current_model()`` makes one
     of the run as it is now); ``view.stats`` counts events seen and front-end updates sent.
+    ``view.select(path)`` opens the inspector on a step or item, as a click does, and
+    ``view.inspector`` is what it shows (SPEC §6b's keys).
 
     While the run is active the view checks every ``interval`` seconds (default 0.12)
     whether events came, and sends one update if so: at most about 8 a second, under 10
     with the final one, which goes out the moment the run finishes or suspends. When one
     update takes longer than a tenth of ``interval`` (a foreach of very many items), the
-    checks space out to ten times that, so updating never takes more than a tenth of the
-    kernel's time. Step
-    events are not handed to the view one by one: the run counts them and keeps the last
-    ``max_events`` (shown in the folded event log), so watching a run of thousands of
-    quick steps costs it little (see docs/benchmarks.md).
+    checks space out to ten times that. Step events are not handed to the view one by one:
+    the run counts them and keeps the last ``max_events`` (the events tab shows the last
+    of them).
     """
+
+    _esm = (_STATIC / "live.js").read_text(encoding="utf-8")
+    _css = (_STATIC / "live.css").read_text(encoding="utf-8")
+
+    graph = t.Dict().tag(sync=True)
+    """``{"svg": laid-out SVG, "ids": node path → its group's id}``: sent once."""
+    state = t.Dict().tag(sync=True)
+    """The bounded view model (:func:`flownb.notebook.live.model_state`), each update."""
+    selected = t.Unicode("").tag(sync=True)
+    """The step or item path the inspector shows (``""``: none); set by a click too."""
+    inspected = t.Dict().tag(sync=True)
+    """What the browser shows of ``inspector`` (folded, items paged)."""
+    item_status = t.Unicode("").tag(sync=True)
+    """The inspector's item filter (``""``: every status)."""
+    item_offset = t.Int(0).tag(sync=True)
+    """The first item of the inspector's item page."""
+    expanded = t.List(t.Unicode()).tag(sync=True)
+    """Folded values the person asked to see more of (``"result"``, ``"output"``, …)."""
+    tab = t.Unicode("steps").tag(sync=True)
+    """The open tab: ``steps``, ``timeline`` or ``events``."""
+    timeline = t.Dict().tag(sync=True)
+    """Gantt bars (:func:`flownb.notebook.live.timeline`) while the timeline tab is open."""
+    forms = t.List(t.Instance(widgets.Widget)).tag(sync=True, **widgets.widget_serialization)
+    """The resume forms: those answered in this view (each shows its answer), then one per
+    step waiting now."""
 
     def __init__(self, source: Any, *, workflow: Any = None, interval: float = 0.12,
                  max_events: int = 200, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.add_class("flownb-run-view")
         self.run: Run | None = None
         self.snapshot: Any = None  # a stored run shown without its workflow
         self.origin_error: str | None = None  # why the stored run's origin did not load
@@ -81,33 +125,21 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         self.max_events = max_events
         self._feed: RunFeed | None = None  # the followed run's events
         self._earlier_events = 0  # events of runs followed before this one
-        self._drawn = -1  # the feed's count at the last update
         self._updates = 0
         self._started: float | None = None
-        self._forms: dict[str, ResumeForm] = {}
+        self._forms: dict[str, ResumeForm] = {}  # the waiting steps' forms
+        self._answered: list[ResumeForm] = []  # forms of steps that waited: their answers
         self._stop_following: Callable[[], None] | None = None
         self._closed = False
         self._resolve(source, workflow)
-        self.header = widgets.HTML()
-        self.graph = widgets.HTML(layout=widgets.Layout(overflow="auto", max_height="640px",
-                                                        min_width="160px"))
-        self.graph.add_class("flownb-graph")
-        self.table = widgets.HTML(layout=widgets.Layout(overflow="auto"))
-        self.forms = widgets.VBox([])
-        self.result_html = widgets.HTML()
-        self.events_html = widgets.HTML(layout=widgets.Layout(overflow="auto",
-                                                              max_height="320px"))
-        self.details = details = widgets.Accordion(children=[self.events_html])
-        details.set_title(0, "events")
-        # The log is drawn only while it is open: a closed one costs nothing per update.
-        details.observe(lambda _change: self._draw_log(), names="selected_index")
-        self.children = [self.header,
-                         widgets.HBox([self.graph, widgets.VBox([self.table, self.result_html])]),
-                         self.forms, details]
-        self._base_svg = self._layout()
-        self.svg = self._base_svg
-        self._last_statuses: dict[str, str] | None = None
+        self._base_svg, layout_error = self._layout()
+        self._statuses: dict[str, str] = {}
+        self.graph = {"svg": self._base_svg, "ids": live.svg_ids(self.description),
+                      "error": layout_error}
         self.model: RunModel  # what the last update drew (set by _flush)
+        self.observe(self._on_browser, names=["selected", "item_status", "item_offset",
+                                              "expanded", "tab"])
+        self.on_msg(self._on_message)
         if self.run is not None:
             self._watch(self.run)
         self._flush()
@@ -196,12 +228,14 @@ class RunView(widgets.VBox):  # type: ignore[misc]
 
     @property
     def steps(self) -> dict[str, Any]:
+        """Step path → ``StepResult`` of the run shown."""
         if self.run is not None:
             return self.run.steps
         return self._stored_steps
 
     @property
     def status(self) -> str:
+        """The run's status."""
         if self.run is not None:
             return self.run.status
         return str(self.snapshot.status)
@@ -216,9 +250,18 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             shown.setdefault(path, result.status)
         return shown
 
+    @property
+    def svg(self) -> str:
+        """The SVG shown now: the graph laid out once, its nodes' classes by status."""
+        if not self._base_svg:
+            return ""
+        from ..render.svg import svg_with_statuses
+
+        return svg_with_statuses(self._base_svg, self._statuses)
+
     def current_model(self, *, events: bool = False) -> RunModel:
         """The :class:`~flownb.render.model.RunModel` of the run as it is now (with its
-        recent events when ``events``; the folded log needs none)."""
+        recent events when ``events``)."""
         run = self.run
         if run is None:
             return self._modeler.of_snapshot(self.snapshot)
@@ -234,6 +277,57 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         seen = feed.count if feed is not None else 0
         return {"events": self._earlier_events + seen, "updates": self._updates}
 
+    @property
+    def header(self) -> HTMLText:
+        """The header as HTML text: workflow, run id, status, time, and a notice when only
+        the stored state can be shown."""
+        model = self.model
+        read_only = "" if self.run is not None else \
+            ' <span class="flownb-muted">(stored state; pass workflow= to resume)</span>'
+        if self.run is None and self.origin_error:
+            read_only += f'<div class="flownb-muted">{escape_html("⚠ " + self.origin_error)}' \
+                         "</div>"
+        return HTMLText(f"<b>{escape_html(model.workflow_id)}</b> · run <code>"
+                        f"{escape_html(model.run_id)}</code> {_html.badge(model.status)}"
+                        f"{_html.elapsed(model.seconds, model.running)}{read_only}")
+
+    # -- the inspector ----------------------------------------------------------------------
+
+    def select(self, path: str | None) -> dict[str, Any] | None:
+        """Open the inspector on step or item ``path`` (``None`` closes it), as clicking
+        its node or row does; returns :attr:`inspector`."""
+        self.item_offset = 0
+        self.item_status = ""
+        self.selected = path or ""
+        return self.inspector
+
+    @property
+    def inspector(self) -> dict[str, Any] | None:
+        """What the inspector shows of the selected step, whole (``None`` when none is
+        selected): a dict with the keys ``path``, ``status``, ``input``, ``output``,
+        ``error``, ``traceback``, ``attempts``, ``started_at``, ``ended_at``,
+        ``suspend_payload``, ``resume_data``, ``resumed_at``, ``cached_from`` and ``items``
+        (a foreach's items, ``{"index", "path", "status"}``); ``None`` where one does not
+        apply."""
+        path = self.selected
+        if not path:
+            return None
+        statuses = self._statuses or self.model.statuses
+        node = self.model.nodes.get(path)
+        result = self.run.result if self.run is not None else None
+        return live.inspect_step(
+            path, status=statuses.get(path), steps=self.steps,
+            is_foreach=node is not None and node.progress is not None,
+            exception=result.exception if result is not None else None)
+
+    def _inspected(self) -> dict[str, Any]:
+        info = self.inspector
+        if info is None:
+            return {}
+        return live.bounded_inspector(info, expanded=self.expanded,
+                                      item_status=self.item_status,
+                                      item_offset=self.item_offset)
+
     # -- events -----------------------------------------------------------------------------
 
     def _on_feed(self, event: Event | None) -> None:
@@ -243,62 +337,72 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         if event is None or event.type == WORKFLOW_FINISH:
             self._flush()  # the final state shows as soon as the run returns
 
-    def _flush(self) -> None:
-        """Draw the run's model now (one front-end update)."""
-        self._drawn = self._feed.count if self._feed is not None else -1
-        self._updates += 1
-        log_open = self.details.selected_index is not None
-        self.model = model = self.current_model(events=log_open)
-        statuses = model.statuses
-        if statuses != self._last_statuses and self._base_svg:
-            from ..render.svg import svg_with_statuses
-
-            self.svg = svg_with_statuses(self._base_svg, statuses)
-            self.graph.value = self.svg
-        self._last_statuses = statuses
-        self.header.value = self._header_html(model)
-        self.table.value = _html.step_table(model.rows)
-        if log_open:
-            self.events_html.value = _html.event_log(model.events, model.events_total)
-        self.result_html.value = self._result_html()
-        self._sync_forms(model)
-
-    def _draw_log(self) -> None:
-        if self.details.selected_index is None:
+    def _on_browser(self, change: dict[str, Any]) -> None:
+        """The person clicked, filtered, paged, unfolded or switched tabs."""
+        if change["name"] == "tab":
+            self._flush()  # the events or the timeline it shows
             return
-        model = self.current_model(events=True)
-        self.events_html.value = _html.event_log(model.events, model.events_total)
+        with self.hold_sync():
+            if change["name"] == "expanded" and "result" in self.expanded:
+                self._send_model(self.model)
+            self.inspected = self._inspected()
 
-    # -- parts ------------------------------------------------------------------------------
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("kind") == "cancel":
+            self.cancel()
 
-    def _layout(self) -> str:
+    def cancel(self) -> None:
+        """Cancel the run shown (the Cancel button)."""
+        run = self.run
+        if run is not None and run.status == "running":
+            spawn(run.cancel())
+
+    def _flush(self) -> None:
+        """Send the run's model now (one front-end message)."""
+        self._updates += 1
+        self.model = model = self.current_model(events=self.tab == "events")
+        self._statuses = model.statuses
+        with self.hold_sync():
+            self._send_model(model)
+            if self.selected:
+                self.inspected = self._inspected()
+            self._send_timeline(model)
+            self._sync_forms(model)
+
+    def _send_model(self, model: RunModel) -> None:
+        has_result, result = self._result()
+        notice = None
+        if self.run is None:
+            notice = "stored state; pass workflow= to resume"
+            if self.origin_error:
+                notice = f"⚠ {self.origin_error}"
+        self.state = live.model_state(
+            model, now=clock.now(), result=result, has_result=has_result,
+            expanded=self.expanded, read_only=self.run is None, notice=notice,
+            events=self.tab == "events", seq=self._updates)
+
+    def _send_timeline(self, model: RunModel) -> None:
+        if self.tab == "timeline":
+            self.timeline = live.timeline(model, self.steps)
+
+    def _result(self) -> tuple[bool, Any]:
+        """(whether the run has an output to show, that output)."""
+        if self.run is not None:
+            result = self.run.result
+            if result is None or self.status != "success":
+                return False, None
+            return True, result.result
+        if self.status != "success":
+            return False, None
+        return True, self.snapshot.meta.get("result")
+
+    def _layout(self) -> tuple[str, str | None]:
         from ..render.svg import workflow_svg
 
         try:
-            return workflow_svg(self.description)
+            return workflow_svg(self.description), None
         except RuntimeError as exc:  # no Graphviz: the rest of the view still works
-            self.graph.value = _html_note(str(exc))
-            return ""
-
-    def _header_html(self, model: RunModel) -> str:
-        read_only = "" if self.run is not None else \
-            ' <span style="color:#5f6368">(stored state; pass workflow= to resume)</span>'
-        if self.run is None and self.origin_error:
-            read_only += _html_note(f"⚠ {self.origin_error}")
-        return (f"<b>{escape_html(model.workflow_id)}</b> · run <code>"
-                f"{escape_html(model.run_id)}</code> {_html.badge(model.status)}"
-                f"{_html.elapsed(model.seconds, model.running)}{read_only}")
-
-    def _result_html(self) -> str:
-        if self.run is not None:
-            result = self.run.result
-            if result is None or self.status == "running":
-                return ""
-            return _html.result_block(result.status, result.result, result.error,
-                                      result.suspended)
-        meta = self.snapshot.meta
-        suspended = meta.get("suspended_paths") or []
-        return _html.result_block(self.status, meta.get("result"), meta.get("error"), suspended)
+            return "", str(exc)
 
     def _sync_forms(self, model: RunModel) -> None:
         """One resume form per suspended step while the run waits; none otherwise."""
@@ -314,11 +418,11 @@ class RunView(widgets.VBox):  # type: ignore[misc]
             if form is None or form.result is not None:
                 form = ResumeForm(run, step=path)
             forms[path] = form
-        for form in self._forms.values():
-            if form not in forms.values():
-                form.close()  # answered, or its step no longer waits
+        # A form whose step no longer waits stays: answered here, it shows its answer (its
+        # submit may still be finishing when the run's last update comes).
+        self._answered.extend(f for f in self._forms.values() if f not in forms.values())
         self._forms = forms
-        self.forms.children = list(forms.values())
+        self.forms = [*self._answered, *forms.values()]
 
     @property
     def resume_forms(self) -> dict[str, ResumeForm]:
@@ -326,19 +430,19 @@ class RunView(widgets.VBox):  # type: ignore[misc]
         return dict(self._forms)
 
     def close(self) -> None:
-        """Stop watching the run and close the widgets."""
+        """Stop watching the run and close the view and its forms."""
         self._closed = True
         if self._feed is not None:
             self._feed.close()
         if self._stop_following is not None:
             self._stop_following()
             self._stop_following = None
+        for form in [*self._answered, *self._forms.values()]:
+            close_tree(form)
+            form.close()
+        self._forms, self._answered = {}, []
         close_tree(self)
         super().close()
-
-
-def _html_note(text: str) -> str:
-    return f'<div style="color:#5f6368;font-size:12px">{escape_html(text)}</div>'
 
 
 def _import_workflow(origin: str, snap: Any, store: Any) -> tuple[Run | None, str | None]:

@@ -1,5 +1,6 @@
 """The live view and its resume form in a real JupyterLab: nodes turn green as the run
-streams, the suspended step shows a form, a bad value shows its error, a good one resumes."""
+streams, the suspended step shows a form, a bad value shows its error, a good one resumes and
+leaves a card of the answer."""
 
 from __future__ import annotations
 
@@ -57,5 +58,7 @@ def test_live_view_suspends_shows_the_form_and_resumes(open_notebook, page, expe
                                                 timeout=15_000)
     expect(node(view, "review")).to_have_class(re.compile(r"\bstatus-success\b"))
     expect(view.locator(".flownb-result")).to_contain_text("HELLO! SCORE=7 BY ADA")
-    expect(view.locator(".flownb-resume-form")).to_have_count(0)
+    # The form stays where it was, as a card of the answer (SPEC §6b), without its inputs.
+    expect(view.locator(".flownb-answered")).to_contain_text("answered")
+    expect(view.locator(".flownb-submit")).to_have_count(0)
     screenshot(view, "live-view-success")

@@ -46,8 +46,10 @@ async def test_statuses_follow_the_run_and_the_layout_never_changes():
     assert "status-success" in _node_class(view.svg, "step:draft")
     assert "status-suspended" in _node_class(view.svg, "step:review")
     assert _coords(view.svg) == _coords(before)  # restyled, not laid out again
-    assert view.graph.value == view.svg
-    assert "waiting for" in view.result_html.value
+    assert _coords(view.graph["svg"]) == _coords(before)  # the layout went to the browser once
+    assert view.state["status"] == "suspended"
+    assert view.state["suspended"] == [
+        {"path": "review", "payload": '{"question": "publish <script>alert(1)</script>?"}'}]
 
 
 async def test_a_finished_run_shows_its_result_table_and_events():
@@ -62,12 +64,15 @@ async def test_a_finished_run_shows_its_result_table_and_events():
     view = RunView(run)
     await run.start({"n": 1})
     assert view.step_status == {"a": "success", "b": "success"}
-    assert '"n": 3' in view.result_html.value
-    table = view.table.value
-    assert "flownb-step-table" in table and table.count("status-success") == 2
-    assert view.events_html.value == ""  # the log is folded: not drawn
-    view.details.selected_index = 0  # opening it draws it
-    assert "step-start" in view.events_html.value and "workflow-finish" in view.events_html.value
+    assert view.state["result"] == {"text": '{\n  "n": 3\n}', "lines": 3, "chars": 12,
+                                    "cut": False}
+    rows = view.state["rows"]
+    assert [(r["path"], r["status"], r["output"]) for r in rows] == [
+        ("a", "success", '{"n": 2}'), ("b", "success", '{"n": 3}')]
+    assert view.state["events"] is None  # the events tab is closed: not sent
+    view.tab = "events"  # opening it sends them
+    types = [e["type"] for e in view.state["events"]]
+    assert "step-start" in types and types[-1] == "workflow-finish"
     assert "success" in view.header.value
 
 
@@ -98,7 +103,9 @@ async def test_foreach_items_share_their_node_and_keep_their_own_status():
     status = view.step_status
     assert status["double"] == "success"
     assert [status[f"double[{i}]"] for i in range(5)] == ["success"] * 5
-    assert "(5/5 items)" in view.table.value and "5 success" in view.table.value
+    (row,) = view.state["rows"]
+    assert row["progress"]["done"] == row["progress"]["total"] == 5
+    assert row["progress"]["counts"] == {"success": 5}
 
 
 async def test_failed_step_shows_failed_with_its_error_escaped():
@@ -112,8 +119,8 @@ async def test_failed_step_shows_failed_with_its_error_escaped():
     view = RunView(run)
     await run.start({"n": 1})
     assert view.step_status == {"boom": "failed"}
-    assert "bad &lt;b&gt;thing&lt;/b&gt;" in view.table.value
-    assert "<b>thing</b>" not in view.table.value + view.result_html.value
+    assert view.state["rows"][0]["error"] == "ValueError: bad <b>thing</b>"  # text, not HTML
+    assert "<b>thing</b>" not in view.header.value
 
 
 async def test_updates_are_coalesced_and_the_final_state_always_shows():
@@ -194,11 +201,15 @@ async def test_a_foreach_shows_done_of_a_total_known_from_its_start():
             break
         await asyncio.sleep(0.005)
     assert progress is not None and (progress.done, progress.total) == (2, 6)
-    assert "(2/6 items)" in view.table.value and "2 success, 1 running" in view.table.value
+    row = view.state["rows"][0]
+    assert (row["progress"]["done"], row["progress"]["total"]) == (2, 6)
+    assert row["progress"]["counts"] == {"success": 2, "running": 1}
+    assert row["running"] and row["started_at"] is not None  # the browser counts up from it
+    assert view.state["running"] and view.state["started_at"] is not None
     assert "…</span>" in view.header.value  # the run's time so far
     gate.set()
     await task
-    assert "(6/6 items)" in view.table.value and view.model.status == "success"
+    assert view.state["rows"][0]["progress"]["done"] == 6 and view.model.status == "success"
     view.close()
 
 
@@ -224,10 +235,10 @@ async def test_a_view_shown_mid_run_updates_while_it_runs_and_logs_the_last_even
     gate.set()
     await task
     assert view.step_status["item"] == "success"
-    view.details.selected_index = 0  # open the log: the last five events, the finish last
-    log = view.events_html.value
-    assert log.count("<tr") - 1 == 5
-    assert "workflow-finish" in log and "the last 5 of" in log
+    view.tab = "events"  # open the log: the last five events, the finish last
+    events = view.state["events"]
+    assert len(events) == 5 and events[-1]["type"] == "workflow-finish"
+    assert view.state["events_total"] > 5
 
 
 async def test_the_view_shows_a_resume_form_and_continues_after_submit():
@@ -236,7 +247,7 @@ async def test_the_view_shows_a_resume_form_and_continues_after_submit():
     view = RunView(run)
     await run.start({"text": "hi"})
     form = view.resume_forms["review"]
-    assert form in view.forms.children
+    assert view.forms == [form]
     form.fields["approved"].value = True
     form.fields["score"].value = 8
     form.fields["reviewer.name"].value = "Ada"
@@ -244,8 +255,8 @@ async def test_the_view_shows_a_resume_form_and_continues_after_submit():
     assert result.status == "success"
     assert result.result == Doc(text="hi! yes 8 by Ada")
     assert view.step_status == {"draft": "success", "review": "success"}
-    assert view.resume_forms == {} and view.forms.children == ()
-    assert "hi! yes 8 by Ada" in view.result_html.value
+    assert view.resume_forms == {} and view.forms == [form]  # it shows its answer
+    assert "hi! yes 8 by Ada" in view.state["result"]["text"]
 
 
 async def test_several_suspended_steps_get_one_form_each():
@@ -291,17 +302,20 @@ async def test_stored_run_by_id_with_and_without_its_workflow(tmp_path):
         RunView("typo", workflow=wf)
 
 
-async def test_closing_a_view_closes_its_widgets_and_answered_forms_close_too():
+async def test_closing_a_view_closes_its_widgets_and_its_answered_forms():
     before = set(_instances)
     wf = review_workflow()
     run = wf.create_run()
     view = RunView(run)
     await run.start({"text": "to close"})
     form = view.resume_forms["review"]
+    form.fields["approved"].value = True
+    form.fields["score"].value = 3
     form.fields["reviewer.name"].value = "Ada"
     await form.submit()
-    assert view.resume_forms == {} and form.comm is None  # answered: closed with its fields
+    assert view.resume_forms == {} and view.forms == [form]  # answered: it shows the answer
     view.close()
+    assert form.comm is None  # closed with the view
     assert set(_instances) == before
     assert run._ex.buffer is None  # nothing counts the run's events any more
 
