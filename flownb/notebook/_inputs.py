@@ -436,15 +436,19 @@ class ListField(Field):
         self.make_item = make_item
         self.items: list[Field] = []
         self.rows_box = widgets.VBox([])
-        # Buttons size to their text: a fixed width cut "add" and "load JSON" to "+ …".
+        # Buttons size to their text and never shrink below it (a fixed width cut "add" and
+        # "load JSON" to "+ …"); the paste box gives way instead.
         add = widgets.Button(description="add item", icon="plus", tooltip="add a row",
-                             layout=widgets.Layout(width="auto"))
+                             layout=widgets.Layout(width="auto", flex="0 0 auto"))
         add.add_class("flownb-add-row")
         add.on_click(lambda _b: self.add())
         self.paste = widgets.Textarea(placeholder="or paste a JSON list here, then load it",
-                                      layout=widgets.Layout(width="320px", height="56px"))
+                                      layout=widgets.Layout(width="320px", height="56px",
+                                                            min_width="120px",
+                                                            flex="0 1 auto"))
         load = widgets.Button(description="load JSON", tooltip="replace the rows with the "
-                              "pasted list", layout=widgets.Layout(width="auto"))
+                              "pasted list", layout=widgets.Layout(width="auto",
+                                                                   flex="0 0 auto"))
         load.add_class("flownb-load-json")
         load.on_click(lambda _b: self.load_pasted())
         self.buttons = (add, load)
