@@ -76,9 +76,11 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
 
     def _run_event(self, event: Event | None) -> None:
         if event is not None and event.type == WORKFLOW_FINISH:
-            feed = self._feeds.pop(event.run_id, None)
-            if feed is not None:
-                feed.close()
+            # A suspended run will go on (resumed here or from its form): keep following it.
+            if event.payload.get("status") != "suspended":
+                feed = self._feeds.pop(event.run_id, None)
+                if feed is not None:
+                    feed.close()
             self.refresh()
 
     def refresh(self) -> None:

@@ -70,6 +70,8 @@ def test_resume_shows_the_view_with_a_form(ip, monkeypatch):
     assert set(view.resume_forms) == {"review"}
     form = view.resume_forms["review"]
     form.fields["reviewer.name"].value = "Ada"
+    form.fields["approved"].value = True  # required: a form fills in nothing itself
+    form.fields["score"].value = 5
     from flownb import run_sync
 
     assert run_sync(form.submit()).status == "success"

@@ -42,6 +42,8 @@ async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
     assert panel.view is not None and panel.opened.children == (panel.view,)
     form = panel.view.resume_forms["review"]
     form.fields["reviewer.name"].value = "Ada"
+    form.fields["approved"].value = True  # required: a form fills in nothing itself
+    form.fields["score"].value = 5
     done = await form.submit()
     assert done.status == "success"
     assert panel.runs.options[0][0].startswith("success")  # refreshed when it finished
