@@ -42,6 +42,7 @@ __all__ = [
     "model_state",
     "svg_ids",
     "timeline",
+    "traceback_text",
 ]
 
 FOLD_LINES = 20
@@ -179,27 +180,31 @@ def _items_of(path: str, steps: Mapping[str, StepResult]) -> list[dict[str, Any]
     return items
 
 
-def traceback_text(exc: BaseException | None, path: str) -> str | None:
-    """The traceback of the user's exception behind a failed run, when it failed at
-    ``path`` (a live run keeps it; a stored run does not)."""
-    if exc is None or getattr(exc, "path", None) != path:
+def traceback_text(exc: BaseException | None, run_error: str | None, path: str,
+                   step_error: str | None) -> str | None:
+    """The traceback of the user's exception that failed the run, when it failed at step
+    ``path`` (a live run keeps the exception; a stored run does not): ``run_error`` (the
+    run's error message) names the step and carries the step's ``step_error``."""
+    if exc is None or not run_error or not step_error:
         return None
-    cause = getattr(exc, "cause", None) or exc.__cause__
-    if cause is None:
+    if f"'{path}'" not in run_error or step_error not in run_error:
+        return None
+    cause = getattr(exc, "cause", None) or exc
+    if cause.__traceback__ is None:
         return None
     return escape_controls("".join(_traceback.format_exception(cause)), keep_newlines=True)
 
 
 def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResult],
-                 is_foreach: bool = False, exception: BaseException | None = None
-                 ) -> dict[str, Any]:
+                 is_foreach: bool = False, exception: BaseException | None = None,
+                 run_error: str | None = None) -> dict[str, Any]:
     """Everything the inspector shows of step (or item) ``path``, whole: the keys of
     :data:`INSPECTOR_KEYS`, ``None`` where one does not apply.
 
     ``status`` is the status the view shows for it (a node with no result is pending or
     skipped); ``steps`` the run's results; ``is_foreach`` whether it is a foreach node
-    (then ``items`` lists its items, ``{"index", "path", "status"}``); ``exception`` the
-    failed run's exception (for the user's traceback).
+    (then ``items`` lists its items, ``{"index", "path", "status"}``); ``exception`` and
+    ``run_error`` the failed run's exception and message (for the user's traceback).
     """
     result = steps.get(path)
     info: dict[str, Any] = dict.fromkeys(INSPECTOR_KEYS)
@@ -222,7 +227,7 @@ def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResul
                              "ended_at": result.ended_at if last else None})
         info["attempts"] = attempts
         if result.error:
-            info["traceback"] = traceback_text(exception, path)
+            info["traceback"] = traceback_text(exception, run_error, path, result.error)
     if is_foreach:
         info["items"] = _items_of(path, steps)
     return info

@@ -318,7 +318,8 @@ class RunView(anywidget.AnyWidget):
         return live.inspect_step(
             path, status=statuses.get(path), steps=self.steps,
             is_foreach=node is not None and node.progress is not None,
-            exception=result.exception if result is not None else None)
+            exception=result.exception if result is not None else None,
+            run_error=result.error if result is not None else None)
 
     def _inspected(self) -> dict[str, Any]:
         info = self.inspector

@@ -53,7 +53,7 @@ wide = (create_workflow(id="wide-flow", input_schema=Doc, output_schema=dict)
 
 
 async def square(input_data: N):
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.03)
     return {"n": input_data.n * input_data.n}
 
 
@@ -61,12 +61,23 @@ async def plus_one(input_data: N):
     return {"n": input_data.n + 1}
 
 
+def check_total(input_data: Doc):
+    raise ValueError(f"total of {input_data.text!r} does not add up")
+
+
+fails = (create_workflow(id="fails-flow", input_schema=Doc, output_schema=Doc)
+         .then(create_step(id="shout", input_schema=Doc, output_schema=Doc, execute=shout))
+         .then(create_step(id="check_total", input_schema=Doc, output_schema=Doc,
+                           execute=check_total))
+         .commit())
+
+
 per_item = (create_workflow(id="per-item", input_schema=N, output_schema=N)
             .then(create_step(id="square", input_schema=N, output_schema=N, execute=square))
             .then(create_step(id="plus-one", input_schema=N, output_schema=N, execute=plus_one))
             .commit())
 batch = (create_workflow(id="batch-flow", input_schema=list[N], output_schema=list[N])
-         .foreach(per_item, concurrency=6)
+         .foreach(per_item, concurrency=4)
          .commit())
 '''
 
@@ -76,11 +87,13 @@ CELLS = [
     'await small_run.start({"text": "hello"})',
     "wide_run = wide.create_run()\nwide_run",
     'await wide_run.start({"text": "x"})',
+    "fails_run = fails.create_run()\nfails_run",
+    'await fails_run.start({"text": "books"})',
     "batch_run = batch.create_run()\nbatch_run",
     # In the background: the test watches the progress bar while the items run.
     "batch_task = asyncio.ensure_future(batch_run.start([{'n': i} for i in range(300)]))",
 ]
-SMALL, WIDE, BATCH = 1, 3, 5
+SMALL, WIDE, FAILS, BATCH = 1, 3, 5, 7
 
 
 def notebook(folder: Path) -> Path:
@@ -201,23 +214,7 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     set_theme(page, theme)
     nb.run_all()
 
-    small = nb.output(SMALL).locator(".flownb-run-view")
-    expect(small.locator(".flownb-head .flownb-pill")).to_have_text("success")
-    check_layout(small, f"small/{theme}")
-    small.locator('div.flownb-graph g[data-path="shout"]').click()
-    inspector = small.locator(".flownb-inspector")
-    expect(inspector).to_be_visible()
-    expect(inspector).to_contain_text("HELLO!")
-    screenshot(small, f"live-small-{theme}")
-
-    wide = nb.output(WIDE).locator(".flownb-run-view")
-    expect(wide.locator(".flownb-head .flownb-pill")).to_have_text("success")
-    geo = check_layout(wide, f"wide/{theme}")
-    assert geo["stacked"], "a wide graph puts the table below it"
-    # The table below is as wide as the view: nothing in it breaks across lines.
-    assert geo["side"]["r"] - geo["side"]["l"] > 0.9 * (geo["view"]["r"] - geo["view"]["l"])
-    screenshot(wide, f"live-wide-{theme}")
-
+    # First the foreach, which runs on in the background after the cells ran.
     batch = nb.output(BATCH).locator(".flownb-run-view")
     bar = batch.locator('tr[data-path="per-item"] .flownb-progress')
     expect(bar).to_have_attribute("aria-valuemax", "300")
@@ -238,3 +235,32 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     items = batch.locator(".flownb-inspector .flownb-item")
     expect(items).to_have_count(50)  # one page of 300
     screenshot(batch, f"live-foreach-{theme}")
+
+    small = nb.output(SMALL).locator(".flownb-run-view")
+    expect(small.locator(".flownb-head .flownb-pill")).to_have_text("success")
+    check_layout(small, f"small/{theme}")
+    small.locator('div.flownb-graph g[data-path="shout"]').click()
+    inspector = small.locator(".flownb-inspector")
+    expect(inspector).to_be_visible()
+    expect(inspector).to_contain_text("HELLO!")
+    screenshot(small, f"live-small-{theme}")
+    small.locator('.flownb-tab[data-tab="timeline"]').click()
+    expect(small.locator(".flownb-gantt-row")).to_have_count(2)  # one bar per step
+    screenshot(small, f"live-timeline-{theme}")
+
+    wide = nb.output(WIDE).locator(".flownb-run-view")
+    expect(wide.locator(".flownb-head .flownb-pill")).to_have_text("success")
+    geo = check_layout(wide, f"wide/{theme}")
+    assert geo["stacked"], "a wide graph puts the table below it"
+    # The table below is as wide as the view: nothing in it breaks across lines.
+    assert geo["side"]["r"] - geo["side"]["l"] > 0.9 * (geo["view"]["r"] - geo["view"]["l"])
+    screenshot(wide, f"live-wide-{theme}")
+
+    failed = nb.output(FAILS).locator(".flownb-run-view")
+    expect(failed.locator(".flownb-head .flownb-pill")).to_have_text("failed")
+    check_layout(failed, f"failed/{theme}")
+    failed.locator('div.flownb-graph g[data-path="check_total"]').click()
+    trace = failed.locator(".flownb-inspector .flownb-section", has_text="traceback")
+    expect(trace).to_contain_text('raise ValueError(f"total of')  # the user's own line
+    screenshot(failed, f"live-failed-{theme}")
+
