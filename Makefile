@@ -2,7 +2,7 @@
 #
 #   make test      lint + pytest (installs .venv and Debian chromium when needed)
 #   make lint      ruff + mypy
-#   make lab       JupyterLab on notebooks/
+#   make lab       JupyterLab on notebooks/ (installs only flownb + what the notebooks import)
 #   make bench     python -m benchmarks
 #   make clean     caches and build output (keeps .venv); `make distclean` also drops .venv
 #
@@ -17,6 +17,7 @@ PYTHON      ?= python3
 VENV        ?= .venv
 VPY         := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
+LAB_STAMP   := $(VENV)/.installed-lab
 BENCH_STAMP := $(VENV)/.installed-bench
 CHROMIUM    ?= /usr/bin/chromium
 PYTEST_ARGS ?=
@@ -27,18 +28,49 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: venv browser lint test lab bench clean distclean
 
+# Creates $(VENV) when it has no working Python. Debian's python3 needs the python3-venv
+# package for `-m venv`; as root with apt-get, it is installed when missing.
+define ENSURE_VENV
+if ! "$(VPY)" -c 'import sys' >/dev/null 2>&1; then \
+  echo "make: creating $(VENV) with $(PYTHON)"; \
+  rm -rf "$(VENV)"; \
+  if ! "$(PYTHON)" -m venv "$(VENV)"; then \
+    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+      echo "make: installing Debian's python3-venv"; \
+      rm -rf "$(VENV)"; \
+      apt-get update -qq || true; \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+      "$(PYTHON)" -m venv "$(VENV)"; \
+    else \
+      echo "make: '$(PYTHON) -m venv' failed (on Debian: apt-get install python3-venv)" >&2; \
+      exit 1; \
+    fi; \
+  fi; \
+fi
+endef
+
 ## venv: .venv with the project (editable) and its test extras; re-installs only when
 ## pyproject.toml is newer than the stamp file.
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@if ! "$(VPY)" -c 'import sys' >/dev/null 2>&1; then \
-	  echo "make venv: creating $(VENV) with $(PYTHON)"; \
-	  rm -rf "$(VENV)"; \
-	  "$(PYTHON)" -m venv "$(VENV)"; \
-	fi
+	@$(ENSURE_VENV)
 	"$(VPY)" -m pip install --quiet --upgrade pip
 	"$(VPY)" -m pip install --quiet -e ".[test]"
+	@touch "$@"
+
+## The lab's own install: the project (its dependencies include JupyterLab) and the
+## `notebooks` extra (what the course notebooks import), with pip's output shown. A venv
+## whose test install is current already has all of it (the test extra includes the
+## notebooks extra: tests/test_package.py checks it), so nothing is installed then.
+$(LAB_STAMP): pyproject.toml
+	@$(ENSURE_VENV)
+	@if [ -f "$(STAMP)" ] && [ "$(STAMP)" -nt pyproject.toml ]; then \
+	  echo "make lab: $(VENV) already has the test install, which includes the lab's"; \
+	else \
+	  echo "make lab: installing flownb, JupyterLab and what the notebooks import into $(VENV)"; \
+	  "$(VPY)" -m pip install -e ".[notebooks]"; \
+	fi
 	@touch "$@"
 
 $(BENCH_STAMP): $(STAMP)
@@ -75,8 +107,8 @@ lint: venv
 test: lint browser
 	"$(VPY)" -m pytest -q $(PYTEST_ARGS)
 
-## lab: JupyterLab rooted at notebooks/.
-lab: venv
+## lab: JupyterLab rooted at notebooks/ (no test tools installed for it).
+lab: $(LAB_STAMP)
 	@mkdir -p notebooks
 	@root_flag=""; if [ "$$(id -u)" = 0 ]; then root_flag="--allow-root"; fi; \
 	exec "$(VENV)/bin/jupyter" lab notebooks/ $$root_flag $(LAB_ARGS)
