@@ -218,9 +218,13 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     batch = nb.output(BATCH).locator(".flownb-run-view")
     bar = batch.locator('tr[data-path="per-item"] .flownb-progress')
     expect(bar).to_have_attribute("aria-valuemax", "300")
-    seen = []
+    elapsed = batch.locator(".flownb-head .flownb-elapsed")
+    seen, ticks = [], set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        text = elapsed.inner_text()
+        if text.endswith("…"):  # still running: the browser counts the time up
+            ticks.add(text)
         value = bar.get_attribute("aria-valuenow")
         if value is not None and (not seen or int(value) != seen[-1]):
             seen.append(int(value))
@@ -229,6 +233,7 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
         page.wait_for_timeout(60)
     assert seen and seen[-1] == 300, f"the foreach never finished: {seen}"
     assert len(seen) >= 3 and seen == sorted(seen), f"the bar did not rise: {seen}"
+    assert len(ticks) >= 2, f"the run's time did not count up: {ticks}"
     expect(batch.locator(".flownb-head .flownb-pill")).to_have_text("success")
     check_layout(batch, f"foreach/{theme}")
     batch.locator('tr[data-path="per-item"]').click()
@@ -255,6 +260,14 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     # The table below is as wide as the view: nothing in it breaks across lines.
     assert geo["side"]["r"] - geo["side"]["l"] > 0.9 * (geo["view"]["r"] - geo["view"]["l"])
     screenshot(wide, f"live-wide-{theme}")
+    canvas_svg = wide.locator("div.flownb-graph svg")
+    fitted = canvas_svg.get_attribute("viewBox")
+    wide.locator(".flownb-tool", has_text="+").click()
+    wide.locator(".flownb-tool", has_text="+").click()
+    assert canvas_svg.get_attribute("viewBox") != fitted  # zoomed in: a part of the graph
+    check_layout(wide, f"wide zoomed/{theme}")  # the drawing stays inside the view
+    wide.locator(".flownb-fit").click()
+    assert canvas_svg.get_attribute("viewBox") == fitted
 
     failed = nb.output(FAILS).locator(".flownb-run-view")
     expect(failed.locator(".flownb-head .flownb-pill")).to_have_text("failed")
