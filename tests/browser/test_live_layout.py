@@ -10,6 +10,7 @@ Screenshots: ``test-artifacts/browser/live-{small,wide,foreach}-{light,dark}.png
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,18 @@ fails = (create_workflow(id="fails-flow", input_schema=Doc, output_schema=Doc)
          .commit())
 
 
+async def wait_long(input_data: Doc):
+    await asyncio.sleep(60)
+    return input_data
+
+
+slow = (create_workflow(id="slow-flow", input_schema=Doc, output_schema=Doc)
+        .then(create_step(id="wait_long", input_schema=Doc, output_schema=Doc,
+                          execute=wait_long))
+        .then(create_step(id="after", input_schema=Doc, output_schema=Doc, execute=shout))
+        .commit())
+
+
 per_item = (create_workflow(id="per-item", input_schema=N, output_schema=N)
             .then(create_step(id="square", input_schema=N, output_schema=N, execute=square))
             .then(create_step(id="plus-one", input_schema=N, output_schema=N, execute=plus_one))
@@ -89,11 +102,13 @@ CELLS = [
     'await wide_run.start({"text": "x"})',
     "fails_run = fails.create_run()\nfails_run",
     'await fails_run.start({"text": "books"})',
+    "slow_run = slow.create_run()\nslow_run",
+    "slow_task = asyncio.ensure_future(slow_run.start({'text': 'x'}))",
     "batch_run = batch.create_run()\nbatch_run",
     # In the background: the test watches the progress bar while the items run.
     "batch_task = asyncio.ensure_future(batch_run.start([{'n': i} for i in range(300)]))",
 ]
-SMALL, WIDE, FAILS, BATCH = 1, 3, 5, 7
+SMALL, WIDE, FAILS, SLOW, BATCH = 1, 3, 5, 7, 9
 
 
 def notebook(folder: Path) -> Path:
@@ -230,6 +245,8 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
             seen.append(int(value))
         if seen and seen[-1] == 300:
             break
+        if len(seen) == 2:
+            screenshot(batch, f"live-foreach-running-{theme}")
         page.wait_for_timeout(60)
     assert seen and seen[-1] == 300, f"the foreach never finished: {seen}"
     assert len(seen) >= 3 and seen == sorted(seen), f"the bar did not rise: {seen}"
@@ -240,6 +257,15 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     items = batch.locator(".flownb-inspector .flownb-item")
     expect(items).to_have_count(50)  # one page of 300
     screenshot(batch, f"live-foreach-{theme}")
+
+    slow = nb.output(SLOW).locator(".flownb-run-view")
+    expect(slow.locator('g[data-path="wait_long"]')).to_have_class(re.compile("status-running"))
+    slow.locator(".flownb-cancel").click()
+    expect(slow.locator(".flownb-head .flownb-pill")).to_have_text("canceled")
+    expect(slow.locator('g[data-path="wait_long"]')).to_have_class(re.compile("status-canceled"))
+    expect(slow.locator(".flownb-cancel")).to_have_count(0)
+    check_layout(slow, f"canceled/{theme}")
+    screenshot(slow, f"live-canceled-{theme}")
 
     small = nb.output(SMALL).locator(".flownb-run-view")
     expect(small.locator(".flownb-head .flownb-pill")).to_have_text("success")
