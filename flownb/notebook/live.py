@@ -80,16 +80,26 @@ _INDEX = re.compile(r"\[(\d+)\]$")
 def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict[str, Any] | None:
     """``value`` as pretty JSON cut for display: ``{"text", "lines", "chars", "cut"}``
     (``lines``/``chars`` of the whole text, ``cut`` whether ``text`` is only its start), or
-    ``None`` for ``None``. ``text`` is shown instead of JSON when given (a traceback).
+    ``None`` for ``None``. ``text`` is shown instead of JSON when given (a traceback). A list
+    or mapping of more elements than lines shown is cut before it is encoded: then
+    ``lines`` and ``chars`` are ``None`` and ``items`` says how many elements it has.
 
     >>> fold({"a": 1})
     {'text': '{\\n  "a": 1\\n}', 'lines': 3, 'chars': 12, 'cut': False}
     """
     if value is None and text is None:
         return None
-    whole = text if text is not None else pretty_json(value)
     max_lines, max_chars = (EXPANDED_LINES, EXPANDED_CHARS) if expanded else \
         (FOLD_LINES, FOLD_CHARS)
+    if text is None and isinstance(value, (list, tuple, Mapping)) and len(value) > max_lines:
+        # Each element takes a line at least: encode only what can show (a foreach's input
+        # of 100,000 items is not encoded whole for every update).
+        part = list(value[:max_lines]) if isinstance(value, (list, tuple)) else \
+            dict(list(value.items())[:max_lines])
+        shown = "\n".join(pretty_json(part).split("\n", max_lines)[:max_lines])[:max_chars]
+        return {"text": shown, "lines": None, "chars": None, "cut": True,
+                "items": len(value)}
+    whole = text if text is not None else pretty_json(value)
     lines = whole.count("\n") + 1
     shown = whole
     if lines > max_lines:

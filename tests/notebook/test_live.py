@@ -171,9 +171,12 @@ def test_model_state_is_exact_for_an_injected_clock():
 
 def test_fold_cuts_lines_and_characters():
     assert live.fold(None) is None
-    long = live.fold(list(range(50)))
-    assert long is not None and long["cut"] and long["lines"] == 52
-    assert long["text"].count("\n") == live.FOLD_LINES - 1
+    long = live.fold(list(range(50)))  # cut before it is encoded
+    assert long == {"text": "[\n" + "".join(f"  {i},\n" for i in range(18)) + "  18,",
+                    "lines": None, "chars": None, "cut": True, "items": 50}
+    lines = live.fold({"a": list(range(30))})
+    assert lines is not None and lines["cut"] and lines["lines"] == 34
+    assert lines["text"].count("\n") == live.FOLD_LINES - 1
     wide = live.fold("x" * 10_000)
     assert wide is not None and wide["cut"] and len(wide["text"]) == live.FOLD_CHARS
     whole = live.fold("x" * 10_000, expanded=True)

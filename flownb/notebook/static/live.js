@@ -60,9 +60,12 @@ function folded(value, field, model, { error = false } = {}) {
     h("pre", { class: error ? "flownb-pre flownb-error-text" : "flownb-pre", text: value.text }));
   if (value.cut) {
     const expanded = model.get("expanded") || [];
+    const whole = value.lines === null
+      ? `${value.items.toLocaleString()} items`
+      : `${value.lines.toLocaleString()} lines, ${value.chars.toLocaleString()} characters`;
     const label = expanded.includes(field)
-      ? `showing ${value.text.split("\n").length.toLocaleString()} of ${value.lines.toLocaleString()} lines (the rest: in Python)`
-      : `show more (${value.lines.toLocaleString()} lines, ${value.chars.toLocaleString()} characters)`;
+      ? `showing ${value.text.split("\n").length.toLocaleString()} lines of ${whole} (the rest: view.inspector in Python)`
+      : `show more (${whole})`;
     box.append(h("button", {
       class: "flownb-more", text: label, disabled: expanded.includes(field),
       onclick: () => {
