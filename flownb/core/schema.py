@@ -7,8 +7,9 @@ cached; a ``BaseModel`` schema takes a faster path through its own validator.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -117,8 +118,25 @@ def _lenient(value: Any, depth: int) -> Any:
 
 
 def schema_name(schema: Schema) -> str:
+    """A schema as people read it, with bare class names at every depth: ``Word``,
+    ``list[Word]``, ``dict[str, Any]``, ``Word | None`` (never ``list[mymodule.Word]``)."""
     if schema is Any:
         return "Any"
+    if schema is None or schema is type(None):
+        return "None"
+    if schema is Ellipsis:
+        return "..."
+    origin: Any = get_origin(schema)
+    args = get_args(schema)
+    if origin is Annotated:
+        return schema_name(args[0])
+    if origin in (Union, types.UnionType):
+        return " | ".join(schema_name(arg) for arg in args)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(arg) for arg in args)}]"
+    base = getattr(origin, "__name__", None)
+    if isinstance(base, str) and args:
+        return f"{base}[{', '.join(schema_name(arg) for arg in args)}]"
     name = getattr(schema, "__name__", None)
     if isinstance(name, str) and not getattr(schema, "__args__", None):
         return name

@@ -355,6 +355,52 @@ workflow review  Msg → Msg
     assert (tmp_path / "graph.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_show_names_every_type_bare(cli, write_module):
+    path = write_module("typed_flows", """
+class Word(BaseModel):
+    text: str
+
+
+words = create_step(id="words", input_schema=Msg, output_schema=list[Word],
+                    execute=lambda input_data: [])
+maybe = create_step(id="maybe", input_schema=list[Word], output_schema=dict[str, Word | None],
+                    execute=lambda input_data: {})
+typed = (create_workflow(id="typed", input_schema=Msg, output_schema=dict[str, Word | None])
+         .then(words).then(maybe).commit())
+""")
+    got = cli("show", f"{path}:typed")
+    assert got.code == 0
+    assert got.out == """\
+workflow typed  Msg → dict[str, Word | None]
+├── words  Msg → list[Word]
+└── maybe  list[Word] → dict[str, Word | None]
+"""
+
+
+def _png_size(path):
+    header = path.read_bytes()[:24]
+    assert header.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def test_show_png_is_drawn_at_twice_graphvizs_dpi_unless_scaled(cli, write_module, tmp_path):
+    path = write_module("flows", "review")
+    sizes = {}
+    for name, scale in (("plain", ()), ("one", ("--scale", "1")), ("three", ("--scale", "3"))):
+        target = tmp_path / f"{name}.png"
+        assert cli("show", str(path), "-o", str(target), *scale).code == 0
+        sizes[name] = _png_size(target)
+    (w1, h1), (w2, h2), (w3, h3) = sizes["one"], sizes["plain"], sizes["three"]
+    assert abs(w2 - 2 * w1) <= 2 and abs(h2 - 2 * h1) <= 2
+    assert abs(w3 - 3 * w1) <= 3 and abs(h3 - 3 * h1) <= 3
+    got = cli("show", str(path), "-o", str(tmp_path / "g.png"), "--scale", "0")
+    assert got.code == 2 and got.err == ("flownb: error: --scale must be more than 0 and at "
+                                         "most 10, not 0\n")
+    got = cli("show", str(path), "-o", str(tmp_path / "g.svg"), "--scale", "2")
+    assert got.code == 2 and got.err == ("flownb: error: --scale is for a PNG: use it with "
+                                         "-o FILE.png\n")
+
+
 def test_show_without_graphviz_is_one_line(cli, write_module, tmp_path, monkeypatch):
     path = write_module("flows", "greet")
 
@@ -501,9 +547,10 @@ is waiting ─╮
 │ }}                                              │
 ╰────────────────────────────────────────────────╯
 A person approves
-approved (bool) [y/n]: score (int) from 1 to 5:   ✗ score: Input should be a valid integer, \
-unable to parse string as an integer
-score (int) from 1 to 5: level (choice) [low/high] (low): run two of workflow 'both' resumed
+approved (bool) [y/n]: score (int, ≥ 1, ≤ 5) from 1 to 5:   ✗ score: Input should be a valid \
+integer, unable to parse string as an integer
+score (int, ≥ 1, ≤ 5) from 1 to 5: level (choice) [low/high] (low): run two of workflow 'both' \
+resumed
 ✓ right  success  0 ms
 ╭─ ‖ suspended at step 'left' ─╮
 │ {{                            │
