@@ -1,5 +1,6 @@
 """Set-up: what `make lab` installs covers what the course notebooks import, and no more
-than it needs; `make test` still installs the test extra."""
+than it needs; `make test` still installs the test extra. And what a newcomer reads first in
+the course notebooks' saved outputs."""
 
 from __future__ import annotations
 
@@ -100,3 +101,14 @@ def test_make_lab_installs_the_notebooks_extra_and_make_test_the_test_extra(tmp_
     assert "jupyter\" lab notebooks/" in lab
     test = dry_run("test")
     assert 'pip install --quiet -e ".[test]"' in test and ".[notebooks]" not in test
+
+
+def test_a_timeout_in_the_saved_notebooks_is_said_once():
+    said = [line for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+            for cell in json.loads(path.read_text())["cells"]
+            for output in cell.get("outputs", [])
+            for line in "".join(output.get("text", [])).splitlines()
+            if "timed out after" in line]
+    assert said  # notebook 04 shows one
+    for line in said:
+        assert len(re.findall(r"\b\d+(?:\.\d+)? s\b", line)) == 1, line
