@@ -293,12 +293,21 @@ class Recorder:
         steps = {p: self._record(p, records[p]) for p in self._steps
                  if p in records and p != holding}
         journal = {k: _json_record(ex.journal[k]) for k in self._journal if k in ex.journal}
-        meta = meta_of(ex, result=self._result, error=self._error_text, origin=self.origin)
-        return _update_type()(ex.run_id, expected_version=self.version,
-                      status=None if self.status == self._sent_status else self.status,
-                      updated_at=clock.now(),
-                      meta=None if meta == self._sent_meta else meta,
-                      steps=steps, journal=journal)
+        state = ex.state
+        sent = self._sent_meta
+        if (sent is not None and not ex.suspended and not ex.targets and self._result is None
+                and self._error_text is None and sent["state"] == {} and not sent["targets"]
+                and not sent["suspended_paths"] and type(state) is dict and not state):
+            meta = None  # the usual write: nothing in the meta changed (spares building it)
+        else:
+            meta = meta_of(ex, result=self._result, error=self._error_text,
+                           origin=self.origin)
+            if meta == sent:
+                meta = None
+        return (_UPDATE or _update_type())(
+            ex.run_id, expected_version=self.version,
+            status=None if self.status == self._sent_status else self.status,
+            updated_at=clock.now(), meta=meta, steps=steps, journal=journal)
 
     def _written(self, outcome: int | BaseException, update: Update) -> None:
         self._batch = None
@@ -403,20 +412,28 @@ _REPLAYED = frozenset({"success", "suspended"})
 
 def stored_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict[str, Any]:
     """``sr`` as stored JSON data that replays; raises ``Unstorable`` naming the field.
-    ``known``: a value and its stored form, reused for a field that is that very object."""
-    out: dict[str, Any] = {}
-    for name in RECORD_FIELDS:
-        value = getattr(sr, name)
-        if value is None or type(value) in _SCALARS:
-            out[name] = value
-        elif value is known[0]:
-            out[name] = known[1]
-        else:
-            try:
-                out[name] = to_stored(value)
-            except Unstorable as exc:
-                raise Unstorable(exc.reason, path=exc.path, field=name) from None
-    return out
+    ``known``: a value and its stored form, reused for a field that is that very object.
+
+    The fields are written out (``RECORD_FIELDS``, in that order) rather than looped over:
+    this runs once per step."""
+    return {"status": sr.status,
+            "payload": _stored_field(sr.payload, "payload", known),
+            "output": _stored_field(sr.output, "output", known),
+            "error": sr.error,
+            "suspend_payload": _stored_field(sr.suspend_payload, "suspend_payload", known),
+            "resume_payload": _stored_field(sr.resume_payload, "resume_payload", known),
+            "started_at": sr.started_at, "ended_at": sr.ended_at, "attempts": sr.attempts}
+
+
+def _stored_field(value: Any, name: str, known: tuple[Any, Any]) -> Any:
+    if value is None or type(value) in _SCALARS:
+        return value
+    if value is known[0]:
+        return known[1]
+    try:
+        return to_stored(value)
+    except Unstorable as exc:
+        raise Unstorable(exc.reason, path=exc.path, field=name) from None
 
 
 def shown_record(sr: StepResult) -> dict[str, Any]:

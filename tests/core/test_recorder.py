@@ -118,3 +118,12 @@ async def test_memory_store_runs_together_too():
     results = await asyncio.gather(*(wf.create_run().start({"n": 0}) for _ in range(10)))
     assert [r.result.n for r in results] == [3] * 10
     assert all(info.status == "success" for info in store.list_runs())
+
+
+def test_a_stored_record_has_every_field_of_a_step_result_in_order():
+    from flownb.core.recorder import stored_record
+    from flownb.core.results import RECORD_FIELDS, StepResult
+
+    record = stored_record(StepResult("success", payload={"a": 1}, output=N(n=2), attempts=1))
+    assert tuple(record) == RECORD_FIELDS
+    assert record["output"] == {"n": 2} and record["payload"] == {"a": 1}
