@@ -14,8 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 # missing (peers, the live view) still print, with "n/a".
 ROWS = (
     "100-step chain, no persistence",
-    "(floor) async + pydantic in/out",
+    "(floor) plain async",
     "100-step chain, SQLite store",
+    "100 runs x 10 steps started together, SQLite",
     "foreach 1,000 trivial items, conc. 10",
     "foreach 50 x 10 ms sleep, conc. 1 ",
     "foreach 50 x 10 ms sleep, conc. 10 ",
@@ -23,6 +24,8 @@ ROWS = (
     "suspend -> resume round trip, SQLite",
     "import flownb (fresh process)",
     "import flownb + build a workflow",
+    "each value stored once: 1 MB string through 3 steps, SQLite",
+    "time of that run (1 MB string through 3 steps, SQLite)",
     "SVG of a 10-node workflow",
     "SVG of a 100-node workflow",
     "SVG of a 500-node workflow",
@@ -31,6 +34,8 @@ ROWS = (
     "peak RSS, 200-step chain",
     "growth per run, foreach 1,000 items",
     "growth per run, 200-step chain",
+    "foreach 60 x 20 ms CPU, conc. 50, local threads",
+    "foreach 60 x 20 ms CPU, conc. 50, Dask 2 processes vs bare client.map",
     "LangGraph: 100-step chain",
     "LangGraph: fan-out of 100 items",
     "pydantic-graph: 100-step chain",
