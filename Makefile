@@ -60,15 +60,18 @@ $(STAMP): pyproject.toml
 	@touch "$@"
 
 ## The lab's own install: the project (its dependencies include JupyterLab) and the
-## `notebooks` extra (what the course notebooks import), with pip's output shown. A venv
-## whose test install is current already has all of it (the test extra includes the
-## notebooks extra: tests/test_package.py checks it), so nothing is installed then.
+## `notebooks` extra (what the course notebooks import), with pip's output shown. pip is
+## upgraded first, as for the test install: the pip a new venv comes with takes about 1.4x
+## the CPU time for this install. A venv whose test install is current already has all of
+## it (the test extra includes the notebooks extra: tests/test_make.py checks it), so
+## nothing is installed then.
 $(LAB_STAMP): pyproject.toml
 	@$(ENSURE_VENV)
 	@if [ -f "$(STAMP)" ] && [ "$(STAMP)" -nt pyproject.toml ]; then \
 	  echo "make lab: $(VENV) already has the test install, which includes the lab's"; \
 	else \
 	  echo "make lab: installing flownb, JupyterLab and what the notebooks import into $(VENV)"; \
+	  "$(VPY)" -m pip install --quiet --upgrade pip; \
 	  "$(VPY)" -m pip install -e ".[notebooks]"; \
 	fi
 	@touch "$@"

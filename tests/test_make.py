@@ -97,7 +97,8 @@ def test_make_lab_installs_the_notebooks_extra_and_make_test_the_test_extra(tmp_
 
     lab = dry_run("lab")
     installs = re.findall(r"pip install [^\n;]*", lab)
-    assert installs == ['pip install -e ".[notebooks]"']  # no --quiet: pip's progress shows
+    # pip itself quietly, then the lab's install without --quiet: pip's progress shows
+    assert installs == ["pip install --quiet --upgrade pip", 'pip install -e ".[notebooks]"']
     assert "jupyter\" lab notebooks/" in lab
     test = dry_run("test")
     assert 'pip install --quiet -e ".[test]"' in test and ".[notebooks]" not in test
