@@ -571,7 +571,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     sr.payload = value
     recorder = ex.recorder
     if recorder is not None and recorder.due:
-        await recorder.sync(display)  # what finished before this step is stored
+        await recorder.sync()  # what finished before, and this step's start, are stored
     if ex.observed:
         ex.emit(STEP_START, path, {"payload": value, "resumed": resuming}, sr.started_at)
     retry = step.retries or scope.workflow.retry_config

@@ -152,7 +152,6 @@ class Recorder:
         self._due = False  # a finished step waits to be written
         self._batch: _Batch | None = None  # the group commit this recorder waits in
         self._company = True  # its last group commit had other runs in it (or none yet)
-        self._starting: str | None = None  # a step starting now: its record waits
         self._failure: BaseException | None = None  # raised by a write the run did not await
         # the last output encoded, as (object, stored form): a step's payload is most often
         # the output of the step before, encoded once
@@ -220,8 +219,8 @@ class Recorder:
             self._join()  # written on the loop's next turn at the latest
         elif kind == STEP_START and self._due:
             # A step that the engine does not await a write for (a nested workflow, a
-            # foreach, a map, a sleep) starts: what finished before it is written now.
-            self._starting = ".".join(event.path)
+            # foreach, a map, a sleep) starts: what finished before it is written now,
+            # with the starting step's own record (running).
             self._write_now()
 
     @property
@@ -229,17 +228,16 @@ class Recorder:
         """A finished step waits to be written (the engine then awaits ``sync``)."""
         return self._due
 
-    async def sync(self, starting: str) -> None:
+    async def sync(self) -> None:
         """Before the next step starts: write what is due, together with the other runs
         whose writes are due in this loop turn.
 
         Waiting for the loop's next turn lets other runs join the write, and costs a run
         alone two loop iterations a step for nothing: so a run whose last group commit had
         no other run in it writes at once (with whatever else is due in the store).
-        The record of the step ``starting`` (``running``) waits for the next write: it
-        would cost every step an encoding of its input, and a restart re-runs a step that
-        has no finished record anyway."""
-        self._starting = starting
+        The record of the step starting now (``running``) goes in the same write, so the
+        store shows what runs (a watcher elsewhere, ``flownb inspect``) at no extra write;
+        its input is most often the output just encoded, so it costs no encoding either."""
         if self._company:
             await self._await_write()
         else:
@@ -289,9 +287,7 @@ class Recorder:
         """This run's changes as one ``Update`` (the log is cleared once it is written)."""
         ex = self.ex
         records = ex.steps
-        holding, self._starting = self._starting, None
-        steps = {p: self._record(p, records[p]) for p in self._steps
-                 if p in records and p != holding}
+        steps = {p: self._record(p, records[p]) for p in self._steps if p in records}
         journal = {k: _json_record(ex.journal[k]) for k in self._journal if k in ex.journal}
         state = ex.state
         sent = self._sent_meta
@@ -328,7 +324,7 @@ class Recorder:
         ready = self._ready.pop(display, None)
         if ready is not None and ready[0] is sr and ready[1]["status"] == sr.status:
             return ready[1]
-        return shown_record(sr)
+        return shown_record(sr, self._last_output)
 
 
 class _Batch:
@@ -436,14 +432,17 @@ def _stored_field(value: Any, name: str, known: tuple[Any, Any]) -> Any:
         raise Unstorable(exc.reason, path=exc.path, field=name) from None
 
 
-def shown_record(sr: StepResult) -> dict[str, Any]:
+def shown_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict[str, Any]:
     """``sr`` as JSON data for a record that is never replayed (running, failed,
-    canceled): what cannot be stored is shown as a placeholder rather than failing."""
+    canceled): what cannot be stored is shown as a placeholder rather than failing.
+    ``known`` as for :func:`stored_record`."""
     out: dict[str, Any] = {}
     for name in RECORD_FIELDS:
         value = getattr(sr, name)
         if value is None or type(value) in _SCALARS:
             out[name] = value
+        elif value is known[0]:
+            out[name] = known[1]
         else:
             try:
                 out[name] = to_stored(value)

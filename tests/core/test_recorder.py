@@ -127,3 +127,29 @@ def test_a_stored_record_has_every_field_of_a_step_result_in_order():
     record = stored_record(StepResult("success", payload={"a": 1}, output=N(n=2), attempts=1))
     assert tuple(record) == RECORD_FIELDS
     assert record["output"] == {"n": 2} and record["payload"] == {"a": 1}
+
+
+async def test_the_store_shows_a_step_running_while_it_runs_in_the_same_write(tmp_path):
+    """What runs is stored with what finished before it: a watcher elsewhere sees it,
+    and it costs no write of its own."""
+    path = tmp_path / "running.db"
+    store = CountingStore(path)
+    reader = SQLiteStore(path)
+    seen: list[dict[str, str]] = []
+    holder: dict[str, str] = {}
+
+    def check(n: int) -> None:
+        snap = reader.load(holder["id"])
+        seen.append({p: s["status"] for p, s in snap.steps.items()})
+
+    wf = chain("shown", 3, store, check)
+    run = wf.create_run()
+    holder["id"] = run.run_id
+    await run.start({"n": 0})
+    # s0 starts before any write (its start is written with its result); s1 and s2 are
+    # stored as running, beside the steps finished before them.
+    assert seen == [{}, {"s0": "success", "s1": "running"},
+                    {"s0": "success", "s1": "success", "s2": "running"}]
+    assert len(store.batches) == 3  # s0 done + s1 started, s1 done + s2 started, the end
+    reader.close()
+    store.close()
