@@ -19,10 +19,12 @@ not JSON raises ``TypeError`` and nothing is stored) and read them with ``loads_
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ from pydantic_core import PydanticSerializationError, from_json, to_json
 from ..core.results import RunInfo
 from ..errors import ConcurrentRunError, FlownbError, RunNotFoundError
 
-__all__ = ["SCHEMA_VERSION", "Snapshot", "Store", "Update"]
+__all__ = ["POLL_INTERVAL", "SCHEMA_VERSION", "Snapshot", "Store", "Update", "watch_versions"]
 
 SCHEMA_VERSION = 2
 """Version of a snapshot's contents: 2 writes journal keys in the bracketed grammar of
@@ -292,5 +294,76 @@ class Store(ABC):
     def delete(self, run_id: str) -> bool:
         """Forget a run; ``True`` if it existed."""
 
+    def version_of(self, run_id: str) -> int | None:
+        """The stored run's ``version`` now, ``None`` if it is not stored: what a watcher
+        of a run that executes elsewhere reads to learn whether anything changed (every
+        change of a run moves its version), so it loads the run again only when it did.
+
+        This default loads the whole run; a store overrides it with one indexed read of
+        the header (``SQLiteStore``: ``SELECT version FROM runs WHERE run_id = ?``).
+        """
+        snap = self.load(run_id)
+        return None if snap is None else snap.version
+
+    def on_change(self, run_id: str,
+                  wake: Callable[[], None]) -> Callable[[], None] | None:
+        """Push changes of ``run_id`` to a watcher, if this store can: call ``wake()``
+        (from any thread, with no arguments) whenever the run's version may have moved,
+        until the returned function is called. ``None`` (this default): the store cannot
+        push, and watchers poll :meth:`version_of` (at most 4 times a second).
+
+        A store that can push (PostgreSQL's ``LISTEN``/``NOTIFY``) implements it; a
+        spurious ``wake()`` costs a watcher one :meth:`version_of`, so it may wake for
+        more than the one run. Watchers still poll, seldom, when pushed to: a missed
+        notification delays an update, it never loses one. See :func:`watch_versions`.
+        """
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources (connections); the store is not used afterwards."""
+
+
+POLL_INTERVAL = 0.25
+"""Seconds between two checks of a watched run's version when its store cannot push
+changes: at most 4 checks a second."""
+PUSHED_POLL_INTERVAL = 5.0
+"""Seconds between two checks when the store pushes changes (a safety net only)."""
+
+
+async def watch_versions(store: Store, run_id: str, version: int | None, *,
+                         interval: float = POLL_INTERVAL) -> AsyncIterator[int | None]:
+    """Yield the stored version of ``run_id`` each time it differs from the last one seen
+    (starting from ``version``), and ``None`` once the run is gone (then stop). It never
+    blocks the event loop: between checks it sleeps (``interval`` seconds, or until the
+    store pushes a change, :meth:`Store.on_change`), and each check is one
+    :meth:`Store.version_of`, a cheap indexed read. The caller stops it by leaving its
+    ``async for`` (or cancelling its task): the push subscription ends with it.
+
+    >>> async for version in watch_versions(store, run.run_id, 3):   # doctest: +SKIP
+    ...     snap = store.load(run.run_id)  # it moved: read it again
+    """
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake() -> None:  # from the store's thread, maybe
+        loop.call_soon_threadsafe(woken.set)
+
+    unsubscribe = store.on_change(run_id, wake)
+    pause = interval if unsubscribe is None else max(interval, PUSHED_POLL_INTERVAL)
+    try:
+        while True:
+            if unsubscribe is None:
+                await asyncio.sleep(pause)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), pause)
+                woken.clear()
+            now = store.version_of(run_id)
+            if now != version:
+                version = now
+                yield now
+                if now is None:
+                    return
+    finally:
+        if unsubscribe is not None:
+            unsubscribe()

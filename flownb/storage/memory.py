@@ -185,6 +185,11 @@ class MemoryStore(Store):
         entry.version = c.expected_version + 1
         return entry.version
 
+    def version_of(self, run_id: str) -> int | None:
+        with self._lock:
+            entry = self._runs.get(run_id)
+            return None if entry is None else entry.version
+
     def list_runs(
         self, *, workflow_id: str | None = None, status: str | None = None
     ) -> list[RunInfo]:

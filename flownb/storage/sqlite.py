@@ -396,6 +396,16 @@ class SQLiteStore(Store):
                                   write=True) from exc
         return results
 
+    def version_of(self, run_id: str) -> int | None:
+        """One read of the run's header row by its primary key (no body, no records)."""
+        with self._lock:
+            try:
+                row = self._read(sql.SELECT_VERSION, (run_id,))
+            except sqlite3.Error as exc:
+                raise self._fault(exc, f"reading the version of run {run_id!r}",
+                                  run_id=run_id) from exc
+        return row[0][0] if row else None
+
     def list_runs(
         self, *, workflow_id: str | None = None, status: str | None = None
     ) -> list[RunInfo]:
