@@ -181,6 +181,21 @@ class Run:
 
         return run_mimebundle(self, include, exclude)
 
+    def to_html(self, path: Any = None) -> str:
+        """A standalone HTML report of this run (graph with statuses, timeline, step table,
+        inputs, outputs and errors; opens with no network access). Written to ``path`` when
+        given (a ``str`` or ``Path``); the HTML is returned either way.
+
+        >>> run.to_html("report.html")                                # doctest: +SKIP
+        """
+        from ..render.report import run_report
+
+        text = run_report(self, input_data=self._ex.input)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text)
+        return text
+
     def __repr__(self) -> str:
         return f"Run(workflow={self.workflow.id!r}, run_id={self.run_id!r}, status={self.status!r})"
 
