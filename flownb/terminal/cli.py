@@ -215,17 +215,34 @@ def _runs_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workflow", metavar="WF", help="only runs of this workflow id")
     p.add_argument("--status", choices=_STATUSES, help="only runs with this status")
     p.add_argument("--json", action="store_true", help="print the runs as JSON")
+    bound = p.add_mutually_exclusive_group()
+    bound.add_argument("--limit", type=_positive, metavar="N",
+                       help="list the latest N runs (default 20; with --json: every run)")
+    bound.add_argument("--all", action="store_true", help="list every run")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
 
 
 def cmd_runs(args: argparse.Namespace, io: Io) -> int:
-    from .inspect import runs_table
+    from .inspect import RUNS_SHOWN, more_runs, runs_table
 
     store = resolve_store(None)
     runs = store.list_runs(workflow_id=args.workflow, status=args.status) if store else []
     if args.json:
-        _print_json([info.to_dict() for info in runs])
+        _print_json([info.to_dict() for info in runs[:args.limit]])
     elif runs:
-        io.out.print(runs_table(runs))
+        shown = runs if args.all else runs[:args.limit or RUNS_SHOWN]
+        io.out.print(runs_table(shown))
+        if len(shown) < len(runs):
+            io.out.print(more_runs(len(shown), len(runs)), soft_wrap=True)
     else:
         io.out.print(Text(escape_controls(
             f"no stored runs in {_store_name(store)}"
@@ -311,6 +328,10 @@ class _GraphvizError(RuntimeError):
 def _inspect_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--json", action="store_true", help="print the stored snapshot as JSON")
+    p.add_argument("--all", action="store_true",
+                   help="list every item of a foreach and the whole result (without it, a "
+                        "long foreach is folded: its failed, suspended and running items "
+                        "listed, the rest counted)")
 
 
 def cmd_inspect(args: argparse.Namespace, io: Io) -> int:
@@ -323,7 +344,7 @@ def cmd_inspect(args: argparse.Namespace, io: Io) -> int:
     if args.json:
         _print_json(snap.to_json())
     else:
-        io.out.print(inspect_run(snap))
+        io.out.print(inspect_run(snap, show_all=args.all))
     return EXIT_OK
 
 
@@ -345,6 +366,28 @@ def cmd_playground(args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK  # only reached when exec_lab is replaced (tests)
 
 
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("-o", "--output", metavar="FILE", required=True,
+                   help="the HTML file to write (a standalone page: it opens offline)")
+
+
+def cmd_export(args: argparse.Namespace, io: Io) -> int:
+    from ..render.report import snapshot_report
+
+    store = resolve_store(None)
+    snap = store.load(args.run_id) if store is not None else None
+    if snap is None:
+        raise UsageError(f"no stored run '{args.run_id}' in {_store_name(store)}")
+    path = Path(args.output)
+    try:
+        path.write_text(snapshot_report(snap), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    io.out.print(Text(escape_controls(f"wrote {path}")), soft_wrap=True)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
     "run": Command("run a workflow and show its steps live", _run_arguments, cmd_run),
     "resume": Command("resume a suspended run", _resume_arguments, cmd_resume),
@@ -353,6 +396,8 @@ COMMANDS: dict[str, Command] = {
                     cmd_show),
     "inspect": Command("show a stored run: steps, payloads, events", _inspect_arguments,
                        cmd_inspect),
+    "export": Command("write a stored run as a standalone HTML report", _export_arguments,
+                      cmd_export),
     "playground": Command("open a notebook playground for a module's workflows in JupyterLab",
                           _playground_arguments, cmd_playground),
 }

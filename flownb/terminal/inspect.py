@@ -3,12 +3,21 @@
 
 A stored run may hold any text (it may even come from another program's store), so every
 string from it is a ``Text`` (never markup) with its control characters escaped; a table
-cell is one line (newlines show as ``\\n``)."""
+cell is one line (newlines show as ``\\n``).
+
+Both stay bounded however large the run: ``flownb runs`` lists the latest
+:data:`RUNS_SHOWN`; ``flownb inspect`` folds a foreach of more than :data:`ITEMS_SHOWN`
+items (:func:`fold_items`: the failed, suspended and running items listed, the rest counted
+by status on one row) and cuts a long list result, unless asked for everything."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -16,15 +25,33 @@ from rich.table import Table
 from rich.text import Text
 
 from .._text import escape_controls
+from ..core.schema import to_jsonable
 from ..render.status import timeline
-from .tree import RunFacts, format_duration, loop_iterations, preview, status_text, status_tree
+from .tree import (
+    GLYPHS,
+    STYLES,
+    RunFacts,
+    format_duration,
+    loop_iterations,
+    preview,
+    status_text,
+    status_tree,
+)
 from .view import outcome
 
 if TYPE_CHECKING:
     from ..core.results import RunInfo
     from ..storage.base import Snapshot
 
-__all__ = ["format_time", "inspect_run", "runs_table", "steps_table", "timeline_table"]
+__all__ = ["ITEMS_SHOWN", "RUNS_SHOWN", "Fold", "fold_items", "format_time", "inspect_run",
+           "more_runs", "runs_table", "steps_table", "suspensions_table", "timeline_table"]
+
+RUNS_SHOWN = 20  # `flownb runs` lists the latest 20 unless told --limit N or --all
+ITEMS_SHOWN = 10  # a foreach of more items than this is folded by `flownb inspect`
+ITEMS_FLAGGED = 20  # at most this many failed/suspended/running items of a fold are listed
+RESULT_LINES = 20  # a long result shows its first items (--all or --json: all of them)
+_FLAGGED = ("failed", "suspended", "running")
+_ITEM = re.compile(r"^(?P<foreach>[^\[]*)\[(?P<index>\d+)\]")
 
 
 def format_time(timestamp: float | None) -> str:
@@ -55,6 +82,12 @@ def _cell(value: Any) -> Text:
     return Text(escape_controls(str(value)))
 
 
+def more_runs(shown: int, total: int) -> Text:
+    """The line under a cut run list: how many more there are, and how to see them."""
+    return Text(f"… {total - shown:,} more: the latest {shown:,} of {total:,} runs are listed "
+                "(--limit N or --all lists more)", style="dim")
+
+
 def runs_table(runs: Sequence[RunInfo]) -> Table:
     """Stored runs, one row each: id, workflow, status (with the suspended steps), created.
 
@@ -81,11 +114,82 @@ def runs_table(runs: Sequence[RunInfo]) -> Table:
     return table
 
 
-def steps_table(steps: dict[str, dict[str, Any]], width: int = 100) -> Table:
+@dataclass
+class Fold:
+    """A foreach whose items are not all listed: ``path`` (its display path, ``"work"``),
+    ``counts`` (status → items, of all its items), ``hidden`` (the same, of the items not
+    listed) and ``hidden_paths`` (their step paths, sub-steps of an item included)."""
+
+    path: str
+    counts: dict[str, int]
+    hidden: dict[str, int]
+    hidden_paths: set[str] = field(default_factory=set)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def label(self) -> str:
+        """The row standing for the items not listed: ``work[…]``."""
+        return f"{self.path}[…]"
+
+
+def _status_of(data: Any) -> str:
+    return str((data or {}).get("status") or "pending")
+
+
+def fold_items(steps: Mapping[str, Any], *,
+               limit: int = ITEMS_SHOWN) -> tuple[dict[str, Any], list[Fold]]:
+    """The step results to list, and the folds of the foreaches of more than ``limit``
+    items: of those, the failed, suspended and running items (at most
+    :data:`ITEMS_FLAGGED`, each with its sub-steps) are listed, the others counted.
+
+    Items are grouped by their first ``[i]`` marker (``work[3]``, ``work[3].inner``,
+    ``outer.work[3]``), so an item of a nested foreach folds with the outer item it is in.
+    """
+    items: dict[str, dict[int, list[str]]] = {}
+    for path in steps:
+        match = _ITEM.match(path)
+        if match:
+            items.setdefault(match["foreach"], {}).setdefault(int(match["index"]), []) \
+                .append(path)
+    folds: list[Fold] = []
+    hidden: set[str] = set()
+    for foreach, by_index in items.items():
+        if len(by_index) <= limit:
+            continue
+        statuses = {i: _status_of(steps.get(f"{foreach}[{i}]")) for i in by_index}
+        flagged = [i for i in sorted(by_index) if statuses[i] in _FLAGGED][:ITEMS_FLAGGED]
+        folded = set(by_index) - set(flagged)
+        fold = Fold(foreach, dict(Counter(statuses.values())),
+                    dict(Counter(statuses[i] for i in sorted(folded))),
+                    {path for i in folded for path in by_index[i]})
+        folds.append(fold)
+        hidden |= fold.hidden_paths
+    return {path: data for path, data in steps.items() if path not in hidden}, folds
+
+
+def _counts_text(counts: Mapping[str, int]) -> Text:
+    text = Text()
+    for n, (status, count) in enumerate(counts.items()):
+        if n:
+            text.append("\n")
+        text.append(f"{GLYPHS.get(status, '?')} {count:,} {escape_controls(status)}",
+                    style=STYLES.get(status, ""))
+    return text
+
+
+def steps_table(steps: Mapping[str, Any], width: int = 100,
+                folds: Sequence[Fold] = ()) -> Table:
     """One row per step result: status, duration, attempts, input, output, error; the
-    previews share what ``width`` leaves."""
-    longest = max((len(path) for path in steps), default=4)
-    fixed = min(longest, 40) + len("‖ suspended") + len("duration") + len("tries") + 6 * 2
+    previews share what ``width`` leaves. Each of ``folds`` is one row (``work[…]``) after
+    its foreach's, counting the items not listed by status."""
+    longest = max([len(path) for path in steps] + [len(fold.label) for fold in folds],
+                  default=4)
+    status_width = max([len("‖ suspended")] + [line.cell_len for fold in folds
+                                               for line in _counts_text(fold.hidden).split()])
+    fixed = min(longest, 40) + status_width + len("duration") + len("tries") + 6 * 2
     room = max(width - fixed, 30)
     shares = 3 if any(data.get("error") for data in steps.values()) else 2
     cut = max(room // shares - 2, 10)
@@ -97,6 +201,7 @@ def steps_table(steps: dict[str, dict[str, Any]], width: int = 100) -> Table:
     table.add_column("input", no_wrap=True, overflow="ellipsis")
     table.add_column("output", no_wrap=True, overflow="ellipsis")
     table.add_column("error", overflow="fold")
+    pending = {fold.path: fold for fold in folds}
     for path, data in steps.items():
         started, ended = data.get("started_at"), data.get("ended_at")
         duration = ended - started if started is not None and ended is not None else None
@@ -110,29 +215,98 @@ def steps_table(steps: dict[str, dict[str, Any]], width: int = 100) -> Table:
             Text(preview(data.get("payload"), cut)),
             Text("" if output is None and status != "success" else preview(output, cut)),
             _cell(data.get("error") or ""))
+        if path in pending:
+            _fold_row(table, pending.pop(path))
+    for fold in pending.values():  # a foreach whose own record is missing: its fold last
+        _fold_row(table, fold)
     return table
 
 
-def timeline_table(steps: dict[str, dict[str, Any]], start: float, width: int = 100) -> Table:
-    """The step events the results imply, with times relative to the run's start."""
-    events = timeline(steps)
-    longest = max((len(str(e["path"])) for e in events), default=4)
+def _fold_row(table: Table, fold: Fold) -> None:
+    table.add_row(_cell(fold.label), _counts_text(fold.hidden), "", "",
+                  Text(f"{sum(fold.hidden.values()):,} folded", style="dim"), "", "")
+
+
+def timeline_table(steps: Mapping[str, Any], start: float, width: int = 100,
+                   folds: Sequence[Fold] = ()) -> Table:
+    """The step events the results imply, with times relative to the run's start; an answer
+    to a suspended step is a ``step-resumed`` event when the step started again. The events
+    of the items in ``folds`` are one row each, where the first of them would be."""
+    events = _with_answers(timeline(steps), steps)
+    hidden = {path: fold for fold in folds for path in fold.hidden_paths}
+    longest = max((len(str(e["path"])) for e in events if e["path"] not in hidden),
+                  default=4)
+    longest = max([longest, *(len(fold.label) for fold in folds)])
     cut = max(width - len("+0000.000 s") - len("step-suspended") - longest - 3 * 2, 20)
     table = _table()
     table.add_column("at", justify="right", no_wrap=True)
     table.add_column("event", no_wrap=True)
     table.add_column("step", no_wrap=True)
     table.add_column("payload", no_wrap=True, overflow="ellipsis")
+    folded = Counter(hidden[e["path"]].path for e in events if e["path"] in hidden)
     for event in events:
         at = event["timestamp"]
         offset = f"+{at - start:.3f} s" if at is not None else ""
-        table.add_row(offset, _cell(event["type"]), _cell(event["path"]),
-                      Text(preview(event["payload"], cut)))
+        fold = hidden.get(event["path"])
+        if fold is None:
+            table.add_row(offset, _cell(event["type"]), _cell(event["path"]),
+                          Text(preview(event["payload"], cut)))
+        elif fold.path in folded:  # the first event of the fold's items stands for all
+            table.add_row(offset, "…", _cell(fold.label),
+                          Text(f"{folded.pop(fold.path):,} events of "
+                               f"{sum(fold.hidden.values()):,} folded items", style="dim"))
     return table
 
 
-def inspect_run(snapshot: Snapshot) -> RenderableType:
-    """Everything a stored run holds: header, step tree, step table, timeline, outcome."""
+def _with_answers(events: list[dict[str, Any]],
+                  steps: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for event in events:
+        data = steps.get(event["path"]) or {}
+        if event["type"] == "step-start" and data.get("resume_payload") is not None:
+            out.append({"type": "step-resumed", "path": event["path"],
+                        "timestamp": event["timestamp"],
+                        "payload": {"resume_data": data["resume_payload"]}})
+        out.append(event)
+    return out
+
+
+def suspensions_table(steps: Mapping[str, Any], width: int = 100) -> Table | None:
+    """Each step that suspended: what it asked (its suspend payload), the answer (the
+    resume data) and when it was answered (the resumed execution's start), or since when it
+    waits. ``None`` when no step suspended.
+
+    A stored record keeps one execution: once answered, its times are the resumed one's, so
+    when the question was asked is not known any more (the answer's time is).
+    """
+    asked = {path: data for path, data in steps.items()
+             if (data or {}).get("suspend_payload") is not None}
+    if not asked:
+        return None
+    longest = min(max(len(path) for path in asked), 40)
+    cut = max(width - longest - len("answered  ") - 2 * 2, 20)
+    table = _table()
+    table.show_header = False
+    table.add_column("step", no_wrap=True, max_width=40)
+    table.add_column("", no_wrap=True, style="dim")
+    table.add_column("", no_wrap=True, overflow="ellipsis")
+    for path, data in asked.items():
+        table.add_row(_cell(path), "asked", Text(preview(data["suspend_payload"], cut)))
+        answer = data.get("resume_payload")
+        if _status_of(data) == "suspended" or answer is None:
+            since = format_time(data.get("ended_at") or data.get("started_at"))
+            table.add_row("", "answer", Text(f"none yet: waiting since {since}",
+                                             style=STYLES["suspended"]))
+        else:
+            table.add_row("", "answer", Text(preview(answer, cut)))
+            table.add_row("", "answered", format_time(data.get("started_at")))
+    return table
+
+
+def inspect_run(snapshot: Snapshot, *, show_all: bool = False) -> RenderableType:
+    """Everything a stored run holds: header, step tree, step table, timeline, the
+    suspensions and their answers, outcome. A foreach of many items is folded and a long
+    list result cut (:func:`fold_items`), unless ``show_all``."""
     meta = snapshot.meta
     header = Table.grid(padding=(0, 2))
     header.add_column(style="dim")
@@ -150,14 +324,51 @@ def inspect_run(snapshot: Snapshot) -> RenderableType:
                      iterations=loop_iterations(snapshot.journal))
     if snapshot.graph:
         parts += [status_tree(snapshot.graph, facts), Text()]
+    listed, folds = (dict(snapshot.steps), []) if show_all else fold_items(snapshot.steps)
     if snapshot.steps:
         steps, created = snapshot.steps, snapshot.created_at
-        parts += [Text("steps", style="bold"), _Fitted(lambda w: steps_table(steps, w)), Text(),
-                  Text("timeline", style="bold"),
-                  _Fitted(lambda w: timeline_table(steps, created, w)), Text()]
+        parts += [Text("steps", style="bold"),
+                  _Fitted(lambda w: steps_table(listed, w, folds))]
+        parts += [_fold_note(fold) for fold in folds]
+        parts += [Text(), Text("timeline", style="bold"),
+                  _Fitted(lambda w: timeline_table(steps, created, w, folds)), Text()]
+        if suspensions_table(listed) is not None:
+            parts += [Text("suspensions", style="bold"),
+                      _Fitted(lambda w: suspensions_table(listed, w) or Text()), Text()]
     if snapshot.status in ("success", "failed", "suspended", "canceled"):
         suspended = [list(p) for p in meta.get("suspended_paths") or []]
-        parts.append(outcome(snapshot.status, result=meta.get("result"),
-                             error=meta.get("error"), steps=snapshot.steps,
-                             suspended=suspended))
+        result = meta.get("result")
+        more = 0
+        if not show_all and snapshot.status == "success":
+            result, more = _cut_result(result)
+        parts.append(outcome(snapshot.status, result=result, error=meta.get("error"),
+                             steps=snapshot.steps, suspended=suspended))
+        if more:
+            parts.append(Text(f"… and {more:,} more items (--all shows the whole result)",
+                              style="dim"))
     return Group(*parts)
+
+
+def _fold_note(fold: Fold) -> Text:
+    folded = sum(fold.hidden.values())
+    return Text(escape_controls(f"{fold.label}: {folded:,} of {fold.total:,} recorded items "
+                                "folded; --all lists every item"), style="dim")
+
+
+def _cut_result(result: Any) -> tuple[Any, int]:
+    """A long list or mapping result cut to its first items, about :data:`RESULT_LINES` lines
+    of JSON at most (one item at least); and how many items were left out."""
+    if not isinstance(result, (list, dict)) or len(result) <= 1:
+        return result, 0
+    items = list(result.items()) if isinstance(result, dict) else result
+    lines = 2  # the brackets
+    keep = 0
+    for item in items:
+        lines += json.dumps(to_jsonable(item), indent=2, default=str).count("\n") + 1
+        if keep and lines > RESULT_LINES:
+            break
+        keep += 1
+    if keep == len(items):
+        return result, 0
+    shown = dict(items[:keep]) if isinstance(result, dict) else result[:keep]
+    return shown, len(items) - keep

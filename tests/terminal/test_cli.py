@@ -444,6 +444,10 @@ def test_inspect_shows_a_stored_run(cli, write_module, db, still_clock):
         '+0.000 s  step-start      approve  {"input": {"message": "DOC"}}',
         '+0.000 s  step-suspended  approve  {"suspend_payload": {"question": "publish DOC?"}}',
         "",
+        "suspensions",
+        'approve  asked   {"question": "publish DOC?"}',
+        "         answer  none yet: waiting since 1970-01-01 00:16:40",
+        "",
         "╭─ ‖ suspended at step 'approve' ─╮",
         "│ {                               │",
         '│   "question": "publish DOC?"    │',
@@ -452,6 +456,104 @@ def test_inspect_shows_a_stored_run(cli, write_module, db, still_clock):
     ]
     got = cli("--storage", db, "inspect", "r9", "--json")
     assert json.loads(got.out) == stored(db, "r9").to_json()
+
+
+def test_inspect_shows_the_question_the_answer_and_when_it_was_answered(
+        cli, write_module, db, monkeypatch):
+    path = write_module("flows", "review")
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr("flownb.core.clock.now", lambda: float(next(clock)))
+    monkeypatch.setenv("TZ", "UTC")
+    start_review(cli, path, db, "r9")
+    monkeypatch.setattr("flownb.core.clock.now", lambda: 4600.0)  # answered an hour later
+    assert cli("--storage", db, "resume", "r9", "--data",
+               '{"approved": true, "score": 3}', "--json").code == 0
+    out = lines(cli("--storage", db, "inspect", "r9").out)
+    at = out.index("suspensions")
+    assert out[at:at + 5] == [
+        "suspensions",
+        'approve  asked     {"question": "publish DOC?"}',
+        '         answer    {"approved": true, "score": 3, "level": "low"}',
+        "         answered  1970-01-01 01:16:40",
+        "",
+    ]
+    assert any(line.startswith('+3600.000 s  step-resumed  approve  {"resume_data": '
+                               '{"approved": true, "score": 3') for line in out)
+    # the answered run's outcome: its result, as before
+    assert out[-3:] == ["│   \"message\": \"DOC 3 low\" │", "│ }                        │",
+                        "╰──────────────────────────╯"]
+
+
+def test_runs_lists_the_latest_20_and_says_how_many_more(cli, write_module, db, still_clock):
+    path = write_module("flows", "greet")
+    flownb.configure(storage=db)
+    module, _ = import_module(str(path))
+    for n in range(25):
+        run = module.greet.create_run(run_id=f"g{n:02d}")
+        assert flownb.run_sync(run.start({"message": "a"})).status == "success"
+    listed = lines(cli("--storage", db, "runs").out)
+    assert len(listed) == 1 + 20 + 1
+    assert listed[-1] == ("… 5 more: the latest 20 of 25 runs are listed (--limit N or --all "
+                          "lists more)")
+    listed = lines(cli("--storage", db, "runs", "--limit", "3").out)
+    assert len(listed) == 1 + 3 + 1 and listed[-1].startswith("… 22 more: the latest 3 of 25")
+    assert len(lines(cli("--storage", db, "runs", "--all").out)) == 1 + 25
+    assert len(json.loads(cli("--storage", db, "runs", "--json").out)) == 25
+    assert len(json.loads(cli("--storage", db, "runs", "--json", "--limit", "2").out)) == 2
+    got = cli("--storage", db, "runs", "--limit", "0")
+    assert got.code == 2 and "expected a whole number of 1 or more, not '0'" in got.err
+    got = cli("--storage", db, "runs", "--limit", "3", "--all")
+    assert got.code == 2 and "not allowed with argument" in got.err
+
+
+FOREACH = """
+class N(BaseModel):
+    n: int
+
+
+def double(input_data: N, resume_data: Review | None, suspend):
+    if input_data.n == 150 and resume_data is None:
+        return suspend({"check": input_data.n})
+    return {"n": input_data.n * 2}
+
+
+def spread(input_data: N):
+    return [{"n": i} for i in range(input_data.n)]
+
+
+many = (create_workflow(id="many", input_schema=N, output_schema=list[N])
+        .then(create_step(id="spread", input_schema=N, output_schema=list[N], execute=spread))
+        .foreach(create_step(id="double", input_schema=N, output_schema=N, resume_schema=Review,
+                             execute=double), concurrency=4)
+        .commit())
+"""
+
+
+def test_inspect_folds_a_long_foreach_unless_all(cli, write_module, db, still_clock):
+    path = write_module("fe_flows", FOREACH)
+    flownb.configure(storage=db)
+    module, _ = import_module(str(path))
+    run = module.many.create_run(run_id="m1")
+    assert flownb.run_sync(run.start({"n": 200})).status == "suspended"
+    out = lines(cli("--storage", db, "inspect", "m1").out)
+    assert len(out) < 60
+    steps = out.index("steps")
+    rows = [line.split()[0] for line in out[steps + 1:out.index("timeline") - 1]]
+    assert rows == ["step", "spread", "double", "double[…]", "double[150]", "double[…]:"]
+    assert out[steps + 4].split() == ["double[…]", "✓", "199", "success", "199", "folded"]
+    assert out[steps + 6] == ("double[…]: 199 of 200 recorded items folded; --all lists "
+                              "every item")
+    assert "+0.000 s  …               double[…]    398 events of 199 folded items" in out
+    assert 'double[150]  asked   {"check": 150}' in out
+    everything = lines(cli("--storage", db, "inspect", "m1", "--all").out)
+    assert len(everything) > 600 and "double[199]" in "\n".join(everything)
+    run = module.many.create_run(run_id="m1")
+    done = flownb.run_sync(run.resume(step="double[150]",
+                                      resume_data={"approved": True, "score": 2}))
+    assert done.status == "success"
+    out = lines(cli("--storage", db, "inspect", "m1").out)
+    assert out[-1] == "… and 194 more items (--all shows the whole result)"
+    assert len(out) < 60
 
 
 def test_help_and_version_exit_0(cli):
