@@ -12,6 +12,13 @@ has. The browser restyles the nodes by class and counts running times up by itse
 Updates follow the run's feed (``run.feed``): at most ``1 / interval`` a second while events
 come (latest state wins) and one the moment the run returns.
 
+A stored run that is running or suspended in *another* process (``RunView(run_id)``) is
+followed from the store instead (SPEC §4c): a task on the kernel's event loop checks the
+run's stored version at most 4 times a second (``Store.version_of``, one indexed read;
+a store that pushes changes wakes it instead, ``Store.on_change``) and reloads the run only
+when it moved. The view updates, offers the resume form when the run suspends, and stops
+checking once the run has finished or the view is closed.
+
 >>> run = wf.create_run()                               # doctest: +SKIP
 >>> view = RunView(run); display(view)                  # doctest: +SKIP
 >>> await run.start(input_data={"message": "hi"})       # doctest: +SKIP
@@ -23,6 +30,8 @@ come (latest state wins) and one the moment the run returns.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +47,7 @@ from ..core import clock
 from ..core.events import WORKFLOW_FINISH, WORKFLOW_START, Event
 from ..core.feed import RunFeed
 from ..render.model import RunModel, RunModeler
+from ..storage.base import POLL_INTERVAL, watch_versions
 from . import _html, live
 from ._tasks import spawn
 from ._widgets import close_tree
@@ -45,6 +55,7 @@ from .forms import ResumeForm
 
 if TYPE_CHECKING:
     from ..core.run import Run
+    from ..storage.base import Store
 
 __all__ = ["RunView"]
 
@@ -55,6 +66,12 @@ __all__ = ["RunView"]
 _VIEWS: weakref.WeakValueDictionary[int, RunView] = weakref.WeakValueDictionary()
 
 _STATIC = resources.files(__package__) / "static"
+
+log = logging.getLogger("flownb")
+
+# The stored statuses of a run that may still change: a view of a stored run in one of them
+# follows it from the store.
+_UNDECIDED = ("running", "suspended")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +105,11 @@ class RunView(anywidget.AnyWidget):
     checks space out to ten times that. Step events are not handed to the view one by one:
     the run counts them and keeps the last ``max_events`` (the events tab shows the last
     of them).
+
+    A stored run that is running or suspended (``RunView(run_id)``, not executing in this
+    process) is followed from its store while it may still change: ``view.following`` says
+    whether it is, ``poll_interval`` (default 0.25 s) is the time between two checks of its
+    stored version, ``view.refresh()`` checks once now (where no event loop runs).
     """
 
     _esm = (_STATIC / "live.js").read_text(encoding="utf-8")
@@ -116,7 +138,8 @@ class RunView(anywidget.AnyWidget):
     step waiting now."""
 
     def __init__(self, source: Any, *, workflow: Any = None, interval: float = 0.12,
-                 max_events: int = 200, **kwargs: Any) -> None:
+                 max_events: int = 200, poll_interval: float = POLL_INTERVAL,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run: Run | None = None
         self.snapshot: Any = None  # a stored run shown without its workflow
@@ -131,6 +154,12 @@ class RunView(anywidget.AnyWidget):
         self._answered: list[ResumeForm] = []  # forms of steps that waited: their answers
         self._stop_following: Callable[[], None] | None = None
         self._closed = False
+        # A stored run followed from its store: (store, run id, version seen), the status
+        # its reattached run had when loaded, and the task checking it.
+        self._stored: tuple[Store, str, int | None] | None = None
+        self._loaded_status: str | None = None
+        self._poll_interval = poll_interval
+        self._poller: asyncio.Task[None] | None = None
         self._resolve(source, workflow)
         self._base_svg, layout_error = self._layout()
         self._statuses: dict[str, str] = {}
@@ -143,6 +172,7 @@ class RunView(anywidget.AnyWidget):
         if self.run is not None:
             self._watch(self.run)
         self._flush()
+        self._start_following()
 
     # -- sources ----------------------------------------------------------------------------
 
@@ -174,7 +204,16 @@ class RunView(anywidget.AnyWidget):
             self._stop_following = source.on_run(self._follow)
         elif isinstance(source, str):
             if workflow is not None:
+                from ..config import resolve_store
+
+                store = resolve_store(workflow.storage)
+                # Read before the run is loaded: a version seen that is older than the one
+                # loaded costs one reload, never a missed change.
+                version = store.version_of(source) if store is not None else None
                 self.run = workflow.create_run(run_id=source)
+                if store is not None:
+                    self._stored = (store, source, version)
+                    self._loaded_status = self.run.status
                 if self.run.status == "pending":  # nothing stored: create_run made a new run
                     from ..errors import RunNotFoundError
 
@@ -200,10 +239,13 @@ class RunView(anywidget.AnyWidget):
             raise RunNotFoundError(f"no stored run '{run_id}' in the default store; pass "
                                    "workflow= if its workflow keeps runs elsewhere",
                                    run_id=run_id)
+        assert store is not None
+        self._stored = (store, run_id, snap.version)
         origin = snap.meta.get("origin")
         if origin:
             self.run, self.origin_error = _import_workflow(origin, snap, store)
             if self.run is not None:
+                self._loaded_status = self.run.status
                 return
         from ..core.results import StepResult
 
@@ -223,6 +265,74 @@ class RunView(anywidget.AnyWidget):
 
     def _watch(self, run: Run) -> None:
         self._feed = run.feed(self._on_feed, interval=self.interval, keep=self.max_events)
+
+    # -- following a run that runs elsewhere ------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        """Whether the view follows a stored run from its store now (SPEC §4c)."""
+        return self._poller is not None and not self._poller.done()
+
+    def _start_following(self) -> None:
+        if self._stored is None or self.status not in _UNDECIDED:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script): view.refresh() checks by hand
+            return
+        store, run_id, version = self._stored
+        self._poller = loop.create_task(_follow_store(
+            weakref.ref(self), store, run_id, version, self._poll_interval))
+
+    def refresh(self) -> bool:
+        """Check the followed stored run once now and show it as it is if it changed;
+        returns whether it did. (A view follows by itself where an event loop runs.)"""
+        if self._stored is None or self._closed:
+            return False
+        store, run_id, version = self._stored
+        now = store.version_of(run_id)
+        if now == version:
+            return False
+        self._moved(now)
+        return True
+
+    def _moved(self, version: int | None) -> bool:
+        """The followed run's stored version is now ``version`` (``None``: it was
+        deleted): show it as stored. Returns whether to keep following it."""
+        assert self._stored is not None
+        store, run_id, _ = self._stored
+        self._stored = (store, run_id, version)
+        if version is None or self._closed:
+            return False
+        run = self.run
+        if run is None:  # read-only: the stored state
+            snap = store.load(run_id)
+            if snap is None:
+                return False
+            from ..core.results import StepResult
+
+            self.snapshot = snap
+            self._stored_steps = {p: StepResult.from_dict(d) for p, d in snap.steps.items()}
+            self._flush()
+            return snap.status in _UNDECIDED
+        if run.status != self._loaded_status:
+            # Changed here since it was loaded: a form of this view resumed it, and its own
+            # events show it (the versions that moved are its writes).
+            return run.status in _UNDECIDED
+        fresh = run.workflow.create_run(run_id=run_id)
+        self._loaded_status = fresh.status
+        # The forms of steps that waited: answered here, they stay as cards; the others
+        # were answered elsewhere (the run moved on without them) and go.
+        for form in self._forms.values():
+            if form.result is not None:
+                self._answered.append(form)
+            else:
+                close_tree(form)
+                form.close()
+        self._forms = {}
+        self.forms = list(self._answered)
+        self._follow(fresh)
+        return fresh.status in _UNDECIDED
 
     # -- reading --------------------------------------------------------------------------
 
@@ -433,6 +543,9 @@ class RunView(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop watching the run and close the view and its forms."""
         self._closed = True
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
         if self._feed is not None:
             self._feed.close()
         if self._stop_following is not None:
@@ -461,3 +574,25 @@ def _import_workflow(origin: str, snap: Any, store: Any) -> tuple[Run | None, st
         return None, (f"workflow '{wf.id}' loaded from '{origin}' keeps its runs in another "
                       "store")
     return wf.create_run(run_id=snap.run_id), None
+
+
+async def _follow_store(ref: weakref.ref[RunView], store: Store, run_id: str,
+                        version: int | None, interval: float) -> None:
+    """Follow a stored run for the view ``ref`` names, until the run is decided, the view is
+    closed or dropped (the task holds it weakly between checks: an open view is kept by
+    ipywidgets anyway, a dropped one goes)."""
+    try:
+        async for moved in watch_versions(store, run_id, version, interval=interval):
+            view = ref()
+            if view is None:
+                return
+            try:
+                keep = view._moved(moved)
+            except Exception:  # a store fault: say so, and try again at the next check
+                log.exception("flownb: could not reload run %r to show it", run_id)
+                keep = True
+            if not keep:
+                return
+            del view
+    except Exception:
+        log.exception("flownb: stopped following run %r", run_id)
