@@ -87,7 +87,8 @@ review = (create_workflow(id="watched-review", input_schema=Doc, output_schema=D
 class Elsewhere:
     """A project with the app (each workflow's first step is instant: the store shows a
     step running from the write that records the step before it), its gate directory and a
-    run database shared with this process; ``start`` runs one of its workflows with ``flownb run`` in another process."""
+    run database shared with this process; ``start`` runs one of its workflows with
+    ``flownb run`` in another process."""
 
     project: Path
     db: Path
