@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
@@ -22,8 +24,13 @@ from ..core.schema import to_jsonable
 from ..render import style
 from ..render.model import EventRow, Row, preview
 
-__all__ = ["badge", "elapsed", "event_log", "preview", "result_block", "run_table",
-           "step_table"]
+__all__ = ["RUNS_SHOWN", "badge", "elapsed", "event_log", "fold_items", "preview",
+           "result_block", "run_table", "step_table", "suspension_table", "timeline_table"]
+
+RUNS_SHOWN = 20  # `%flow runs` lists the latest 20 unless told --limit N or --all
+ITEMS_SHOWN = 10  # `%flow inspect` folds the events of a foreach of more items than this
+_FLAGGED = ("failed", "suspended", "running")  # items listed even in a fold
+_ITEM = re.compile(r"^(?P<foreach>[^\[]*)\[(?P<index>\d+)\]")
 
 _TABLE = ('style="border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,'
           'sans-serif)"')
@@ -140,14 +147,117 @@ def result_block(status: str, result: Any, error: str | None,
     return ""
 
 
-def run_table(runs: Sequence[Any]) -> str:
-    """Stored runs (``RunInfo``): id, workflow, status, started, duration, waiting steps."""
+def _time(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return _dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run_table(runs: Sequence[Any], *, total: int | None = None) -> str:
+    """Stored runs (``RunInfo``): id, workflow, status, started, duration, waiting steps;
+    when ``total`` is more than these, a line says how many more there are."""
     rows = []
     for info in runs:
-        started = _dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M:%S")
         waiting = ", ".join(".".join(p) for p in info.suspended)
         rows.append([f"<code>{escape_html(info.run_id)}</code>", escape_html(info.workflow_id),
-                     badge(info.status), started,
+                     badge(info.status), _time(info.created_at),
                      _duration(info.updated_at - info.created_at), escape_html(waiting)])
-    return _table(["run id", "workflow", "status", "started", "duration", "waiting for"],
-                  rows, "flownb-run-table")
+    table = _table(["run id", "workflow", "status", "started", "duration", "waiting for"],
+                   rows, "flownb-run-table")
+    if total is not None and total > len(runs):
+        table += (f'<div class="flownb-more" style="color:#5f6368;font-size:11px">… '
+                  f"{total - len(runs):,} more: the latest {len(runs):,} of {total:,} runs "
+                  "are listed (<code>--limit N</code> or <code>--all</code> lists more)</div>")
+    return table
+
+
+def fold_items(steps: Mapping[str, Any], *,
+               limit: int = ITEMS_SHOWN) -> dict[str, tuple[str, int]]:
+    """The step paths of foreach items not to list: path → (the foreach's path, how many
+    items of it are folded). A foreach of more than ``limit`` items is folded, except its
+    failed, suspended and running items; an item's sub-steps fold with it (items are
+    grouped by their first ``[i]`` marker)."""
+    items: dict[str, dict[int, list[str]]] = {}
+    for path in steps:
+        match = _ITEM.match(path)
+        if match:
+            items.setdefault(match["foreach"], {}).setdefault(int(match["index"]), []) \
+                .append(path)
+    hidden: dict[str, tuple[str, int]] = {}
+    for foreach, by_index in items.items():
+        if len(by_index) <= limit:
+            continue
+        folded = [i for i in by_index
+                  if _status_of(steps.get(f"{foreach}[{i}]")) not in _FLAGGED]
+        for i in folded:
+            for path in by_index[i]:
+                hidden[path] = (foreach, len(folded))
+    return hidden
+
+
+def _status_of(data: Any) -> str:
+    return str((data or {}).get("status") or "pending")
+
+
+def timeline_table(steps: Mapping[str, Any], start: float, *, show_all: bool = False) -> str:
+    """The step events a stored run's results imply, with times since ``start``; an answer
+    to a suspended step is a ``step-resumed`` event. The events of folded foreach items
+    (:func:`fold_items`, unless ``show_all``) are one row where the first of them was."""
+    from ..render.status import timeline
+
+    hidden = {} if show_all else fold_items(steps)
+    events = []
+    for e in timeline(steps):
+        answer = (steps.get(e["path"]) or {}).get("resume_payload")
+        if e["type"] == "step-start" and answer is not None:
+            events.append({**e, "type": "step-resumed", "payload": {"resume_data": answer}})
+        events.append(e)
+    folded = Counter(hidden[e["path"]][0] for e in events if e["path"] in hidden)
+    rows = []
+    for e in events:
+        at = e["timestamp"]
+        offset = "" if at is None else f"+{(at - start) * 1000:,.1f} ms"
+        if e["path"] not in hidden:
+            rows.append([offset, escape_html(e["type"]), escape_html(e["path"]),
+                         f"<code>{escape_html(preview(e['payload'], 100))}</code>"])
+            continue
+        foreach, items = hidden[e["path"]]
+        if foreach in folded:
+            rows.append([offset, "…", escape_html(f"{foreach}[…]"),
+                         f'<span style="color:#5f6368">{folded.pop(foreach):,} events of '
+                         f"{items:,} folded items (<code>--all</code> lists them)</span>"])
+    return _table(["time", "event", "step", "payload"], rows, "flownb-timeline")
+
+
+def suspension_table(steps: Mapping[str, Any], *, show_all: bool = False) -> str:
+    """Each step that suspended: what it asked (its suspend payload), the answer (its resume
+    data) and when it was answered (the resumed execution's start), or since when it waits;
+    empty when none did. A stored record keeps one execution: once a step is answered, when
+    it was asked is not known any more."""
+    hidden = {} if show_all else fold_items(steps)
+    rows = []
+    folded = 0
+    for path, data in steps.items():
+        if not data or data.get("suspend_payload") is None:
+            continue
+        if path in hidden:
+            folded += 1
+            continue
+        asked = f"<code>{escape_html(preview(data['suspend_payload'], 200))}</code>"
+        answer = data.get("resume_payload")
+        if _status_of(data) == "suspended" or answer is None:
+            since = _time(data.get("ended_at") or data.get("started_at"))
+            rows.append([escape_html(path), asked, f"<i>none yet</i> (waiting since {since})",
+                         ""])
+        else:
+            rows.append([escape_html(path), asked,
+                         f"<code>{escape_html(preview(answer, 200))}</code>",
+                         _time(data.get("started_at"))])
+    if not rows and not folded:
+        return ""
+    note = ""
+    if folded:
+        note = (f'<div style="color:#5f6368;font-size:11px">and {folded:,} answered items of '
+                "folded foreaches (<code>--all</code> lists them)</div>")
+    return _table(["step", "asked", "answer", "answered at"], rows,
+                  "flownb-suspensions") + note

@@ -5,9 +5,10 @@
     %flow show WF                          the step graph
     %flow run WF [--input JSON] [-o VAR]   run with a live view; the result goes to VAR
     %%flow run WF [-o VAR]                 the same, the cell body being the JSON input
-    %flow runs [WF] [--status S]           a table of stored runs
+    %flow runs [WF] [--status S] [--limit N | --all]
+                                           the latest 20 stored runs (N, or all of them)
     %flow resume RUN_ID                    the live view of a stored run, with its form
-    %flow inspect RUN_ID                   step table and events of a stored run
+    %flow inspect RUN_ID [--all]           step table, events and answers of a stored run
     %flow playground [NAME]                a tab per workflow: input form, runs, views
 
 ``WF`` is a name in the notebook's namespace (``module.attr`` works too): a workflow, or a
@@ -41,9 +42,9 @@ USAGE = """\
 %flow show WF
 %flow run WF [--input JSON] [-o VAR]
 %%flow run WF [-o VAR]            (cell body: the JSON input)
-%flow runs [WF] [--status S]
+%flow runs [WF] [--status S] [--limit N | --all]
 %flow resume RUN_ID
-%flow inspect RUN_ID
+%flow inspect RUN_ID [--all]
 %flow playground [NAME]
 WF: a workflow (or a Registry, with --workflow NAME) in the notebook's namespace."""
 
@@ -53,6 +54,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}\n\nusage:\n{USAGE}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
 
 
 def _parser() -> _Parser:
@@ -70,8 +81,13 @@ def _parser() -> _Parser:
     runs.add_argument("wf", nargs="?")
     runs.add_argument("--status")
     runs.add_argument("--workflow")
-    for name in ("resume", "inspect"):
-        sub.add_parser(name, add_help=False).add_argument("run_id")
+    bound = runs.add_mutually_exclusive_group()
+    bound.add_argument("--limit", type=_positive)
+    bound.add_argument("--all", action="store_true")
+    sub.add_parser("resume", add_help=False).add_argument("run_id")
+    inspect = sub.add_parser("inspect", add_help=False)
+    inspect.add_argument("run_id")
+    inspect.add_argument("--all", action="store_true")
     sub.add_parser("playground", add_help=False).add_argument("name", nargs="?")
     return parser
 
@@ -141,7 +157,8 @@ class FlowMagics(Magics):
             what = f" with status '{args.status}'" if args.status else ""
             display(HTML(f"<i>no stored runs{escape_html(what)}</i>"))
             return
-        display(HTML(_html.run_table(runs)))
+        shown = runs if args.all else runs[:args.limit or _html.RUNS_SHOWN]
+        display(HTML(_html.run_table(shown, total=len(runs))))
 
     def _resume(self, args: argparse.Namespace, _cell: str | None) -> None:
         from .view import RunView
@@ -165,7 +182,7 @@ class FlowMagics(Magics):
 
     def _inspect(self, args: argparse.Namespace, _cell: str | None) -> None:
         snap, _store = self._snapshot(args.run_id)
-        display(HTML(inspect_html(snap)))
+        display(HTML(inspect_html(snap, show_all=args.all)))
 
     def _playground(self, args: argparse.Namespace, _cell: str | None) -> None:
         from .playground import RegistryView
@@ -215,10 +232,11 @@ class FlowMagics(Magics):
         return candidates[0] if candidates else None
 
 
-def inspect_html(snap: Any) -> str:
-    """A stored run drawn from its snapshot alone (no user code): graph, steps, events."""
+def inspect_html(snap: Any, *, show_all: bool = False) -> str:
+    """A stored run drawn from its snapshot alone (no user code): graph, steps, outcome,
+    each suspension with its answer, events (a long foreach's folded unless ``show_all``).
+    Every cell is left-aligned (JupyterLab right-aligns table cells that do not say)."""
     from ..render.model import RunModeler
-    from ..render.status import timeline
     from ..render.svg import workflow_svg
 
     model = RunModeler(snap.graph).of_snapshot(snap)
@@ -226,22 +244,19 @@ def inspect_html(snap: Any) -> str:
         graph = workflow_svg(snap.graph, model.statuses)
     except RuntimeError as exc:
         graph = f"<i>{escape_html(str(exc))}</i>"
-    rows = []
-    for e in timeline(snap.steps):
-        offset = f"+{(e['timestamp'] - snap.created_at) * 1000:,.1f} ms"
-        rows.append(f"<tr><td>{offset}</td><td>{escape_html(e['type'])}</td>"
-                    f"<td>{escape_html(e['path'])}</td><td><code>"
-                    f"{escape_html(_html.preview(e['payload'], 100))}</code></td></tr>")
     meta = snap.meta
     outcome = _html.result_block(snap.status, meta.get("result"), meta.get("error"),
                                  meta.get("suspended_paths") or [])
-    return (f'<div class="flownb-inspect"><b>{escape_html(snap.workflow_id)}</b> · run '
-            f"<code>{escape_html(snap.run_id)}</code> {_html.badge(snap.status)}"
-            f'<div style="display:flex;gap:16px;align-items:flex-start"><div>{graph}</div>'
-            f"<div>{_html.step_table(model.rows)}{outcome}</div></div>"
-            f'<table class="flownb-timeline" style="font-size:12px"><thead><tr><th>time</th>'
-            f"<th>event</th><th>step</th><th>payload</th></tr></thead><tbody>{''.join(rows)}"
-            "</tbody></table></div>")
+    answers = _html.suspension_table(snap.steps, show_all=show_all)
+    if answers:
+        answers = f'<div style="margin-top:8px"><b>suspensions</b>{answers}</div>'
+    timeline = _html.timeline_table(snap.steps, snap.created_at, show_all=show_all)
+    return (f'<div class="flownb-inspect" style="text-align:left"><b>'
+            f"{escape_html(snap.workflow_id)}</b> · run <code>{escape_html(snap.run_id)}</code>"
+            f' {_html.badge(snap.status)}'
+            f'<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
+            f"<div>{graph}</div><div>{_html.step_table(model.rows)}{outcome}</div></div>"
+            f'{answers}<div style="margin-top:8px"><b>events</b>{timeline}</div></div>')
 
 
 def register(ipython: Any) -> None:

@@ -115,6 +115,94 @@ def test_inspect_draws_a_stored_run_from_its_snapshot(ip, monkeypatch):
     assert "<svg" in page and "status-suspended" in page.replace("&#45;", "-")
 
 
+def test_runs_shows_the_latest_20_unless_told(ip, monkeypatch):
+    wf = ip.user_ns["wf"]
+    for n in range(23):
+        assert run_sync(wf.create_run().start({"text": f"r{n}"})).status == "suspended"
+    stored = len(wf.runs())
+    shown = []
+    monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
+    for line in ("%flow runs wf", "%flow runs wf --limit 3", "%flow runs wf --all"):
+        assert run(ip, line).success
+    latest, three, everything = (h.data for h in shown)
+    assert latest.count("<tr>") == 1 + 20 and three.count("<tr>") == 1 + 3
+    assert everything.count("<tr>") == 1 + stored and "more:" not in everything
+    assert f"… {stored - 20:,} more: the latest 20 of {stored:,} runs are listed" in latest
+    assert wf.runs()[0].run_id in latest and wf.runs()[20].run_id not in latest
+    assert not run(ip, "%flow runs wf --limit 0").success
+    assert not run(ip, "%flow runs wf --limit 2 --all").success
+
+
+def _cells_align(page: str) -> set[str]:
+    import re
+
+    cells = re.findall(r"<t[hd]\b[^>]*>", page)
+    assert cells
+    return {m.group(1) if (m := re.search(r"text-align:(\w+)", c)) else "unset"
+            for c in cells}
+
+
+def test_inspect_is_left_aligned_and_shows_each_question_and_answer(ip, monkeypatch):
+    run(ip, """%flow run wf --input '{"text": "a"}' -o res""")
+    run_id = ip.user_ns["res"].run_id
+    shown = []
+    monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
+    assert run(ip, f"%flow inspect {run_id}").success
+    waiting = shown[-1].data
+    assert _cells_align(waiting) == {"left"}  # JupyterLab right-aligns a cell that does not say
+    assert "flownb-suspensions" in waiting and "none yet</i> (waiting since" in waiting
+    assert "publish &lt;script&gt;" in waiting and "<script>" not in waiting
+    answer = {"approved": True, "score": 7, "reviewer": {"name": "Ada"}}
+    wf = ip.user_ns["wf"]
+    done = run_sync(wf.create_run(run_id=run_id).resume(step="review", resume_data=answer))
+    assert done.status == "success"
+    assert run(ip, f"%flow inspect {run_id}").success
+    page = shown[-1].data
+    assert _cells_align(page) == {"left"}
+    suspensions = page[page.index('class="flownb-suspensions"'):]
+    suspensions = suspensions[:suspensions.index("</table>")]
+    answered = done.steps["review"].started_at
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(answered).strftime("%Y-%m-%d %H:%M:%S")
+    assert "&quot;approved&quot;: true, &quot;score&quot;: 7" in suspensions
+    assert "&quot;question&quot;" in suspensions and when in suspensions
+    assert "step-resumed" in page
+
+
+def test_inspect_folds_a_long_foreachs_events(ip, monkeypatch):
+    from pydantic import BaseModel
+
+    from flownb import create_step, create_workflow
+
+    class N(BaseModel):
+        n: int
+
+    def fails_at_15(input_data: N) -> N:
+        if input_data.n == 15:
+            raise ValueError("fifteen")
+        return input_data
+
+    wf = (create_workflow(id="many", input_schema=list[N], output_schema=list[N])
+          .foreach(create_step(id="item", input_schema=N, output_schema=N,
+                               execute=lambda input_data: input_data))
+          .foreach(create_step(id="picky", input_schema=N, output_schema=N,
+                               execute=fails_at_15), concurrency=1)
+          .commit())
+    result = run_sync(wf.create_run().start([{"n": i} for i in range(30)]))
+    assert result.status == "failed"
+    ip.user_ns["other"] = wf
+    shown = []
+    monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
+    assert run(ip, f"%flow inspect {result.run_id}").success
+    assert run(ip, f"%flow inspect {result.run_id} --all").success
+    folded, everything = (h.data for h in shown)
+    assert "item[…]" in folded and "60 events of 30 folded items" in folded
+    assert "picky[…]" in folded and "30 events of 15 folded items" in folded
+    assert "item[3]" not in folded and "picky[15]" in folded  # the failed item stays
+    assert folded.count("<tr>") < 40 and "item[29]" in everything
+
+
 def test_show_displays_the_graph(ip, monkeypatch):
     shown = []
     monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
