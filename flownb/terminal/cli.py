@@ -388,6 +388,76 @@ def cmd_export(args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
+# -- watch, inbox ---------------------------------------------------------------------------------
+
+
+def _watch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--no-live", action="store_true",
+                   help="print a line per step whose status changed instead of the live tree")
+
+
+def cmd_watch(args: argparse.Namespace, io: Io) -> int:
+    """Follow a run that executes elsewhere until it finishes or suspends; the exit status
+    is the run's (as for 'flownb run'); Ctrl-C stops watching and leaves the run alone."""
+    from ..core.aio import run_sync
+    from .view import outcome
+    from .watch import StoredRunWatch
+
+    store = resolve_store(None)
+    snap = store.load(args.run_id) if store is not None else None
+    if snap is None or store is None:
+        raise UsageError(f"no stored run '{args.run_id}' in {_store_name(store)}")
+    watch = StoredRunWatch(store, snap, console=io.out, live=False if args.no_live else None)
+
+    async def go() -> Any:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        handled = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, lambda: task.cancel() if task else None)
+            handled = True
+        try:
+            return await watch.follow()
+        finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        last = run_sync(go())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        io.err.print(Text(escape_controls(
+            f"stopped watching run '{args.run_id}'; it was {watch.snap.status} and goes on")),
+            soft_wrap=True)
+        return EXIT_INTERRUPTED
+    if last is None:
+        raise UsageError(f"run '{args.run_id}' was deleted while it was watched")
+    meta = last.meta
+    io.out.print(outcome(last.status, result=meta.get("result"), error=meta.get("error"),
+                         steps=last.steps, suspended=meta.get("suspended_paths") or []))
+    if last.status == "success":
+        return EXIT_OK
+    if last.status == "suspended":
+        io.out.print(Text("to continue: ") + Text(escape_controls(shlex.join(
+            _resume_command(store, args, last.run_id, meta.get("suspended_paths") or []))),
+            style="bold"), soft_wrap=True)
+        return EXIT_SUSPENDED
+    return EXIT_FAILED
+
+
+def _resume_command(store: Store, args: argparse.Namespace, run_id: str,
+                    suspended: list[list[str]]) -> list[str]:
+    """``flownb [--storage PATH] resume RUN_ID [--step S]``: how to continue a stored run."""
+    command = ["flownb"]
+    storage = _storage_option(store, args)
+    if storage is not None:
+        command += ["--storage", storage]
+    command += ["resume", run_id]
+    if len(suspended) > 1:
+        command += ["--step", ".".join(suspended[0])]
+    return command
+
+
 COMMANDS: dict[str, Command] = {
     "run": Command("run a workflow and show its steps live", _run_arguments, cmd_run),
     "resume": Command("resume a suspended run", _resume_arguments, cmd_resume),
@@ -400,6 +470,8 @@ COMMANDS: dict[str, Command] = {
                       cmd_export),
     "playground": Command("open a notebook playground for a module's workflows in JupyterLab",
                           _playground_arguments, cmd_playground),
+    "watch": Command("follow a run that runs elsewhere (another process or machine) until "
+                     "it finishes or suspends", _watch_arguments, cmd_watch),
 }
 """Every subcommand by name."""
 
