@@ -1,9 +1,11 @@
 """The playground: every workflow of a registry runnable by a person, in JupyterLab.
 
 ``RegistryView(registry)`` shows one tab per workflow: its description, its graph, an
-``InputForm`` to start a run (whose live view appears below it), and its stored runs, where
-picking one opens its live view (with the resume form when it waits). ``flownb playground
-MODULE`` writes a notebook that shows this view and opens JupyterLab on it.
+``InputForm`` to start a run (whose live view appears below it), and its stored runs
+(filtered by status, :data:`PAGE` a page, newest first), where picking one opens its live view
+(with the resume form when it waits). A run has one view: picking the run the form just
+started moves its view from under the form to the list's place. ``flownb playground MODULE``
+writes a notebook that shows this view and opens JupyterLab on it.
 
 >>> RegistryView(Registry(workflows={"review": review}))     # doctest: +SKIP
 """
@@ -28,7 +30,10 @@ from .view import RunView
 if TYPE_CHECKING:
     from ..core.workflow import Workflow
 
-__all__ = ["RegistryView", "WorkflowPanel", "playground_notebook"]
+__all__ = ["PAGE", "RegistryView", "WorkflowPanel", "playground_notebook"]
+
+PAGE = 20  # runs listed a page
+_STATUSES = ("running", "success", "failed", "suspended", "canceled")
 
 
 class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
@@ -39,9 +44,27 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         self.add_class("flownb-workflow-panel")
         self.workflow = workflow
         self.form = InputForm(workflow, heading=False)
-        self.runs = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="560px"))
+        # Wide enough for a whole row (status, start, duration, run id, what it waits for);
+        # the selected run's full label is the list's tooltip too.
+        self.runs = widgets.Select(options=[], rows=6,
+                                   layout=widgets.Layout(width="100%", min_width="560px",
+                                                         max_width="900px"))
         self.runs.add_class("flownb-run-list")
         self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
+        self.status_filter = widgets.Dropdown(
+            options=[("all statuses", "")] + [(status, status) for status in _STATUSES],
+            value="", layout=widgets.Layout(width="150px"))
+        self.status_filter.add_class("flownb-run-filter")
+        self.status_filter.observe(lambda _c: self._turn(0), names="value")
+        self.page = 0
+        self.newer = widgets.Button(description="newer", icon="chevron-left",
+                                    layout=widgets.Layout(width="96px"))
+        self.older = widgets.Button(description="older", icon="chevron-right",
+                                    layout=widgets.Layout(width="96px"))
+        self.newer.on_click(lambda _b: self._turn(self.page - 1))
+        self.older.on_click(lambda _b: self._turn(self.page + 1))
+        self.listed = widgets.HTML(value="")
+        self.listed.add_class("flownb-run-count")
         refresh = widgets.Button(description="refresh", icon="refresh",
                                  layout=widgets.Layout(width="96px"))
         refresh.on_click(lambda _b: self.refresh())
@@ -58,7 +81,8 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
             widgets.HTML(value=about),
             widgets.HBox([widgets.HTML(value=graph_svg), self.form]),
             widgets.HTML(value="<b>stored runs</b> (pick one to open it)"),
-            widgets.HBox([self.runs, refresh]),
+            widgets.HBox([self.status_filter, self.newer, self.older, refresh, self.listed]),
+            self.runs,
             self.opened,
         ]
         # Every run of the workflow started here (or anywhere in this kernel) refreshes the
@@ -83,24 +107,55 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
                     feed.close()
             self.refresh()
 
+    def _turn(self, page: int) -> None:
+        self.page = max(0, page)
+        self.refresh()
+
     def refresh(self) -> None:
-        """List the workflow's stored runs again, newest first (the selection stays)."""
-        options = [(_run_label(info), info.run_id) for info in self.workflow.runs()]
+        """List the workflow's stored runs again, newest first, those of the status filter
+        on the current page (the selection stays); "no runs yet" when there are none."""
+        runs = self.workflow.runs(status=self.status_filter.value or None)
+        last = max(0, (len(runs) - 1) // PAGE)
+        self.page = min(self.page, last)
+        first = self.page * PAGE
+        shown = runs[first:first + PAGE]
+        options = [(_run_label(info), info.run_id) for info in shown]
         selected = self.runs.value
         self.runs.unobserve_all("value")
         self.runs.options = options
         self.runs.value = selected if selected in {v for _, v in options} else None
         self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
+        self.runs.tooltip = next((label for label, v in options if v == self.runs.value),
+                                 None)
+        self.runs.layout.display = "" if options else "none"
+        self.newer.disabled = self.page == 0
+        self.older.disabled = self.page >= last
+        if not runs:
+            what = f" {self.status_filter.value}" if self.status_filter.value else ""
+            self.listed.value = f"<i>no{escape_html(what)} runs yet</i>"
+        else:
+            self.listed.value = (f"{first + 1:,}–{first + len(shown):,} of {len(runs):,}")
 
     def open_run(self, run_id: str | None) -> RunView | None:
         """Show the stored run ``run_id``'s live view (and resume form, when it waits)."""
         if not run_id:
             return None
+        self.runs.tooltip = next((label for label, v in self.runs.options if v == run_id),
+                                 None)
+        if self.view is not None and _run_id(self.view) == run_id:
+            return self.view  # already open
         if self.view is not None:
             self.view.close()
-        run = self.workflow.create_run(run_id=run_id)
-        self._track(run)
-        self.view = RunView(run)
+        started = self.form.view
+        if started is not None and _run_id(started) == run_id:
+            # The run the form just started: its view moves here (one view per run).
+            self.form.output.children = []
+            self.form.view = None
+            self.view = started
+        else:
+            run = self.workflow.create_run(run_id=run_id)
+            self._track(run)
+            self.view = RunView(run)
         self.opened.children = [self.view]
         return self.view
 
@@ -137,6 +192,10 @@ class RegistryView(widgets.Tab):  # type: ignore[misc]
         """Close every panel (each stops following its workflow's runs), then the tabs."""
         close_tree(self)
         super().close()
+
+
+def _run_id(view: RunView) -> str | None:
+    return view.run.run_id if view.run is not None else None
 
 
 def _run_label(info: Any) -> str:

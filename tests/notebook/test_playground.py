@@ -12,7 +12,7 @@ from nb_workflows import parallel_approvals, review_workflow
 
 from flownb import Registry
 from flownb.discovery import TargetError, workflows_in
-from flownb.notebook.playground import RegistryView, playground_notebook
+from flownb.notebook.playground import PAGE, RegistryView, playground_notebook
 
 
 def registry() -> Registry:
@@ -48,6 +48,57 @@ async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
     assert done.status == "success"
     assert panel.runs.options[0][0].startswith("success")  # refreshed when it finished
     assert panel.runs.value == run_id  # and still selected
+
+
+def _views_of(widget: object, run_id: str) -> list[object]:
+    """Every RunView of ``run_id`` displayed inside ``widget``."""
+    from flownb.notebook.view import RunView
+
+    found = []
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, RunView) and w.run is not None and w.run.run_id == run_id:
+            found.append(w)
+        stack.extend(getattr(w, "children", ()) or ())
+    return found
+
+
+async def test_picking_the_run_just_started_shows_one_view_of_it():
+    panel = RegistryView(registry()).panels["review"]
+    panel.form.fields["text"].value = "once"
+    result = await panel.form.submit()
+    started = panel.form.view
+    assert _views_of(panel, result.run_id) == [started]
+    panel.runs.value = result.run_id
+    assert _views_of(panel, result.run_id) == [started]  # moved, not drawn twice
+    assert panel.view is started and panel.form.output.children == ()
+    panel.runs.value = None
+    panel.runs.value = result.run_id  # picked again: still one
+    assert _views_of(panel, result.run_id) == [started]
+
+
+async def test_no_runs_yet_then_filtered_by_status_and_paged():
+    panel = RegistryView(registry()).panels["review"]
+    assert panel.listed.value == "<i>no runs yet</i>"
+    assert panel.runs.layout.display == "none"
+    wf = panel.workflow
+    for n in range(PAGE + 5):
+        await wf.create_run().start({"text": f"t{n}"})  # each suspends at review
+    panel.refresh()
+    assert len(panel.runs.options) == PAGE and panel.listed.value == f"1–{PAGE} of {PAGE + 5}"
+    assert panel.newer.disabled and not panel.older.disabled
+    newest = [run_id for _, run_id in panel.runs.options]
+    panel.older.click()
+    assert len(panel.runs.options) == 5 and panel.older.disabled and not panel.newer.disabled
+    assert not {run_id for _, run_id in panel.runs.options} & set(newest)
+    panel.status_filter.value = "success"
+    assert panel.runs.options == () and panel.listed.value == "<i>no success runs yet</i>"
+    panel.status_filter.value = "suspended"
+    assert len(panel.runs.options) == PAGE and panel.page == 0
+    label, run_id = panel.runs.options[0]
+    panel.runs.value = run_id
+    assert panel.runs.tooltip == label and "waiting for review" in label
 
 
 async def test_closing_the_view_closes_every_widget_and_stops_following_runs():
