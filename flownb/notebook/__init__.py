@@ -3,7 +3,7 @@
 The widgets load on first use (``flownb.notebook.RunView`` imports ipywidgets then);
 ``import flownb`` loads none of this.
 
->>> from flownb.notebook import RunView, ResumeForm, InputForm   # doctest: +SKIP
+>>> from flownb.notebook import RunView, ResumeForm, InputForm, Inbox   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .forms import InputForm, ResumeForm
+    from .inbox import Inbox
     from .view import RunView
 
-__all__ = ["InputForm", "ResumeForm", "RunView", "load_ipython_extension"]
+__all__ = ["Inbox", "InputForm", "ResumeForm", "RunView", "load_ipython_extension"]
 
-_LAZY = {"InputForm": "forms", "ResumeForm": "forms", "RunView": "view"}
+_LAZY = {"Inbox": "inbox", "InputForm": "forms", "ResumeForm": "forms", "RunView": "view"}
 
 
 def __getattr__(name: str) -> Any:
