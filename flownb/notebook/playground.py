@@ -232,7 +232,8 @@ def playground_notebook(target: str | Path, module: str, attr: str | None = None
         {"cell_type": "markdown", "metadata": {}, "source": [
             f"# flownb playground: `{title}`\n",
             "\n",
-            "Run the cell below. Pick a workflow, fill its input and press **Run**; a "
+            "**Run the cell below** (Shift+Enter, or *Run ▸ Run All Cells*): JupyterLab runs "
+            "no cell by itself. Then pick a workflow, fill its input and press **Run**; a "
             "suspended step shows a form to answer. Each workflow lists its stored runs: pick "
             "one to open it.",
         ]},

@@ -3,6 +3,10 @@ JupyterLab.
 
 The notebook goes to ``.flownb/playground-<module>.ipynb`` under the current directory and
 works in that directory, so the module imports and runs are stored as from the terminal.
+The server gets a port and a token chosen here (unless given), so the URL that opens the
+notebook itself (``/lab/tree/PATH?token=…``, not the Launcher) is known and printed before
+JupyterLab starts, with what to do: JupyterLab runs no cell by itself, so the notebook's
+first cell and the terminal both say to run its cell.
 """
 
 from __future__ import annotations
@@ -10,10 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
+import socket
 import sys
+import urllib.parse
 from pathlib import Path
 
-__all__ = ["lab_command", "playground_arguments", "write_playground"]
+__all__ = ["lab_command", "lab_url", "playground_arguments", "write_playground"]
+
+_TOKEN_OPTIONS = ("--IdentityProvider.token=", "--ServerApp.token=", "--NotebookApp.token=")
+HOW_TO = "run its cell (Shift+Enter, or Run ▸ Run All Cells)"
 
 
 def playground_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,16 +68,42 @@ def lab_command(notebook: Path, *, no_browser: bool, port: int | None,
                "--ContentsManager.allow_hidden=True"]
     if no_browser:
         command.append("--no-browser")
-    if port is not None:
-        command.append(f"--port={port}")
+    # A known port and token make the URL of the notebook known before the server starts.
+    command += [f"--port={port if port is not None else _free_port()}",
+                "--ServerApp.port_retries=0"]
+    if not any(word.startswith(_TOKEN_OPTIONS) for word in extra):
+        command.append(f"--IdentityProvider.token={secrets.token_hex(24)}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     return command + list(extra)
 
 
+def lab_url(command: list[str]) -> str:
+    """The URL that opens the playground notebook of ``command`` (:func:`lab_command`) in
+    JupyterLab: ``http://localhost:PORT/lab/tree/PATH?token=TOKEN``."""
+    notebook, port, token, ip = command[4], "8888", "", "localhost"
+    for word in command[5:]:
+        if word.startswith("--port="):
+            port = word.split("=", 1)[1]
+        elif word.startswith(_TOKEN_OPTIONS):
+            token = word.split("=", 1)[1]
+        elif word.startswith(("--ServerApp.ip=", "--ip=")) and word.split("=", 1)[1] not in (
+                "", "0.0.0.0", "*"):
+            ip = word.split("=", 1)[1]
+    url = f"http://{ip}:{port}/lab/tree/{urllib.parse.quote(Path(notebook).as_posix())}"
+    return url + (f"?token={urllib.parse.quote(token)}" if token else "")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def exec_lab(command: list[str]) -> None:
-    """Hand the process over to JupyterLab: Ctrl-C and signals reach it directly, and its
-    exit status is the command's."""
+    """Print the notebook's URL and what to do, then hand the process over to JupyterLab:
+    Ctrl-C and signals reach it directly, and its exit status is the command's."""
+    print(f"open {lab_url(command)}\nthen {HOW_TO}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(command[0], command)

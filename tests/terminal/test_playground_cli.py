@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from flownb.terminal.playground import lab_url
+
 
 @pytest.fixture
 def launched(monkeypatch):  # type: ignore[no-untyped-def]
@@ -38,6 +40,24 @@ def test_writes_the_notebook_and_execs_jupyter_lab(write_module, cli, launched, 
     assert "--no-browser" in command and "--port=8899" in command
     assert command[-1] == "--ServerApp.token=abc" and "--" not in command
     assert "wrote .flownb/playground-flows-reg.ipynb" in result.err
+    # the URL opens the notebook itself (not the Launcher), with the token
+    assert lab_url(command) == ("http://localhost:8899/lab/tree/.flownb/"
+                                "playground-flows-reg.ipynb?token=abc")
+    assert "--ServerApp.port_retries=0" in command
+
+
+def test_the_url_has_a_token_and_port_chosen_here_and_says_to_run_the_cell(
+        write_module, cli, launched, tmp_path, capsys):
+    write_module("flows", "greet")
+    assert cli("playground", "flows", "--no-browser").code == 0
+    (command,) = launched
+    port = next(w for w in command if w.startswith("--port=")).split("=")[1]
+    token = next(w for w in command if w.startswith("--IdentityProvider.token=")).split("=")[1]
+    assert int(port) > 0 and len(token) == 48
+    assert lab_url(command) == (f"http://localhost:{port}/lab/tree/.flownb/playground-flows"
+                                f".ipynb?token={token}")
+    first = json.loads((tmp_path / ".flownb" / "playground-flows.ipynb").read_text())["cells"][0]
+    assert "**Run the cell below** (Shift+Enter" in "".join(first["source"])
 
 
 def test_the_storage_option_reaches_the_notebook(write_module, cli, launched, tmp_path):
@@ -46,6 +66,20 @@ def test_the_storage_option_reaches_the_notebook(write_module, cli, launched, tm
     code = "".join(json.loads((tmp_path / ".flownb" / "playground-flows.ipynb")
                               .read_text())["cells"][1]["source"])
     assert f"flownb.configure(storage={json.dumps(str(tmp_path / 'runs.db'))})" in code
+
+
+def test_exec_lab_prints_the_url_and_what_to_do_first(monkeypatch, capsys):
+    from flownb.terminal import playground
+
+    execs = []
+    monkeypatch.setattr(os, "execv", lambda *args: execs.append(args))
+    command = playground.lab_command(Path("nb.ipynb"), no_browser=True, port=9999,
+                                     extra=["--IdentityProvider.token=t0k"])
+    playground.exec_lab(command)
+    assert execs == [(command[0], command)]
+    assert capsys.readouterr().err == ("open http://localhost:9999/lab/tree/nb.ipynb?token=t0k\n"
+                                       "then run its cell (Shift+Enter, or Run ▸ Run All "
+                                       "Cells)\n")
 
 
 @pytest.mark.parametrize(("target", "message"), [
@@ -87,6 +121,11 @@ def test_a_real_server_answers_and_stops_cleanly(write_module, tmp_path):
                 assert proc.poll() is None, (tmp_path / "lab.log").read_text()
                 assert time.monotonic() < deadline, (tmp_path / "lab.log").read_text()
                 time.sleep(0.3)
+        printed = (tmp_path / "lab.log").read_text()
+        assert f"open {base}/lab/tree/.flownb/" in printed
+        with urllib.request.urlopen(f"{base}/lab/tree/.flownb/playground-flows.ipynb"
+                                    "?token=secret", timeout=10) as r:
+            assert r.status == 200  # the notebook's own page, hidden folder and all
         url = f"{base}/api/contents/.flownb/playground-flows.ipynb?token=secret"
         with urllib.request.urlopen(url, timeout=10) as r:
             content = json.load(r)
