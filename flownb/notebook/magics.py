@@ -10,6 +10,7 @@
     %flow resume RUN_ID                    the live view of a stored run, with its form
     %flow inspect RUN_ID [--all]           step table, events and answers of a stored run
     %flow playground [NAME]                a tab per workflow: input form, runs, views
+    %flow inbox [WORKFLOW_ID]              the suspended runs, each answered from its form
 
 ``WF`` is a name in the notebook's namespace (``module.attr`` works too): a workflow, or a
 ``Registry`` with ``--workflow NAME`` (left out when it holds one). ``%flow resume`` takes
@@ -46,6 +47,7 @@ USAGE = """\
 %flow resume RUN_ID
 %flow inspect RUN_ID [--all]
 %flow playground [NAME]
+%flow inbox [WORKFLOW_ID]
 WF: a workflow (or a Registry, with --workflow NAME) in the notebook's namespace."""
 
 
@@ -89,6 +91,7 @@ def _parser() -> _Parser:
     inspect.add_argument("run_id")
     inspect.add_argument("--all", action="store_true")
     sub.add_parser("playground", add_help=False).add_argument("name", nargs="?")
+    sub.add_parser("inbox", add_help=False).add_argument("wf", nargs="?")
     return parser
 
 
@@ -183,6 +186,14 @@ class FlowMagics(Magics):
     def _inspect(self, args: argparse.Namespace, _cell: str | None) -> None:
         snap, _store = self._snapshot(args.run_id)
         display(HTML(inspect_html(snap, show_all=args.all)))
+
+    def _inbox(self, args: argparse.Namespace, _cell: str | None) -> None:
+        from .inbox import Inbox
+
+        inbox = Inbox(workflows=self._namespace_workflows())
+        if args.wf:
+            inbox.workflow_filter = args.wf
+        display(inbox)
 
     def _playground(self, args: argparse.Namespace, _cell: str | None) -> None:
         from .playground import RegistryView

@@ -445,6 +445,54 @@ def cmd_watch(args: argparse.Namespace, io: Io) -> int:
     return EXIT_FAILED
 
 
+def _inbox_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workflow", metavar="WF", help="only runs of this workflow id")
+    p.add_argument("--json", action="store_true",
+                   help="print the runs as JSON, each with its resume command")
+
+
+def cmd_inbox(args: argparse.Namespace, io: Io) -> int:
+    """The suspended runs, newest first, with the command that resumes each."""
+    from rich.table import Table
+
+    from ..render.model import preview
+    from .inspect import format_time
+
+    store = resolve_store(None)
+    runs = store.list_runs(workflow_id=args.workflow, status="suspended") if store else []
+    rows = []
+    for info in runs:
+        snap = store.load(info.run_id) if store is not None else None
+        step = ".".join(info.suspended[0]) if info.suspended else ""
+        payload = (snap.steps.get(step, {}).get("suspend_payload")
+                   if snap is not None and step else None)
+        assert store is not None
+        command = shlex.join(_resume_command(store, args, info.run_id, info.suspended))
+        rows.append((info, step, payload, command))
+    if args.json:
+        _print_json([{**info.to_dict(), "step": step, "suspend_payload": payload,
+                      "resume": command} for info, step, payload, command in rows])
+        return EXIT_OK
+    if not rows:
+        io.out.print(Text(escape_controls(
+            f"no suspended runs in {_store_name(store)}"
+            + (f" of workflow '{args.workflow}'" if args.workflow else ""))), soft_wrap=True)
+        return EXIT_OK
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for name, extra in (("run id", {"no_wrap": True}), ("workflow", {"overflow": "fold"}),
+                        ("waiting at", {"overflow": "fold"}), ("since", {"no_wrap": True}),
+                        ("asks", {"overflow": "ellipsis", "no_wrap": True}),
+                        ("to resume", {"overflow": "fold"})):
+        table.add_column(name, **extra)
+    for info, step, payload, command in rows:
+        table.add_row(Text(escape_controls(info.run_id)), Text(escape_controls(info.workflow_id)),
+                      Text(escape_controls(step)), format_time(info.updated_at),
+                      Text("" if payload is None else escape_controls(preview(payload, 60))),
+                      Text(escape_controls(command), style="bold"))
+    io.out.print(table)
+    return EXIT_OK
+
+
 def _resume_command(store: Store, args: argparse.Namespace, run_id: str,
                     suspended: list[list[str]]) -> list[str]:
     """``flownb [--storage PATH] resume RUN_ID [--step S]``: how to continue a stored run."""
@@ -470,6 +518,8 @@ COMMANDS: dict[str, Command] = {
                       cmd_export),
     "playground": Command("open a notebook playground for a module's workflows in JupyterLab",
                           _playground_arguments, cmd_playground),
+    "inbox": Command("list the suspended runs, each with the command that resumes it",
+                     _inbox_arguments, cmd_inbox),
     "watch": Command("follow a run that runs elsewhere (another process or machine) until "
                      "it finishes or suspends", _watch_arguments, cmd_watch),
 }

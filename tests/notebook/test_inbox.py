@@ -117,3 +117,25 @@ async def test_a_run_without_a_known_workflow_says_how_to_open_it(waiting):
                                         "recorded no origin"):
         inbox.open("r1")
     inbox.close()
+
+
+def test_flow_inbox_magic_shows_the_inbox_with_the_notebooks_workflows(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from flownb import run_sync
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "flownb")
+    review, sign = review_workflow(), sign_workflow()
+    shell.user_ns.update(review=review, sign=sign)
+    run_sync(_suspend(review, "r1", "a"))
+    run_sync(_suspend(sign, "s1", "b"))
+    shown: list[object] = []
+    monkeypatch.setattr("flownb.notebook.magics.display", shown.append)
+    shell.run_line_magic("flow", "inbox sign-flow")
+    (inbox,) = shown
+    assert isinstance(inbox, Inbox) and [e.run_id for e in inbox.entries] == ["s1"]
+    assert set(inbox.workflows) == {"review-flow", "sign-flow"}
+    inbox.close()
+    for name in ("review", "sign"):
+        shell.user_ns.pop(name)

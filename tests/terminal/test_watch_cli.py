@@ -149,7 +149,7 @@ def test_ctrl_c_stops_watching_and_leaves_the_run_running(project: Project):
     project.until(lambda: watch.stdout is not None, "the watcher")
     time.sleep(1.5)  # it is watching (its first line is out)
     watch.send_signal(signal.SIGINT)
-    code, out, err = ended(watch)
+    code, _out, err = ended(watch)
     assert code == 130, err
     assert "stopped watching run 'c2'; it was running and goes on" in err
     assert project.status("c2") == "running"
@@ -168,3 +168,24 @@ def test_watch_of_a_finished_run_prints_it_and_its_status(project: Project):
 def test_watch_of_an_unknown_run_is_a_usage_error(project: Project):
     code, _out, err = ended(project.flownb("watch", "nope"))
     assert code == 2 and "no stored run 'nope'" in err
+
+
+def test_inbox_lists_the_suspended_runs_with_their_resume_command(project: Project):
+    code, out, _err = ended(project.flownb("inbox"))
+    assert code == 0 and "no suspended runs" in out
+    project.open("prepare")
+    assert ended(project.start("review", "r2"))[0] == 3
+    assert ended(project.start("chain", "c4"))[0] == 0
+    code, out, err = ended(project.flownb("inbox"))
+    assert code == 0, err
+    assert "r2" in out and "cli-review" in out and "ask" in out and "publish DOC?" in out
+    assert "flownb resume r2" in out and "c4" not in out
+    code, out, _err = ended(project.flownb("inbox", "--workflow", "cli-chain"))
+    assert "no suspended runs" in out and "of workflow 'cli-chain'" in out
+    code, out, _err = ended(project.flownb("inbox", "--json"))
+    import json
+
+    (entry,) = json.loads(out)
+    assert entry["run_id"] == "r2" and entry["step"] == "ask"
+    assert entry["suspend_payload"] == {"question": "publish DOC?"}
+    assert entry["resume"] == "flownb resume r2"
