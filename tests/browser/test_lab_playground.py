@@ -93,3 +93,18 @@ def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect
     # the run is listed under the workflow, and the list followed it to success
     expect(panel.locator(".flownb-run-list option").first).to_contain_text("success")
     screenshot(panel, "playground-success")
+    # every row of the runs list is read whole: its text fits the list's width
+    rows = panel.locator(".flownb-run-list select")
+    cut = rows.evaluate("""select => {
+        const style = getComputedStyle(select);
+        const ctx = document.createElement("canvas").getContext("2d");
+        ctx.font = `${style.fontSize} ${style.fontFamily}`;
+        const room = select.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight) - 8;
+        return [...select.options].map(o => [o.text, ctx.measureText(o.text).width, room])
+            .filter(([, width, space]) => width > space);
+    }""")
+    assert cut == []
+    rows.scroll_into_view_if_needed()
+    screenshot(panel.locator(".flownb-run-list"), "playground-runs")
+    assert panel.locator(".flownb-run-view").count() == 1  # one view of the run, not two
