@@ -184,6 +184,10 @@ class Recorder:
         self._raise_failure()
         self.version = 1
         self._sent_status = "running"
+        self._sent_meta = snapshot.meta
+        # The first step's start is due: stored as running when it starts (a watcher
+        # elsewhere sees it run), in the same loop turn's group commit.
+        self._due = True
 
     def claim(self) -> None:
         """Take the stored run over (status ``running``): raises ``ConcurrentRunError`` when

@@ -365,6 +365,9 @@ class InputForm(_SchemaForm):
             return None
         self.clear_errors()
         run = self.workflow.create_run()
+        previous = self.view
+        if previous is not None and previous in self.output.children:
+            previous.close()  # the last run's view, still shown here (not taken elsewhere)
         self.view = RunView(run)
         self.output.children = [self.view]
         self._say(f"started run {run.run_id}")

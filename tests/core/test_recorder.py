@@ -146,10 +146,10 @@ async def test_the_store_shows_a_step_running_while_it_runs_in_the_same_write(tm
     run = wf.create_run()
     holder["id"] = run.run_id
     await run.start({"n": 0})
-    # s0 starts before any write (its start is written with its result); s1 and s2 are
-    # stored as running, beside the steps finished before them.
-    assert seen == [{}, {"s0": "success", "s1": "running"},
+    # Each step is stored as running, beside the steps finished before it.
+    assert seen == [{"s0": "running"}, {"s0": "success", "s1": "running"},
                     {"s0": "success", "s1": "success", "s2": "running"}]
-    assert len(store.batches) == 3  # s0 done + s1 started, s1 done + s2 started, the end
+    # s0 started, s0 done + s1 started, s1 done + s2 started, the end
+    assert len(store.batches) == 4
     reader.close()
     store.close()

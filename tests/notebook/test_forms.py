@@ -241,6 +241,10 @@ async def test_input_form_validates_then_starts_a_run_with_a_live_view():
     assert result.status == "success" and result.result == Strict(n=3)
     assert sform.view is not None and sform.view.step_status == {"same": "success"}
     assert sform.output.children == (sform.view,)
+    first = sform.view
+    assert (await sform.submit()).status == "success"  # a second run replaces the view
+    assert sform.output.children == (sform.view,) and sform.view is not first
+    assert first.comm is None  # the replaced view is closed, not left in the registry
 
     form.fields["text"].value = "draft me"
     result = await form.submit()
