@@ -2,7 +2,8 @@
 
 The store a workflow's runs go to is, in order: the workflow's own ``storage=``; the one
 given to ``flownb.configure(storage=...)``; the ``FLOWNB_STORAGE`` environment variable
-(a path, or ``:memory:``); else ``SQLiteStore(".flownb/runs.db")`` in the working directory.
+(a path, ``:memory:``, or a PostgreSQL URI ``postgresql://…`` / ``postgres://…``, which
+selects ``PostgresStore``); else ``SQLiteStore(".flownb/runs.db")`` in the working directory.
 ``storage=False`` (per workflow or in ``configure``) keeps runs in memory only.
 
 The executor a workflow's steps run on is its own ``executor=`` (or a foreach's), else the
@@ -30,6 +31,8 @@ _UNSET: Any = object()
 _configured: Any = _UNSET
 _lock = threading.Lock()
 _sqlite_stores: dict[str, Store] = {}
+_postgres_stores: dict[str, Store] = {}
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _memory_store: Store | None = None
 
 
@@ -37,8 +40,9 @@ def configure(*, storage: Store | str | bool | None = _UNSET,
               executor: Executor | None = _UNSET) -> None:
     """Set process-wide defaults; a keyword left out keeps its current setting.
 
-    ``storage``: a ``Store``, a path to an SQLite file, ``":memory:"``, ``False`` (no
-    persistence) or ``None`` (back to the environment/default).
+    ``storage``: a ``Store``, a path to an SQLite file, ``":memory:"``, a PostgreSQL URI
+    (``"postgresql://user@host/db"``: a ``PostgresStore``), ``False`` (no persistence) or
+    ``None`` (back to the environment/default).
     ``executor``: where steps run unless a workflow or foreach says otherwise, e.g.
     ``DaskExecutor(client)``; ``None`` goes back to the local executor.
 
@@ -76,6 +80,13 @@ def _store_for(spec: str) -> Store:
 
                 _memory_store = MemoryStore()
             return _memory_store
+        if spec.startswith(_POSTGRES_SCHEMES):
+            store = _postgres_stores.get(spec)
+            if store is None:
+                from .storage import postgres  # psycopg: loaded only for this
+
+                store = _postgres_stores[spec] = postgres.PostgresStore(spec)
+            return store
         path = str(Path(spec).expanduser().resolve())
         store = _sqlite_stores.get(path)
         if store is None:

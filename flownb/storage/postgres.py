@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -92,13 +92,17 @@ class PostgresStore(Store):
         """What ``StorageError`` names: the server and database, never the password."""
         self._conninfo = conninfo
         self._timeout = timeout
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _open holds it while _connection may take it
         self._ready = False  # the tables were found (or made) at this version
         self._closed = False
-        self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=False, timeout=timeout,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
-            name="flownb", reconnect_timeout=60.0)
+        self._max_size = max_size
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ConnectionPool:
+        return ConnectionPool(
+            self._conninfo, min_size=1, max_size=self._max_size, open=False,
+            timeout=self._timeout, name="flownb", reconnect_timeout=60.0,
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(self._timeout))})
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.conninfo!r})"
@@ -117,7 +121,7 @@ class PostgresStore(Store):
             self._pool.open(wait=False)
             operation = "opening"
             try:
-                with self._pool.connection() as conn:
+                with self._connection() as conn:
                     if _scalar(conn, sql.FIND_SCHEMA_TABLE):
                         stored = _scalar(conn, sql.SELECT_SCHEMA_VERSION)
                         self._refuse_newer(stored)
@@ -144,8 +148,47 @@ class PostgresStore(Store):
                             conn.execute(sql.INSERT_SCHEMA_VERSION, (STORAGE_SCHEMA_VERSION,))
                         # Older layouts would be migrated here; version 1 is the first.
                 self._ready = True
+            except _Unsent as exc:
+                raise self._fault(exc.cause, operation, unsent=True) from exc.cause
             except psycopg.Error as exc:
                 raise self._fault(exc, operation, write=operation != "opening") from exc
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection of the pool, given back afterwards (a broken one is dropped).
+
+        Raises ``_Unsent`` (nothing was sent) with the reason when there is none: the pool
+        only says it waited, so one direct attempt finds out why (a refused connection, a
+        refused login). If that attempt succeeds, the server is back while the pool waits
+        out its reconnection back-off: a fresh pool serves this call.
+        """
+        pool = self._pool
+        try:
+            conn = pool.getconn()
+        except PoolTimeout as exc:
+            try:
+                psycopg.connect(self._conninfo,
+                                connect_timeout=max(1, round(self._timeout))).close()
+            except psycopg.Error as probe:
+                raise _Unsent(probe) from exc
+            except Exception:
+                raise _Unsent(exc) from exc
+            with self._lock:
+                stale = None
+                if self._pool is pool and not self._closed:
+                    stale, self._pool = pool, self._new_pool()
+                    self._pool.open(wait=False)
+                pool = self._pool
+            if stale is not None:
+                stale.close(timeout=0)
+            try:
+                conn = pool.getconn()
+            except PoolTimeout as again:
+                raise _Unsent(again) from again
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)
 
     def _refuse_newer(self, stored: Any) -> None:
         if isinstance(stored, int) and stored > STORAGE_SCHEMA_VERSION:
@@ -161,18 +204,19 @@ class PostgresStore(Store):
         if not self._ready:
             self._open()
         try:
-            with self._pool.connection() as conn:
+            with self._connection() as conn:
                 cur = conn.execute(statement, params)
                 return cur.fetchall() if cur.description is not None else []
+        except _Unsent as exc:
+            raise self._fault(exc.cause, operation, run_id=run_id, write=write,
+                              unsent=True) from exc.cause
         except psycopg.Error as exc:
             raise self._fault(exc, operation, run_id=run_id, write=write) from exc
 
     def _fault(self, exc: psycopg.Error, operation: str, *, run_id: str | None = None,
-               write: bool = False) -> StorageError:
-        """``exc`` explained as ``StorageError`` (the password scrubbed from its text)."""
-        unsent = isinstance(exc, PoolTimeout)  # no connection: nothing was sent
-        if unsent:
-            exc = self._why_no_connection(exc)
+               write: bool = False, unsent: bool = False) -> StorageError:
+        """``exc`` explained as ``StorageError`` (the password scrubbed from its text).
+        ``unsent``: there was no connection, so nothing of a write was sent."""
         state = getattr(exc, "sqlstate", None) or ""
         text = self._scrub(str(exc).strip().replace("\n", " "))
         lost = False
@@ -208,16 +252,6 @@ class PostgresStore(Store):
             write = False
         return storage_error(self.description, operation, f"{cause} ({text})", advice,
                              run_id=run_id, write=write)
-
-    def _why_no_connection(self, timeout: psycopg.Error) -> psycopg.Error:
-        """The pool only says it waited: one direct attempt finds out why (a refused
-        connection, a refused login)."""
-        try:
-            psycopg.connect(self._conninfo, connect_timeout=max(1, round(self._timeout))
-                            ).close()
-        except psycopg.Error as exc:
-            return exc
-        return timeout
 
     def _discard_broken(self) -> None:
         """After a lost connection, the pool's other idle connections are most likely
@@ -328,9 +362,12 @@ class PostgresStore(Store):
             self._open()
         passed: list[bool] = []
         try:
-            with self._pool.connection() as conn, conn.transaction():
+            with self._connection() as conn, conn.transaction():
                 for batch in batches:
                     passed.append(bool(conn.execute(sql.UPDATE_RUNS, batch).fetchall()))
+        except _Unsent as exc:
+            raise self._fault(exc.cause, operation, run_id=one, write=True,
+                              unsent=True) from exc.cause
         except psycopg.Error as exc:
             raise self._fault(exc, operation, run_id=one, write=True) from exc
         return self._explain(updates, passed, operation)
@@ -374,6 +411,14 @@ class PostgresStore(Store):
             self._closed = True
             self._ready = False
         self._pool.close()
+
+
+class _Unsent(Exception):
+    """No connection could be had: ``cause`` says why; no statement was sent."""
+
+    def __init__(self, cause: psycopg.Error) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 _RUN_COLUMNS = ("run_id", "workflow_id", "status", "version", "created_at", "updated_at",

@@ -43,7 +43,12 @@ STORAGE_SCHEMA_VERSION = 1
 ADVISORY_LOCK_KEY = 0x666C6F776E62
 
 LOCK = "SELECT pg_advisory_xact_lock(%s)"
-FIND_SCHEMA_TABLE = "SELECT to_regclass('flownb_schema') IS NOT NULL"
+# Read from the catalog with the statement's own snapshot (not ``to_regclass``, whose
+# catalog cache may not have heard yet of a table that the session holding the advisory
+# lock before us created: an advisory lock does not refresh it).
+FIND_SCHEMA_TABLE = """SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relname = 'flownb_schema' AND n.nspname = current_schema())"""
 SELECT_SCHEMA_VERSION = "SELECT max(version) FROM flownb_schema"
 INSERT_SCHEMA_VERSION = "INSERT INTO flownb_schema (version) VALUES (%s)"
 
