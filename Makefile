@@ -1,6 +1,6 @@
 # flownb developer / CI entry points.  GNU make.
 #
-#   make test      lint + pytest (installs .venv and Debian chromium when needed)
+#   make test      lint + pytest (installs .venv, Debian chromium and postgresql when needed)
 #   make lint      ruff + mypy
 #   make lab       JupyterLab on notebooks/ (installs only flownb + what the notebooks import)
 #   make bench     python -m benchmarks
@@ -101,13 +101,35 @@ browser:
 	       "(as root: apt-get install chromium)" >&2; \
 	fi
 
+## postgres: Debian's PostgreSQL server binaries, for the tests' throwaway server
+## (tests/postgres_server.py runs initdb + pg_ctl from /usr/lib/postgresql/*/bin).
+.PHONY: postgres
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "make postgres: no /usr/lib/postgresql/*/bin/initdb; installing Debian postgresql"; \
+	  apt-get update -qq || echo "make postgres: apt-get update failed" >&2; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postgresql >/dev/null || echo "make postgres: apt-get install postgresql failed" >&2; \
+	fi; \
+	if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "make postgres: $$(ls -d /usr/lib/postgresql/*/bin | tail -1)"; \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "make postgres: ERROR: PostgreSQL not found and could not be installed" \
+	       "(need root + apt-get: apt-get install postgresql)" >&2; \
+	  exit 1; \
+	else \
+	  echo "make postgres: WARNING: PostgreSQL not found; its tests will be skipped" \
+	       "(as root: apt-get install postgresql)" >&2; \
+	fi
+
 ## lint: ruff + mypy (mypy's file list is in pyproject.toml).
 lint: venv
 	"$(VENV)/bin/ruff" check flownb tests benchmarks notebooks scripts
 	"$(VENV)/bin/mypy"
 
 ## test: lint first, then the pytest suite.
-test: lint browser
+test: lint browser postgres
 	"$(VPY)" -m pytest -q $(PYTEST_ARGS)
 
 ## lab: JupyterLab rooted at notebooks/ (no test tools installed for it).
