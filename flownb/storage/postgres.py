@@ -402,6 +402,12 @@ class PostgresStore(Store):
             for run_id, wf_id, st, created_at, updated_at, suspended in rows
         ]
 
+    def version_of(self, run_id: str) -> int | None:
+        """The stored version (one indexed read of the header row), ``None`` if unknown."""
+        rows = self._run(f"reading the version of run {run_id!r}", sql.SELECT_VERSIONS,
+                         ([run_id],), run_id=run_id)
+        return int(rows[0][1]) if rows else None
+
     def delete(self, run_id: str) -> bool:
         return bool(self._run(f"deleting run {run_id!r}", sql.DELETE_RUN, {"run_id": run_id},
                               run_id=run_id, write=True))

@@ -300,6 +300,37 @@ def test_tables_are_created_once_by_many_stores_at_once(postgres_db: str) -> Non
             s.close()
 
 
+def test_a_user_with_the_grants_of_docs_team_md_can_do_everything(
+        pg: PostgresStore, postgres_db: str, postgres_server: PostgresServer) -> None:
+    pg.insert(snapshot("by-owner"))  # the owner's first use made the tables
+    dbname = postgres_db.rsplit("/", 1)[1]
+    user = f"user_{dbname}"
+    postgres_server.psql(f"CREATE ROLE {user} LOGIN")
+    postgres_server.psql(
+        f"GRANT USAGE ON SCHEMA public TO {user}; "
+        f"GRANT SELECT ON flownb_schema TO {user}; "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, flownb_run_bodies, "
+        f"flownb_run_meta, flownb_run_records TO {user}", dbname)
+    store = PostgresStore(postgres_db.replace("postgres@", f"{user}@"))
+    try:
+        store.insert(snapshot("by-user"))
+        assert store.update("by-owner", expected_version=1, status="success",
+                            updated_at=2.0, meta={}, steps={"a": {"n": 1}}) == 2
+        assert store.version_of("by-owner") == 2 and store.version_of("nope") is None
+        assert [i.run_id for i in store.list_runs()] == ["by-user", "by-owner"]
+        assert store.delete("by-user") and store.load("by-owner") is not None
+    finally:
+        store.close()
+    postgres_server.psql(f"REVOKE DELETE ON flownb_runs FROM {user}", dbname)
+    store = PostgresStore(postgres_db.replace("postgres@", f"{user}@"))
+    try:
+        with pytest.raises(StorageError) as caught:
+            store.delete("by-owner")
+        assert "permission denied" in str(caught.value) and "docs/team.md" in str(caught.value)
+    finally:
+        store.close()
+
+
 # -- the password ----------------------------------------------------------------------------
 
 
