@@ -5,6 +5,11 @@ unchanged, on an ``SQLiteStore``: it is the run's input, each step's payload and
 and the result, eight places in all. The file, checkpointed (``PRAGMA
 wal_checkpoint(TRUNCATE)``), is measured against the distinct bytes (the value's JSON
 text, once), and the run's time against one SQLite commit of that text.
+
+PostgreSQL rows run only when ``FLOWNB_BENCH_PG`` holds a conninfo (a database the rows may
+fill with tables and runs; a local server: ``tests/postgres_server.py`` starts one): a
+100-step chain on ``PostgresStore`` against one PostgreSQL commit of a small row per step,
+and 100 runs x 10 steps started together against the same runs one by one (group commit).
 """
 
 from __future__ import annotations
@@ -68,7 +73,59 @@ async def _one_commit(text: str) -> float:
     return elapsed * 1e3
 
 
+def _postgres_rows(quick: bool) -> list[Row]:
+    import os
+    import statistics
+    from functools import partial
+
+    conninfo = os.environ.get("FLOWNB_BENCH_PG", "").strip()
+    labels = ("100-step chain, PostgreSQL store", "100 runs x 10 steps started together, "
+              "PostgreSQL")
+    if not conninfo:
+        note = "n/a: set FLOWNB_BENCH_PG to a PostgreSQL conninfo to run"
+        return [Row(label, "us/step", [], note=note) for label in labels]
+    import psycopg
+
+    from flownb.storage.postgres import PostgresStore
+
+    from .core import chain, per_step, runs_per_step
+
+    reps = 3 if quick else 15
+    store = PostgresStore(conninfo)
+    conn = psycopg.connect(conninfo, autocommit=True)
+    conn.execute("CREATE TABLE IF NOT EXISTS flownb_bench_floor (k text PRIMARY KEY, v text)")
+
+    async def floor(n: int) -> float:
+        """One commit per step: an autocommit upsert of a small row."""
+        t = time.perf_counter()
+        for i in range(n):
+            conn.execute("INSERT INTO flownb_bench_floor VALUES (%s, %s) ON CONFLICT (k) "
+                         "DO UPDATE SET v = excluded.v", (f"s{i}", '{"n": 1}'))
+        return (time.perf_counter() - t) / n * 1e6
+
+    try:
+        wf = chain(100, store, id="pg-chain-100")
+        got, base = paired(lambda: per_step(wf, 100), lambda: floor(100), reps)
+        many = chain(10, store, id="pg-chain-10")
+        together, alone = paired(partial(runs_per_step, many, 100, 10, together=True),
+                                 partial(runs_per_step, many, 100, 10, together=False),
+                                 2 if quick else 5)
+    finally:
+        conn.close()
+        store.close()
+    gain = statistics.median(alone) / statistics.median(together)
+    return [
+        Row(labels[0], "us/step", got, "1 commit/step", base, "<= 1.5x floor"),
+        Row(labels[1], "us/step", together, "same runs one by one", alone,
+            ">= 4x the one-by-one throughput", note=f"now {gain:.1f}x (group commit)"),
+    ]
+
+
 def rows(quick: bool) -> list[Row]:
+    return _sqlite_rows(quick) + _postgres_rows(quick)
+
+
+def _sqlite_rows(quick: bool) -> list[Row]:
     size = 1_000_000 if quick else 10_500_000
     reps = 2 if quick else 7
     text = "x" * size
