@@ -131,12 +131,14 @@ def _row(row: Row, started_at: float | None) -> dict[str, Any]:
 def model_state(model: RunModel, *, now: float | None, result: Any = None,
                 has_result: bool = False, expanded: Iterable[str] = (),
                 read_only: bool = False, notice: str | None = None,
-                events: bool = False, seq: int = 0) -> dict[str, Any]:
+                events: bool = False, seq: int = 0,
+                can_rerun: bool = False) -> dict[str, Any]:
     """The ``model`` trait of the live view: ``model`` as the browser draws it, bounded.
 
     ``now`` is the kernel's clock when the model was made (the browser counts running
     times up from it); ``result`` the run's output when ``has_result`` (folded unless
-    ``"result"`` is in ``expanded``); ``events`` whether to include the recent events.
+    ``"result"`` is in ``expanded``); ``events`` whether to include the recent events;
+    ``can_rerun`` whether the view offers Re-run (a button in its header).
     """
     nodes = {}
     for path, node in model.nodes.items():
@@ -158,6 +160,7 @@ def model_state(model: RunModel, *, now: float | None, result: Any = None,
         "now": now,
         "error": model.error,
         "read_only": read_only,
+        "can_rerun": can_rerun,
         "notice": notice,
         "nodes": nodes,
         "rows": rows,
@@ -215,6 +218,8 @@ def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResul
     skipped); ``steps`` the run's results; ``is_foreach`` whether it is a foreach node
     (then ``items`` lists its items, ``{"index", "path", "status"}``); ``exception`` and
     ``run_error`` the failed run's exception and message (for the user's traceback).
+    ``resumed_at`` is when a resumed step's execution with its answer (``resume_data``)
+    started (then ``started_at`` is the same time); ``None`` for a step never resumed.
     """
     result = steps.get(path)
     info: dict[str, Any] = dict.fromkeys(INSPECTOR_KEYS)
@@ -228,6 +233,10 @@ def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResul
         info["ended_at"] = result.ended_at
         info["suspend_payload"] = to_jsonable(result.suspend_payload)
         info["resume_data"] = to_jsonable(result.resume_payload)
+        # A resumed step runs again from its start with the answer: its record's start is
+        # when that execution began (the suspension's own start is not kept).
+        if result.resume_payload is not None:
+            info["resumed_at"] = result.started_at
         # Only the last attempt is recorded (its error and end); earlier ones are counted.
         attempts = []
         for n in range(1, result.attempts + 1):

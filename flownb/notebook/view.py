@@ -73,6 +73,11 @@ log = logging.getLogger("flownb")
 # follows it from the store.
 _UNDECIDED = ("running", "suspended")
 
+# The statuses of a run that is over: its view offers Re-run.
+_DECIDED = ("success", "failed", "canceled")
+
+_UNKNOWN = object()  # a run's input not seen (yet)
+
 
 @dataclass(frozen=True, slots=True)
 class HTMLText:
@@ -154,6 +159,7 @@ class RunView(anywidget.AnyWidget):
         self._answered: list[ResumeForm] = []  # forms of steps that waited: their answers
         self._stop_following: Callable[[], None] | None = None
         self._closed = False
+        self._input: Any = _UNKNOWN  # the shown run's input, for Re-run
         # A stored run followed from its store: (store, run id, version seen), the status
         # its reattached run had when loaded, and the task checking it.
         self._stored: tuple[Store, str, int | None] | None = None
@@ -260,6 +266,7 @@ class RunView(anywidget.AnyWidget):
         self._earlier_events = self.stats["events"]
         self.run = run
         self._started = None
+        self._input = _UNKNOWN
         self._watch(run)
         self._flush()
 
@@ -443,8 +450,11 @@ class RunView(anywidget.AnyWidget):
 
     def _on_feed(self, event: Event | None) -> None:
         """The run's feed: events came (``None``), or a run-level event."""
-        if event is not None and event.type == WORKFLOW_START and self._started is None:
-            self._started = event.timestamp
+        if event is not None and event.type == WORKFLOW_START:
+            if self._started is None:
+                self._started = event.timestamp
+            if isinstance(event.payload, dict) and "input" in event.payload:
+                self._input = event.payload["input"]
         if event is None or event.type == WORKFLOW_FINISH:
             self._flush()  # the final state shows as soon as the run returns
 
@@ -459,14 +469,61 @@ class RunView(anywidget.AnyWidget):
             self.inspected = self._inspected()
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("kind") == "cancel":
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "cancel":
             self.cancel()
+        elif kind == "rerun":
+            self.rerun()
 
     def cancel(self) -> None:
         """Cancel the run shown (the Cancel button)."""
         run = self.run
         if run is not None and run.status == "running":
             spawn(run.cancel())
+
+    @property
+    def can_rerun(self) -> bool:
+        """Whether Re-run is offered: the view has the run's workflow (not a read-only
+        stored run), the run is over (succeeded, failed or was canceled) and its input is
+        known (seen when it started here, or stored)."""
+        run = self.run
+        return (run is not None and run.status in _DECIDED
+                and self._input_of(run) is not _UNKNOWN)
+
+    def _input_of(self, run: Run) -> Any:
+        """The input ``run`` started with: seen in its start event, else its stored one."""
+        if self._input is _UNKNOWN and run.store is not None:
+            snap = run.store.load(run.run_id)
+            if snap is not None:
+                self._input = snap.input
+        return self._input
+
+    def rerun(self) -> Run | None:
+        """Start a new run of the same workflow with the same input (the Re-run button) and
+        follow it here; returns the new run (it runs in the background where an event loop
+        runs, else to its end), or ``None`` when Re-run is not offered (:attr:`can_rerun`).
+
+        The run shown before stays as it is, in its store; this view shows the new one."""
+        run = self.run
+        if run is None or not self.can_rerun:
+            return None
+        input_data = self._input_of(run)
+        fresh = run.workflow.create_run()  # a view of the workflow follows it by itself
+        if self.run is not fresh:
+            self._follow(fresh)
+        # The new run is this process's own: its events, not the store, show it now.
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+        self._stored = None
+        for form in [*self._answered, *self._forms.values()]:  # the old run's answers
+            close_tree(form)
+            form.close()
+        self._forms, self._answered = {}, []
+        self.forms = []
+        self._input = input_data
+        spawn(fresh.start(input_data))
+        return fresh
 
     def _flush(self) -> None:
         """Send the run's model now (one front-end message)."""
@@ -490,7 +547,7 @@ class RunView(anywidget.AnyWidget):
         self.state = live.model_state(
             model, now=clock.now(), result=result, has_result=has_result,
             expanded=self.expanded, read_only=self.run is None, notice=notice,
-            events=self.tab == "events", seq=self._updates)
+            events=self.tab == "events", seq=self._updates, can_rerun=self.can_rerun)
 
     def _send_timeline(self, model: RunModel) -> None:
         if self.tab == "timeline":

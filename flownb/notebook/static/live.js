@@ -387,12 +387,22 @@ class LiveView {
         model.send({ kind: "cancel" });
       },
     }) : null;
-    fill(this.head, 
+    // Re-run: a new run of the same workflow with the same input; this view follows it.
+    const rerun = state.can_rerun ? h("button", {
+      class: "flownb-button flownb-rerun", text: "Re-run",
+      title: "start a new run with the same input (this view follows it)",
+      onclick: (event) => {
+        event.target.disabled = true;
+        event.target.textContent = "Starting…";
+        model.send({ kind: "rerun" });
+      },
+    }) : null;
+    fill(this.head,
       h("span", { class: "flownb-title" }, h("b", { text: state.workflow_id }), " · run ",
         h("code", { text: state.run_id })),
       pill(state.status), elapsed,
       state.notice ? h("span", { class: "flownb-notice", text: state.notice }) : null,
-      h("span", { class: "flownb-spacer" }), cancel);
+      h("span", { class: "flownb-spacer" }), cancel, rerun);
   }
 
   drawSteps(state) {
@@ -547,6 +557,11 @@ class LiveView {
       h("div", { class: "flownb-inspector-head" },
         h("b", { class: "flownb-cut", text: info.path, title: info.path }), pill(info.status),
         h("span", { class: "flownb-spacer" }),
+        // Fork from here (SPEC §3d) keeps its place; exploring (issue 17) wires it.
+        this.state && !this.state.read_only ? h("button", {
+          class: "flownb-tool flownb-fork", text: "Fork from here", disabled: true,
+          title: "a new run from this step's recorded input: comes with exploring (issue 17)",
+        }) : null,
         h("button", { class: "flownb-tool", text: "×", title: "close the inspector",
           onclick: () => { model.set("selected", ""); model.save_changes(); } })),
       h("div", { class: "flownb-fields" },
