@@ -3,7 +3,8 @@ wide one (a parallel of six long ids) and a 300-item foreach of a nested workflo
 
 Checked from the DOM: the graph never leaves the view, every node's label stays inside its
 shape, status pills are readable (contrast >= 4.5:1 from the computed colours), clicking a
-node shows its output in the inspector, and a foreach's progress bar rises while it runs.
+node shows its output in the inspector, a foreach's progress bar rises while it runs, and
+Re-run starts the same input again in the same view.
 Screenshots: ``test-artifacts/browser/live-{small,wide,foreach}-{light,dark}.png``.
 """
 
@@ -274,10 +275,24 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     inspector = small.locator(".flownb-inspector")
     expect(inspector).to_be_visible()
     expect(inspector).to_contain_text("HELLO!")
+    fork = inspector.locator(".flownb-fork")  # its place kept until exploring (issue 17)
+    expect(fork).to_be_disabled()
+    expect(fork).to_have_attribute("title", re.compile("issue 17"))
     screenshot(small, f"live-small-{theme}")
     small.locator('.flownb-tab[data-tab="timeline"]').click()
     expect(small.locator(".flownb-gantt-row")).to_have_count(2)  # one bar per step
     screenshot(small, f"live-timeline-{theme}")
+    # Re-run: a new run with the same input, followed by the same view.
+    first_id = small.locator(".flownb-head code").inner_text()
+    small.locator(".flownb-rerun").click()
+    expect(small.locator(".flownb-head code")).not_to_have_text(first_id)
+    expect(small.locator(".flownb-head .flownb-pill")).to_have_text("success")
+    expect(small.locator('g[data-path="polish"]')).to_have_class(re.compile("status-success"))
+    expect(small.locator(".flownb-rerun")).to_be_enabled()  # offered again
+    small.locator('.flownb-tab[data-tab="steps"]').click()
+    expect(small.locator('tr[data-path="shout"]')).to_contain_text("HELLO!")
+    check_layout(small, f"rerun/{theme}")
+    screenshot(small, f"live-rerun-{theme}")
 
     wide = nb.output(WIDE).locator(".flownb-run-view")
     expect(wide.locator(".flownb-head .flownb-pill")).to_have_text("success")
