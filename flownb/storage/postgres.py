@@ -22,8 +22,9 @@ server and the operation. The password is never shown: not in messages, ``repr``
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -50,6 +51,8 @@ from .postgres_layout import STORAGE_SCHEMA_VERSION
 from .sqlite_layout import suspended_json
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "PostgresStore"]
+
+log = logging.getLogger("flownb")
 
 _SEQ_SHIFT = 32  # room for 2**32 records per change, as in the SQLite store
 
@@ -97,6 +100,7 @@ class PostgresStore(Store):
         self._closed = False
         self._max_size = max_size
         self._pool = self._new_pool()
+        self._listener = _Listener(conninfo, self.description, self._scrub, timeout)
 
     def _new_pool(self) -> ConnectionPool:
         return ConnectionPool(
@@ -412,11 +416,137 @@ class PostgresStore(Store):
         return bool(self._run(f"deleting run {run_id!r}", sql.DELETE_RUN, {"run_id": run_id},
                               run_id=run_id, write=True))
 
+    def on_change(self, run_id: str,
+                  wake: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``wake()`` (from the store's listening thread) after every committed write
+        of ``run_id``, by any process, until the returned function is called.
+
+        The store's first subscription opens one connection of its own (outside the pool)
+        that runs ``LISTEN flownb_runs``; every write of a run notifies that channel in its
+        transaction. ``wake`` is also called once when the subscription starts listening,
+        and again after a lost listening connection is back (notifications sent meanwhile
+        were missed): a spurious wake costs the watcher one ``version_of``. The thread and
+        its connection stop when the last subscriber leaves or the store is closed.
+        """
+        if self._closed:
+            return None
+        return self._listener.subscribe(run_id, wake)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             self._ready = False
+        self._listener.close()
         self._pool.close()
+
+
+class _Listener:
+    """One ``LISTEN flownb_runs`` connection of a store, read by a daemon thread that
+    calls the wakes registered for each notified run id.
+
+    The thread starts with the first subscription and stops (closing its connection) when
+    the last one leaves or ``close()`` is called. A lost connection is logged at debug
+    level and opened again, with a growing pause; watchers poll seldom meanwhile.
+    """
+
+    POLL = 0.25  # seconds: how long the thread waits for notifications between stop checks
+
+    def __init__(self, conninfo: str, description: str, scrub: Callable[[str], str],
+                 timeout: float) -> None:
+        self._conninfo = conninfo
+        self._description = description
+        self._scrub = scrub
+        self._connect_timeout = max(1, round(timeout))
+        self._lock = threading.Lock()
+        self._wakes: dict[str, list[Callable[[], None]]] = {}
+        self._stop: threading.Event | None = None  # the running thread's, if one runs
+        self._threads: list[threading.Thread] = []
+        self._listening = False
+
+    def subscribe(self, run_id: str, wake: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._wakes.setdefault(run_id, []).append(wake)
+            if self._stop is None:
+                stop = self._stop = threading.Event()
+                thread = threading.Thread(target=self._serve, args=(stop,), daemon=True,
+                                          name="flownb-postgres-listen")
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                thread.start()
+            listening = self._listening
+        if listening:
+            wake()  # a change just before the subscription: the watcher checks once
+        done = False
+
+        def unsubscribe() -> None:
+            nonlocal done
+            with self._lock:
+                if done:
+                    return
+                done = True
+                wakes = self._wakes.get(run_id, [])
+                for i, w in enumerate(wakes):
+                    if w is wake:
+                        del wakes[i]
+                        break
+                if not wakes:
+                    self._wakes.pop(run_id, None)
+                if not self._wakes:
+                    self._halt()
+
+        return unsubscribe
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread and wait for it (its connection closes with it)."""
+        with self._lock:
+            self._wakes.clear()
+            self._halt()
+            threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(timeout)
+
+    def _halt(self) -> None:  # under the lock
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
+            self._listening = False
+
+    def _wake(self, run_id: str | None) -> None:
+        with self._lock:
+            if run_id is None:
+                wakes = [w for ws in self._wakes.values() for w in ws]
+            else:
+                wakes = list(self._wakes.get(run_id, ()))
+        for wake in wakes:
+            try:
+                wake()
+            except Exception:  # a watcher's fault must not stop the others' wakes
+                log.debug("flownb: a watcher's wake failed", exc_info=True)
+
+    def _serve(self, stop: threading.Event) -> None:
+        pause = 0.1
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True,
+                                     connect_timeout=self._connect_timeout) as conn:
+                    conn.execute(sql.LISTEN)
+                    with self._lock:
+                        if stop.is_set():
+                            return
+                        self._listening = True
+                    pause = 0.1
+                    self._wake(None)  # whatever changed before it listened: check once
+                    while not stop.is_set():
+                        for note in conn.notifies(timeout=self.POLL):
+                            if note.channel == sql.CHANNEL:
+                                self._wake(note.payload)
+            except Exception as exc:  # lost or refused: retry; watchers poll meanwhile
+                with self._lock:
+                    if self._stop is stop:
+                        self._listening = False
+                log.debug("flownb: listening to %s failed (%s); trying again in %.1f s",
+                          self._description, self._scrub(str(exc).strip()), pause)
+                stop.wait(pause)
+                pause = min(pause * 2, 5.0)
 
 
 class _Unsent(Exception):

@@ -28,6 +28,11 @@ one round trip and one commit per group commit, atomic, and exactly one of two c
 resumes passes its check (the second waits for the first's row lock, then finds the
 version moved on).
 
+Every write that changes a run (insert, update, delete) also sends
+``pg_notify('flownb_runs', run_id)`` in the same statement: PostgreSQL delivers it when the
+transaction commits, to every session that ran ``LISTEN flownb_runs`` on the database
+(``PostgresStore.on_change``), and drops it with a transaction that fails.
+
 Every statement is a constant; nothing of the input is ever spliced into SQL.
 """
 
@@ -118,7 +123,7 @@ WITH c AS (
         %(r_seq)s::bigint[], %(r_data)s::text[]) AS k(run_id, kind, key, seq, data)
     WHERE k.run_id IN (SELECT run_id FROM h)
 )
-SELECT run_id FROM h"""
+SELECT run_id, pg_notify('flownb_runs', run_id) FROM h"""
 
 # Updates of distinct runs, a batch as arrays. A change applies only if its run is at the
 # expected version; NULL status, suspended or meta leave the stored one. The run ids whose
@@ -146,7 +151,11 @@ WITH c AS (
     WHERE k.run_id IN (SELECT run_id FROM h)
     ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data
 )
-SELECT run_id FROM h"""
+SELECT run_id, pg_notify('flownb_runs', run_id) FROM h"""
+
+# Watchers' channel (``LISTEN``): every write of a run notifies it with the run id.
+CHANNEL = "flownb_runs"
+LISTEN = "LISTEN flownb_runs"
 
 SELECT_VERSIONS = "SELECT run_id, version FROM flownb_runs WHERE run_id = ANY(%s::text[])"
 
@@ -169,8 +178,9 @@ ORDER BY 1, 2"""
 DELETE_RUN = """
 WITH r AS (DELETE FROM flownb_run_records WHERE run_id = %(run_id)s),
      m AS (DELETE FROM flownb_run_meta WHERE run_id = %(run_id)s),
-     b AS (DELETE FROM flownb_run_bodies WHERE run_id = %(run_id)s)
-DELETE FROM flownb_runs WHERE run_id = %(run_id)s RETURNING run_id"""
+     b AS (DELETE FROM flownb_run_bodies WHERE run_id = %(run_id)s),
+     h AS (DELETE FROM flownb_runs WHERE run_id = %(run_id)s RETURNING run_id)
+SELECT run_id, pg_notify('flownb_runs', run_id) FROM h"""
 
 # One constant statement per filter combination (never SQL built from input).
 _LIST = ("SELECT run_id, workflow_id, status, created_at, updated_at, suspended "

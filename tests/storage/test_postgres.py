@@ -3,18 +3,22 @@
 Exactly-once resume between processes (2 and 10 racing for one suspended run); the server
 stopped with ``pg_ctl stop -m immediate`` in the middle of a run (``StorageError``, nothing
 lost, ``restart()`` finishes once it is back, no completed step runs twice); a database of
-a newer flownb refused; a server that is not there; the password never shown; and that
+a newer flownb refused; a server that is not there; the password never shown; watchers
+woken by LISTEN/NOTIFY (a write by another process, unsubscribing, closing, a server
+restart); and that
 ``FLOWNB_STORAGE=postgresql://…`` selects the store while ``import flownb.storage`` loads no
 psycopg.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +31,7 @@ from pydantic import BaseModel
 from flownb import config, create_step, create_workflow
 from flownb.errors import StorageError
 from flownb.storage import Snapshot
+from flownb.storage.base import POLL_INTERVAL, watch_versions
 from flownb.storage.postgres import STORAGE_SCHEMA_VERSION, PostgresStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -368,6 +373,162 @@ def test_the_password_never_shows(postgres_server: PostgresServer,
     texts += [record.getMessage() for record in caplog.records]
     for text in texts:
         assert PASSWORD not in text, text
+
+
+# -- watchers woken by LISTEN/NOTIFY ------------------------------------------------------------
+
+LISTEN_THREAD = "flownb-postgres-listen"
+
+
+def _listen_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == LISTEN_THREAD]
+
+
+def _gone(deadline: float = 5.0) -> bool:
+    """The listening thread ended (within ``deadline`` s: it checks every 0.25 s)."""
+    end = time.monotonic() + deadline
+    while _listen_threads() and time.monotonic() < end:
+        time.sleep(0.02)
+    return not _listen_threads()
+
+
+class Wakes:
+    """A ``wake`` callable counting its calls, to wait for the next one."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.cond = threading.Condition()
+
+    def __call__(self) -> None:
+        with self.cond:
+            self.calls += 1
+            self.cond.notify_all()
+
+    def wait_for(self, calls: int, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.calls >= calls, timeout)
+
+
+WRITER = textwrap.dedent('''
+    import sys, time
+    from flownb.storage.postgres import PostgresStore
+    store = PostgresStore(sys.argv[1])
+    store.update(sys.argv[2], expected_version=1, status=None, updated_at=2.0, meta=None,
+                 steps={"a": {"status": "running"}})
+    print(time.time(), flush=True)  # committed (and notified) before update returns
+    store.close()
+''')
+
+
+async def test_a_write_by_another_process_wakes_the_watcher_at_once(pg: PostgresStore,
+                                                                    postgres_db: str) -> None:
+    pg.insert(snapshot("r1"))
+    checks = 0
+    version_of = pg.version_of
+
+    def counted(run_id: str) -> int | None:
+        nonlocal checks
+        checks += 1
+        return version_of(run_id)
+
+    pg.version_of = counted  # type: ignore[method-assign]
+
+    async def first_move() -> tuple[int | None, float]:
+        async for version in watch_versions(pg, "r1", 1):
+            return version, time.time()
+        raise AssertionError("the watch ended")
+
+    task = asyncio.create_task(first_move())
+    await asyncio.sleep(0.5)
+    assert len(_listen_threads()) == 1
+    assert checks <= 1  # the one check when it starts listening; no polling 4 times a second
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WRITER, postgres_db, "r1", stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    out, _ = await writer.communicate()
+    assert writer.returncode == 0
+    version, woken_at = await asyncio.wait_for(task, 5)  # the safety poll is 5 s away
+    assert version == 2
+    assert woken_at - float(out) < POLL_INTERVAL  # pushed: sooner than even a 4/s poll
+    assert _gone()  # the watch ended, its subscription too: the thread stops
+
+
+def test_another_store_wakes_the_subscribers_of_that_run_until_unsubscribed(
+        pg: PostgresStore, postgres_db: str) -> None:
+    other = PostgresStore(postgres_db)
+    try:
+        other.insert(snapshot("r1"))
+        other.insert(snapshot("r2"))
+        w1, w2 = Wakes(), Wakes()
+        stop1 = pg.on_change("r1", w1)
+        stop2 = pg.on_change("r2", w2)
+        assert stop1 is not None and stop2 is not None
+        assert w1.wait_for(1, 5) and w2.wait_for(1, 5)  # once, on listening
+        assert len(_listen_threads()) == 1  # one connection and thread for the store
+        time.sleep(0.1)
+        before1, before2 = w1.calls, w2.calls
+        other.update("r1", expected_version=1, status=None, updated_at=2.0, meta=None)
+        assert w1.wait_for(before1 + 1, 2)
+        time.sleep(0.2)
+        assert w2.calls == before2  # another run's write does not wake it
+        stop1()
+        stop1()  # twice is harmless
+        other.update("r1", expected_version=2, status=None, updated_at=3.0, meta=None)
+        other.delete("r2")  # a delete notifies too
+        assert w2.wait_for(before2 + 1, 2)
+        time.sleep(0.2)
+        assert w1.calls == before1 + 1  # unsubscribed: not woken again
+        assert len(_listen_threads()) == 1
+        stop2()  # the last subscriber left: the thread and its connection stop
+        assert _gone()
+        again = Wakes()
+        assert pg.on_change("r1", again) is not None  # a new subscription starts anew
+        assert again.wait_for(1, 5) and len(_listen_threads()) == 1
+    finally:
+        other.close()
+        pg.close()
+    assert _gone(0)  # close() waited for it
+    assert pg.on_change("r1", Wakes()) is None  # a closed store does not push
+
+
+def test_close_stops_the_listening_thread(postgres_db: str) -> None:
+    before = set(threading.enumerate())
+    store = PostgresStore(postgres_db)
+    store.insert(snapshot("r1"))
+    wakes = Wakes()
+    store.on_change("r1", wakes)  # never unsubscribed
+    assert wakes.wait_for(1, 5) and len(_listen_threads()) == 1
+    store.close()
+    assert set(threading.enumerate()) <= before  # no thread of the store left (pool's too)
+
+
+def test_a_server_restart_does_not_stop_the_listener(own_server: PostgresServer,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="flownb")
+    store = PostgresStore(own_server.conninfo, timeout=1.0)
+    try:
+        store.insert(snapshot("r1"))
+        wakes = Wakes()
+        unsubscribe = store.on_change("r1", wakes)
+        assert unsubscribe is not None and wakes.wait_for(1, 5)
+        own_server.stop("immediate")
+        time.sleep(0.5)  # the listener notices and retries while the server is down
+        assert len(_listen_threads()) == 1
+        own_server.start()
+        assert wakes.wait_for(2, 15)  # back: it listens again and wakes the watcher once
+        seen = wakes.calls
+        writer = PostgresStore(own_server.conninfo)
+        try:
+            writer.update("r1", expected_version=1, status=None, updated_at=2.0, meta=None)
+        finally:
+            writer.close()
+        assert wakes.wait_for(seen + 1, 5)
+        assert any("listening to" in r.getMessage() for r in caplog.records
+                   if r.levelno == logging.DEBUG)
+        unsubscribe()
+        assert _gone()
+    finally:
+        store.close()
 
 
 # -- choosing it -----------------------------------------------------------------------------
