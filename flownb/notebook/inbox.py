@@ -4,12 +4,13 @@ One row per suspended run, newest first: its workflow, run id, the step that wai
 when, and a preview of what the step asked (its suspend payload). A dropdown (or
 ``inbox.workflow_filter = "id"``) narrows it to one workflow; picking a run (or
 ``inbox.open(run_id)``) opens its live view below the list, with the resume form, and
-returns that form: answer it and the view shows the run go on. The run's workflow is one of
-``workflows`` (given by id), else the one its recorded origin names (``flownb run`` records
-one), as ``RunView(run_id)`` finds it.
+returns that form: answer it and the view shows the run go on, and the list drops it. The
+run's workflow is one of ``workflows`` (given by id), else the one its recorded origin names
+(``flownb run`` records one), as ``RunView(run_id)`` finds it.
 
-Built from the notebook's parts (ipywidgets, the run table's look, the status badges); every
-string from a run is escaped.
+Built from the notebook's parts (ipywidgets, the run table's look, the status badges), its
+colours from JupyterLab's ``--jp-*`` variables (light and dark themes); every string from a
+run is escaped.
 
 >>> inbox = Inbox(workflows=[review, triage]); inbox           # doctest: +SKIP
 >>> [e.run_id for e in inbox.entries]                          # doctest: +SKIP
@@ -42,6 +43,18 @@ __all__ = ["Inbox"]
 
 PREVIEW = 80
 """Characters of a suspend payload an inbox row shows."""
+
+# Colours from JupyterLab's theme variables (light and dark alike), as the live view's.
+_MUTED = "color:var(--jp-ui-font-color1,#424242)"
+_TABLE = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,"
+          "sans-serif);color:var(--jp-ui-font-color0,#212121)")
+_HEAD = ("padding:3px 8px;text-align:left;font-weight:600;white-space:nowrap;"
+         "background:var(--jp-layout-color2,#eeeeee);"
+         "border-bottom:1px solid var(--jp-border-color1,#bdbdbd)")
+_CELL = ("padding:3px 8px;text-align:left;vertical-align:top;"
+         "border-bottom:1px solid var(--jp-border-color2,#e0e0e0)")
+_CODE = ("font-family:var(--jp-code-font-family,monospace);"
+         "color:var(--jp-content-font-color1,#212121);background:none")
 
 
 class Inbox(widgets.VBox):  # type: ignore[misc]
@@ -78,16 +91,18 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
         refresh = widgets.Button(description="refresh", icon="refresh",
                                  layout=widgets.Layout(width="96px"))
         refresh.on_click(lambda _b: self.refresh())
-        self._picker = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="560px"))
+        self._picker = widgets.Select(options=[], rows=2, layout=widgets.Layout(width="560px"))
         self._picker.add_class("flownb-inbox-list")
         self._table = widgets.HTML()
         self._table.add_class("flownb-inbox-table")
         self.opened = widgets.VBox([])
         self.children = [
-            widgets.HBox([widgets.HTML("<b>inbox</b>: runs waiting for a person"),
+            widgets.HBox([widgets.HTML('<span class="flownb-inbox-head"><b>inbox</b>: runs '
+                                       "waiting for a person</span>"),
                           self._filter_box, refresh]),
             self._table,
-            widgets.HTML('<span class="flownb-muted">pick one to answer it</span>'),
+            widgets.HTML(f'<span class="flownb-inbox-hint" style="{_MUTED}">pick one to '
+                         "answer it</span>"),
             self._picker,
             self.opened,
         ]
@@ -141,6 +156,7 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
         picker = self._picker
         picker.unobserve_all("value")
         picker.options = [(_label(e), e.run_id) for e in entries]
+        picker.rows = max(2, min(6, len(entries)))  # no empty box under a short list
         picker.value = None
         picker.observe(lambda change: self.open(change["new"]) if change["new"] else None,
                        names="value")
@@ -151,13 +167,13 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
         entries = self.entries
         if not entries:
             what = (f" of workflow '{self._filter}'" if self._filter else "")
-            return f'<i class="flownb-inbox-empty">no suspended runs{escape_html(what)}</i>'
-        rows = [[escape_html(e.workflow_id), f"<code>{escape_html(e.run_id)}</code>",
-                 escape_html(_waiting(e)), escape_html(_html._time(e.updated_at)),
-                 f"<code>{escape_html(_preview(self.payloads.get(e.run_id)))}</code>"]
+            return (f'<i class="flownb-inbox-empty" style="{_MUTED}">no suspended runs'
+                    f"{escape_html(what)}</i>")
+        rows = [[escape_html(e.workflow_id), _code(e.run_id), escape_html(_waiting(e)),
+                 escape_html(_html._time(e.updated_at)),
+                 _code(_preview(self.payloads.get(e.run_id)))]
                 for e in entries]
-        return _html._table(["workflow", "run id", "waiting at", "since", "asks"], rows,
-                            "flownb-inbox-entries")
+        return _entries_table(["workflow", "run id", "waiting at", "since", "asks"], rows)
 
     # -- answering ------------------------------------------------------------------------
 
@@ -184,10 +200,18 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
                                    "now, not waiting", workflow_id=wf.id, run_id=run_id)
         if self.view is not None:
             self.view.close()
-        self.view = RunView(run)
-        self.opened.children = [self.view]
+        self.view = view = RunView(run)
+        view.observe(self._on_opened_state, names="state")
+        self.opened.children = [view]
         forms = self.view.resume_forms
         return forms[_waiting(info)] if _waiting(info) in forms else next(iter(forms.values()))
+
+    def _on_opened_state(self, change: dict[str, Any]) -> None:
+        """The opened run moved on (answered here): list what still waits."""
+        state = change["new"] or {}
+        if state.get("status") != "suspended" and any(
+                e.run_id == state.get("run_id") for e in self._all):
+            self.refresh()
 
     def _workflow(self, info: RunInfo) -> Workflow:
         from ..config import resolve_store
@@ -244,6 +268,19 @@ def _by_id(workflows: Any) -> dict[str, Workflow]:
             raise TypeError(f"Inbox: workflows= holds {type(wf).__name__}, not a Workflow")
         found[wf.id] = wf
     return found
+
+
+def _entries_table(header: list[str], rows: list[list[str]]) -> str:
+    """The inbox's table (cells already escaped HTML), coloured by the theme."""
+    head = "".join(f'<th style="{_HEAD}">{escape_html(h)}</th>' for h in header)
+    body = "".join("<tr>" + "".join(f'<td style="{_CELL}">{cell}</td>' for cell in row)
+                   + "</tr>" for row in rows)
+    return (f'<table class="flownb-inbox-entries" style="{_TABLE}"><thead><tr>{head}</tr>'
+            f"</thead><tbody>{body}</tbody></table>")
+
+
+def _code(text: str) -> str:
+    return f'<code style="{_CODE}">{escape_html(text)}</code>'
 
 
 def _waiting(info: RunInfo) -> str:

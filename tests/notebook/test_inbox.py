@@ -65,8 +65,11 @@ async def test_the_inbox_lists_exactly_the_suspended_runs_and_answers_one(waitin
     assert result is not None and result.status == "success"
     assert result.result.text == "contract signed=True"
     assert inbox.view.step_status == {"sign": "success"}
-    inbox.refresh()
+    # Answered here: the list drops it by itself; its view stays open, green.
     assert [e.run_id for e in inbox.entries] == ["r2", "r1"]
+    assert [v for _label, v in inbox._picker.options] == ["r2", "r1"]
+    assert inbox.view is not None and inbox.view.status == "success"
+    assert "s1" not in inbox.html()
     inbox.close()
     assert set(_instances) == before
 

@@ -1,0 +1,178 @@
+"""The inbox in a real JupyterLab (SPEC §4c, issue 18): runs suspended by another process
+(``flownb run`` on a SQLite file) are listed in a notebook's ``Inbox()``; a person picks one,
+answers its form in the page, and the run goes green — in the page and in the store, as this
+test process reads it — and leaves the list. Every text of the list is readable (contrast
+>= 4.5:1) in both themes. Screenshots: ``test-artifacts/browser/inbox-{light,dark}.png`` (the
+list) and ``inbox-answered-{light,dark}.png`` (the run answered, green)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from lab import screenshot
+
+from flownb.storage import SQLiteStore
+
+APP = textwrap.dedent('''
+    from pydantic import BaseModel, Field
+
+    from flownb import create_step, create_workflow
+
+
+    class Doc(BaseModel):
+        text: str
+
+
+    class Approval(BaseModel):
+        approved: bool = True
+        reviewer: str = Field(min_length=2, description="who approves")
+
+
+    def ask(input_data: Doc, resume_data: Approval | None, suspend):
+        if resume_data is None:
+            return suspend({"question": f"publish <b>{input_data.text}</b>?"})
+        verdict = "approved" if resume_data.approved else "rejected"
+        return Doc(text=f"{input_data.text}: {verdict} by {resume_data.reviewer}")
+
+
+    def shout(input_data: Doc) -> Doc:
+        return Doc(text=input_data.text.upper())
+
+
+    review = (create_workflow(id="inbox-review", input_schema=Doc, output_schema=Doc)
+              .then(create_step(id="ask", input_schema=Doc, output_schema=Doc,
+                                resume_schema=Approval, execute=ask))
+              .then(create_step(id="shout", input_schema=Doc, output_schema=Doc,
+                                execute=shout))
+              .commit())
+''')
+
+
+def start_elsewhere(folder: Path, db: Path, run_id: str, text: str) -> None:
+    """``flownb run`` in another process: the run suspends at ``ask`` (exit 3)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flownb", "run", "inbox_app.py:review", "--input",
+         json.dumps({"text": text}), "--run-id", run_id, "--json"],
+        cwd=folder, env={**os.environ, "FLOWNB_STORAGE": str(db)}, capture_output=True,
+        text=True, timeout=60, check=False)
+    assert done.returncode == 3, done.stdout + done.stderr
+
+
+def notebook(folder: Path, db: Path) -> Path:
+    cells = [f"import flownb\nflownb.configure(storage={str(db)!r})",
+             "from flownb.notebook import Inbox\ninbox = Inbox()\ninbox"]
+    path = folder / "inbox.ipynb"
+    path.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                   "metadata": {}, "outputs": [], "source": source}
+                  for i, source in enumerate(cells)],
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"}}}), encoding="utf-8")
+    return path
+
+
+def set_theme(page: Any, theme: str) -> None:
+    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
+    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme})", name)
+    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
+                           arg="true" if theme == "light" else "false")
+    page.wait_for_timeout(300)  # the theme's style sheet applies
+
+
+def field_input(scope: Any, title: str) -> Any:
+    return scope.locator(".flownb-field").filter(
+        has=scope.page.locator(f'b:text-is("{title}")')).locator("input").first
+
+
+def test_answer_a_run_suspended_elsewhere_from_the_inbox(open_notebook, lab_server, page,
+                                                         expect, tmp_path):
+    folder = lab_server.root / "inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "inbox_app.py").write_text(APP)
+    db = folder / "runs.db"
+    start_elsewhere(folder, db, "first-draft", "first")
+    start_elsewhere(folder, db, "second-draft", "second")
+
+    page.set_viewport_size({"width": 1280, "height": 1300})
+    nb = open_notebook(notebook(tmp_path, db), folder="inbox")
+    nb.run_all()
+    inbox = nb.output(1).locator(".flownb-inbox")
+    rows = inbox.locator("table.flownb-inbox-entries tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("second-draft")  # newest first
+    expect(rows.nth(1)).to_contain_text("first-draft")
+    expect(rows.first).to_contain_text("publish <b>second</b>?")  # as text, not markup
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        check_readable(inbox, theme)
+        screenshot(inbox, f"inbox-{theme}")
+
+    inbox.locator(".flownb-inbox-list select").select_option(index=1)  # first-draft
+    view = inbox.locator(".flownb-run-view")
+    expect(view).to_have_count(1)
+    form = view.locator(".flownb-resume-form")
+    expect(form).to_be_visible()
+    expect(view.locator('g[data-path="ask"]')).to_have_class(re.compile("status-suspended"))
+    reviewer = field_input(form, "reviewer")
+    reviewer.fill("Ada")
+    reviewer.press("Enter")
+    form.locator(".flownb-submit").click()
+    expect(view.locator('g[data-path="shout"]')).to_have_class(re.compile("status-success"),
+                                                              timeout=15_000)
+    expect(view.locator(".flownb-head .flownb-pill")).to_have_text("success")
+    expect(view.locator(".flownb-result")).to_contain_text("FIRST: APPROVED BY ADA")
+    expect(view.locator(".flownb-answered")).to_contain_text("answered")
+    expect(rows).to_have_count(1)  # the list drops the answered run; its view stays
+    expect(rows.first).to_contain_text("second-draft")
+
+    stored = SQLiteStore(db)
+    snap = stored.load("first-draft")
+    assert snap is not None and snap.status == "success"
+    assert snap.meta["result"] == {"text": "FIRST: APPROVED BY ADA"}
+    waiting = stored.load("second-draft")
+    assert waiting is not None and waiting.status == "suspended"  # the other one still waits
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        check_readable(inbox, theme)
+        screenshot(inbox, f"inbox-answered-{theme}")
+
+
+# Every piece of text in the inbox against the background it is drawn on (the first one up
+# its ancestors that is not transparent): WCAG contrast >= 4.5:1 for the list's text.
+_TEXTS = """inbox => {
+  const out = [];
+  const back = (n) => {
+    for (; n; n = n.parentElement) {
+      const c = getComputedStyle(n).backgroundColor;
+      if (c && c !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(c)) return c;
+    }
+    return getComputedStyle(document.body).backgroundColor;
+  };
+  for (const n of inbox.querySelectorAll(
+      '.flownb-inbox-head, table.flownb-inbox-entries td, table.flownb-inbox-entries th,'
+      + ' .flownb-inbox-hint, .flownb-inbox-list select')) {
+    if (!n.textContent.trim()) continue;
+    out.push({text: n.textContent.trim().slice(0, 40), fg: getComputedStyle(n).color,
+              bg: back(n)});
+  }
+  return out;
+}"""
+
+
+def check_readable(inbox: Any, theme: str) -> None:
+    from test_live_layout import contrast
+
+    texts = inbox.evaluate(_TEXTS)
+    assert texts, "no text found in the inbox"
+    for t in texts:
+        ratio = contrast(t["fg"], t["bg"], t["bg"])
+        assert ratio >= 4.5, f"{theme}: {t['text']!r} has a contrast of {ratio:.2f}: {t}"
