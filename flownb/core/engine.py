@@ -552,7 +552,9 @@ async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[s
 async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[str, ...],
                     display: str, resuming: bool) -> Any:
     ex = scope.execution
-    sr = StepResult(RUNNING, payload=value, started_at=clock.now())
+    # On its first attempt from the moment it is recorded (as nested workflows, maps and
+    # sleeps are), so a view or the store never shows a running step with 0 attempts.
+    sr = StepResult(RUNNING, payload=value, started_at=clock.now(), attempts=1)
     resume_data = None
     if resuming:
         resume_data = ex.targets.pop(key)

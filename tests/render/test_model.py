@@ -105,9 +105,9 @@ async def test_a_chain_while_it_runs_and_once_it_finished(clock: Clock) -> None:
         ended_at=100.25, seconds=0.25, attempts=1, output='{"n": 2}')
     assert model.nodes["wait"] == NodeView(
         "wait", kind="step", holder="then", status="running", started_at=100.25,
-        seconds=0.75, running=True)  # attempts are counted when one ends
+        seconds=0.75, running=True, attempts=1)  # on its first attempt
     assert model.rows == [Row("add", "success", 0.25, False, 1, '{"n": 2}', None),
-                          Row("wait", "running", 0.75, True, 0, "", None)]
+                          Row("wait", "running", 0.75, True, 1, "", None)]
 
     gate.set()
     await task
