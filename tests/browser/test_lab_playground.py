@@ -52,6 +52,13 @@ def field_input(scope, title: str):  # type: ignore[no-untyped-def]
         has=scope.page.locator(f'b:text-is("{title}")')).locator("input").first
 
 
+def set_dark_theme(page):  # type: ignore[no-untyped-def]
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(300)  # the theme's style sheet applies
+
+
 def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect):
     folder = "playground"
     (lab_server.root / folder).mkdir(parents=True, exist_ok=True)
@@ -107,4 +114,8 @@ def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect
     assert cut == []
     rows.scroll_into_view_if_needed()
     screenshot(panel.locator(".flownb-run-list"), "playground-runs")
+    set_dark_theme(nb.page)
+    screenshot(panel.locator(".flownb-run-list"), "playground-runs-dark")
+    panel.locator(".flownb-run-view").scroll_into_view_if_needed()
+    screenshot(panel.locator(".flownb-run-view"), "playground-success-dark")
     assert panel.locator(".flownb-run-view").count() == 1  # one view of the run, not two
