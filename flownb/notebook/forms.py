@@ -22,6 +22,7 @@ import ipywidgets as widgets
 from pydantic import ValidationError
 
 from .._text import escape_html
+from ..core.events import WORKFLOW_FINISH, Event
 from ..core.schema import to_jsonable, validate
 from ..errors import (
     FieldError,
@@ -42,6 +43,7 @@ from .fields import (
 )
 
 if TYPE_CHECKING:
+    from ..core.feed import RunFeed
     from ..core.results import WorkflowResult
     from ..core.run import Run
     from ..core.workflow import Workflow
@@ -342,6 +344,7 @@ class InputForm(_SchemaForm):
         self.workflow = workflow
         self.view: RunView | None = None
         self.result: WorkflowResult | None = None
+        self._feed: RunFeed | None = None  # follows a suspended run, for the status line
         self._setup_fields(workflow.input_schema, "input")
         self.button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.button.add_class("flownb-submit")
@@ -365,6 +368,9 @@ class InputForm(_SchemaForm):
             return None
         self.clear_errors()
         run = self.workflow.create_run()
+        if self._feed is not None:  # the last run's status line gives way to this one's
+            self._feed.close()
+            self._feed = None
         previous = self.view
         if previous is not None and previous in self.output.children:
             previous.close()  # the last run's view, still shown here (not taken elsewhere)
@@ -377,9 +383,28 @@ class InputForm(_SchemaForm):
             self.output.children = []
             self.show_errors(exc.field_errors)
             return None
-        self._say(f"run {run.run_id} is {self.result.status}", ok=self.result.status in (
-            "success", "suspended"))
+        self._say_status(run.run_id, self.result.status)
+        if self.result.status == "suspended":  # it goes on when answered: say how it ends
+            self._feed = run.feed(self._run_changed, interval=1.0, keep=1)
         return self.result
+
+    def _say_status(self, run_id: str, status: str) -> None:
+        self._say(f"run {run_id} is {status}", ok=status in ("success", "suspended"))
+
+    def _run_changed(self, event: Event | None) -> None:
+        if event is None or event.type != WORKFLOW_FINISH or self.closed:
+            return
+        status = str(event.payload.get("status"))
+        self._say_status(event.run_id, status)
+        if status != "suspended" and self._feed is not None:
+            self._feed.close()
+            self._feed = None
+
+    def close(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+        super().close()
 
     def _static_html(self) -> str:
         if not self.closed:

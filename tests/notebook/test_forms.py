@@ -281,3 +281,20 @@ def test_review_model_is_what_the_form_builds():
     with pytest.raises(Exception) as info:
         Review.model_validate({"approved": True, "score": 1, "reviewer": {"name": "x"}})
     assert info.value.errors()[0]["loc"] == ("reviewer", "name")
+
+
+async def test_an_input_form_says_how_a_suspended_run_ends():
+    """The status line under the form follows a run it started that suspended: answered
+    later (from its view or anywhere), the line says how it ended."""
+    form = InputForm(review_workflow())
+    form.fields["text"].value = "draft me"
+    result = await form.submit()
+    assert result.status == "suspended" and "is suspended" in form.message.value
+    reply = form.view.resume_forms["review"]
+    reply.fields["reviewer.name"].value = "Ada"
+    reply.fields["approved"].value = True
+    reply.fields["score"].value = 5
+    assert (await reply.submit()).status == "success"
+    assert f"run {result.run_id} is success" in form.message.value
+    assert form._feed is None  # it stopped following the finished run
+    form.close()
