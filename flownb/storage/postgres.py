@@ -9,7 +9,10 @@ back exactly as written.
 Every write is one statement on an autocommit connection, hence one transaction and one
 round trip: ``update`` and ``update_many`` (a group commit of many runs) check each run's
 version and write what passed together; ``insert`` and ``insert_many`` likewise. Of two
-processes, or machines, resuming one run, exactly one passes the version check.
+processes, or machines, resuming one run, exactly one passes the version check. The usual
+write, one run's step, uses a plain statement (``UPDATE_ONE``: no arrays), on a connection
+the store keeps for one thread at a time rather than the pool's next one. Every write also
+notifies ``flownb_runs``, which wakes watchers listening elsewhere (``on_change``).
 
 The store connects on first use (constructing one never touches the network), and then
 creates its tables, or checks their version, under an advisory lock; a database written by
@@ -100,6 +103,11 @@ class PostgresStore(Store):
         self._closed = False
         self._max_size = max_size
         self._pool = self._new_pool()
+        # One connection kept out of the pool for the writes of one thread at a time (the
+        # usual case: a run's steps, one after another): the pool hands its connections out
+        # in turn, and a server process that slept costs each write more than the pool does.
+        self._hot: tuple[psycopg.Connection[Any], ConnectionPool] | None = None
+        self._hot_lock = threading.Lock()
         self._listener = _Listener(conninfo, self.description, self._scrub, timeout)
 
     def _new_pool(self) -> ConnectionPool:
@@ -161,6 +169,41 @@ class PostgresStore(Store):
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection of the pool, given back afterwards (a broken one is dropped).
 
+        One thread at a time gets the store's kept connection instead (``_hot``), taken
+        from the pool once and kept while it serves: given back to the pool (which checks
+        it) after any error or a transaction left open, and when the store closes.
+        """
+        if self._hot_lock.acquire(blocking=False):
+            try:
+                if self._hot is None or self._hot[1] is not self._pool or self._hot[0].closed:
+                    self._release_hot()
+                    self._hot = self._getconn()
+                conn = self._hot[0]
+                yield conn
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    self._release_hot()
+            except BaseException:
+                self._release_hot()
+                raise
+            finally:
+                self._hot_lock.release()
+            return
+        conn, pool = self._getconn()
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)
+
+    def _release_hot(self) -> None:
+        """The kept connection back to its pool (under ``_hot_lock``)."""
+        hot, self._hot = self._hot, None
+        if hot is not None:
+            with contextlib.suppress(Exception):  # a closed pool closes it
+                hot[1].putconn(hot[0])
+
+    def _getconn(self) -> tuple[psycopg.Connection[Any], ConnectionPool]:
+        """A connection of the pool, and that pool.
+
         Raises ``_Unsent`` (nothing was sent) with the reason when there is none: the pool
         only says it waited, so one direct attempt finds out why (a refused connection, a
         refused login). If that attempt succeeds, the server is back while the pool waits
@@ -168,7 +211,7 @@ class PostgresStore(Store):
         """
         pool = self._pool
         try:
-            conn = pool.getconn()
+            return pool.getconn(), pool
         except PoolTimeout as exc:
             try:
                 psycopg.connect(self._conninfo,
@@ -186,13 +229,9 @@ class PostgresStore(Store):
             if stale is not None:
                 stale.close(timeout=0)
             try:
-                conn = pool.getconn()
+                return pool.getconn(), pool
             except PoolTimeout as again:
                 raise _Unsent(again) from again
-        try:
-            yield conn
-        finally:
-            pool.putconn(conn)
 
     def _refuse_newer(self, stored: Any) -> None:
         if isinstance(stored, int) and stored > STORAGE_SCHEMA_VERSION:
@@ -345,6 +384,15 @@ class PostgresStore(Store):
         runs), each with its own version check; a fault writes none of them."""
         if not updates:
             return []
+        if len(updates) == 1:
+            one_run = _one_update(updates[0])
+            if one_run is not None:  # the usual write: one run, a few records
+                u = updates[0]
+                statement, params = one_run
+                if self._run(f"updating run {u.run_id!r}", statement, params,
+                             run_id=u.run_id, write=True):
+                    return [u.expected_version + 1]
+                return self._explain(updates, [False], f"updating run {u.run_id!r}")
         batches = [_columns(updates)]  # every value encoded before anything is sent
         run_ids = [u.run_id for u in updates]
         operation = _updating(list(dict.fromkeys(run_ids)))
@@ -437,6 +485,8 @@ class PostgresStore(Store):
             self._closed = True
             self._ready = False
         self._listener.close()
+        with self._hot_lock:
+            self._release_hot()
         self._pool.close()
 
 
@@ -582,6 +632,34 @@ def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
             columns["meta"].append(dumps_json(meta))
         _add_records(columns, u.run_id, u.expected_version + 1, u.steps, u.journal)
     return columns
+
+
+_ONE_RECORD_PARAMS = [(f"kind{i}", f"key{i}", f"seq{i}", f"data{i}")
+                      for i in range(sql.UPDATE_ONE_RECORDS)]
+
+
+def _one_update(u: Update) -> tuple[str, dict[str, Any]] | None:
+    """``UPDATE_ONE``'s statement and parameters for ``u``, or ``None`` if it writes more
+    records than that statement takes."""
+    count = len(u.steps) + len(u.journal)
+    if count > sql.UPDATE_ONE_RECORDS:
+        return None
+    params: dict[str, Any] = {"run_id": u.run_id, "expected": u.expected_version,
+                              "status": u.status, "updated_at": u.updated_at,
+                              "suspended": None}
+    if u.meta is not None:
+        meta = as_dict(u.meta)
+        params["suspended"] = suspended_json(meta)
+        params["meta"] = dumps_json(meta)
+    seq = (u.expected_version + 1) << _SEQ_SHIFT
+    names = iter(_ONE_RECORD_PARAMS)
+    for kind, records in (("step", u.steps), ("journal", u.journal)):
+        for key, data in records.items():
+            kind_n, key_n, seq_n, data_n = next(names)
+            params[kind_n], params[key_n], params[seq_n] = kind, key, seq
+            params[data_n] = dumps_json(as_dict(data))
+            seq += 1
+    return sql.UPDATE_ONE[count, u.meta is not None], params
 
 
 def _add_records(columns: dict[str, list[Any]], run_id: str, version: int,

@@ -153,6 +153,43 @@ WITH c AS (
 )
 SELECT run_id, pg_notify('flownb_runs', run_id) FROM h"""
 
+# One run's update, the usual write (a step finished, the next one running): plain
+# parameters, no arrays, which PostgreSQL plans and runs faster than ``UPDATE_RUNS`` with
+# one element per array (a step of a 100-step chain: about 1.3 commits instead of 2.3).
+# ``UPDATE_ONE[n, meta]`` writes ``n`` records (``kind{i}``, ``key{i}``, ``seq{i}``,
+# ``data{i}``) and, if ``meta``, the meta; the same version check; the run id comes back if
+# it passed. Assembled here from constant text for n = 0 .. UPDATE_ONE_RECORDS (more
+# records go through ``UPDATE_RUNS``).
+UPDATE_ONE_RECORDS = 4
+
+
+def _update_one(records: int, meta: bool) -> str:
+    parts = ["""WITH h AS (
+    UPDATE flownb_runs SET status = coalesce(%(status)s, status), updated_at = %(updated_at)s,
+        suspended = coalesce(%(suspended)s, suspended), version = version + 1
+    WHERE run_id = %(run_id)s AND version = %(expected)s
+    RETURNING run_id
+)"""]
+    if meta:
+        parts.append(""", m AS (
+    UPDATE flownb_run_meta AS m SET meta = %(meta)s FROM h WHERE m.run_id = h.run_id
+)""")
+    if records:
+        rows = ", ".join(f"(%(kind{i})s, %(key{i})s, %(seq{i})s::bigint, %(data{i})s)"
+                         for i in range(records))
+        parts.append(f""", r AS (
+    INSERT INTO flownb_run_records (run_id, kind, key, seq, data)
+    SELECT h.run_id, k.kind, k.key, k.seq, k.data
+    FROM h, (VALUES {rows}) AS k(kind, key, seq, data)
+    ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data
+)""")
+    parts.append("\nSELECT run_id, pg_notify('flownb_runs', run_id) FROM h")
+    return "".join(parts)
+
+
+UPDATE_ONE = {(n, meta): _update_one(n, meta)
+              for n in range(UPDATE_ONE_RECORDS + 1) for meta in (False, True)}
+
 # Watchers' channel (``LISTEN``): every write of a run notifies it with the run id.
 CHANNEL = "flownb_runs"
 LISTEN = "LISTEN flownb_runs"
