@@ -375,6 +375,41 @@ def test_the_password_never_shows(postgres_server: PostgresServer,
         assert PASSWORD not in text, text
 
 
+# -- the kept connection -------------------------------------------------------------------------
+
+
+def test_the_kept_connection_serves_one_thread_and_a_lost_one_is_replaced(
+        pg: PostgresStore, postgres_server: PostgresServer) -> None:
+    pg.insert(snapshot("r1"))
+    pids = {pg._run("", "SELECT pg_backend_pid()", ())[0][0] for _ in range(5)}
+    assert len(pids) == 1  # one thread, one connection: the kept one, not the pool's next
+    versions = [1]
+    errors: list[BaseException] = []
+
+    def write(run_id: str) -> None:
+        try:
+            pg.insert(snapshot(run_id))
+            for v in range(1, 21):
+                pg.update(run_id, expected_version=v, status=None, updated_at=2.0, meta=None,
+                          steps={f"s{v}": {"status": "success"}})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"t{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []  # threads that find it taken use the pool
+    assert [pg.version_of(f"t{i}") for i in range(4)] == [21] * 4
+    postgres_server.psql(f"SELECT pg_terminate_backend({pids.pop()})")
+    with pytest.raises(StorageError, match="connection to it was lost"):
+        pg.update("r1", expected_version=1, status=None, updated_at=2.0, meta=None)
+    versions.append(pg.update("r1", expected_version=1, status=None, updated_at=2.0,
+                              meta=None))  # a fresh connection, the same guarantees
+    assert versions == [1, 2]
+
+
 # -- watchers woken by LISTEN/NOTIFY ------------------------------------------------------------
 
 LISTEN_THREAD = "flownb-postgres-listen"
