@@ -9,7 +9,8 @@ text, once), and the run's time against one SQLite commit of that text.
 PostgreSQL rows run only when ``FLOWNB_BENCH_PG`` holds a conninfo (a database the rows may
 fill with tables and runs; a local server: ``tests/postgres_server.py`` starts one): a
 100-step chain on ``PostgresStore`` against one PostgreSQL commit of a small row per step,
-and 100 runs x 10 steps started together against the same runs one by one (group commit).
+and 100 runs x 10 steps started together against the same runs one by one (group commit), and
+a suspended run reattached by id and resumed to the end, beside one commit.
 """
 
 from __future__ import annotations
@@ -80,15 +81,16 @@ def _postgres_rows(quick: bool) -> list[Row]:
 
     conninfo = os.environ.get("FLOWNB_BENCH_PG", "").strip()
     labels = ("100-step chain, PostgreSQL store", "100 runs x 10 steps started together, "
-              "PostgreSQL")
+              "PostgreSQL", "suspend -> resume round trip, PostgreSQL")
     if not conninfo:
         note = "n/a: set FLOWNB_BENCH_PG to a PostgreSQL conninfo to run"
-        return [Row(label, "us/step", [], note=note) for label in labels]
+        return [Row(label, "ms" if "resume" in label else "us/step", [], note=note)
+                for label in labels]
     import psycopg
 
     from flownb.storage.postgres import PostgresStore
 
-    from .core import chain, per_step, runs_per_step
+    from .core import chain, per_step, runs_per_step, suspend_resume_ms
 
     reps = 3 if quick else 15
     store = PostgresStore(conninfo)
@@ -110,6 +112,8 @@ def _postgres_rows(quick: bool) -> list[Row]:
         together, alone = paired(partial(runs_per_step, many, 100, 10, together=True),
                                  partial(runs_per_step, many, 100, 10, together=False),
                                  2 if quick else 5)
+        resumed, commit = paired(lambda: suspend_resume_ms(store),  # type: ignore[arg-type]
+                                 lambda: floor(20), reps)
     finally:
         conn.close()
         store.close()
@@ -118,6 +122,7 @@ def _postgres_rows(quick: bool) -> list[Row]:
         Row(labels[0], "us/step", got, "1 commit/step", base, "<= 1.5x floor"),
         Row(labels[1], "us/step", together, "same runs one by one", alone,
             ">= 4x the one-by-one throughput", note=f"now {gain:.1f}x (group commit)"),
+        Row(labels[2], "ms", resumed, "1 commit", [c / 1e3 for c in commit], "<= 3 ms"),
     ]
 
 

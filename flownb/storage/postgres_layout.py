@@ -20,7 +20,8 @@ Values are JSON *text* (``text`` columns, not ``jsonb``: ``jsonb`` reorders obje
 and a record must come back exactly as written). Large values are stored inline here (the
 SQLite store keeps each one once; not yet this one).
 
-Every write is **one statement**: a batch of updates (or of new runs) arrives as arrays,
+Every write is **one statement**: a batch of updates (or of new runs) arrives as arrays
+(sent in PostgreSQL's binary format, ``%(name)b``: no escaping of JSON text on the way),
 ``unnest`` turns them into rows, and data-modifying ``WITH`` clauses write the header rows
 (the version check: ``WHERE version = expected``), the meta and the records of the changes
 whose check passed. On an autocommit connection a statement is a transaction of its own:
@@ -97,10 +98,10 @@ CREATE_TABLES = (
 # ON CONFLICT, and the run ids actually inserted come back.
 INSERT_RUNS = """
 WITH c AS (
-    SELECT * FROM unnest(%(run_id)s::text[], %(workflow_id)s::text[], %(status)s::text[],
-        %(version)s::bigint[], %(created_at)s::float8[], %(updated_at)s::float8[],
-        %(schema_version)s::int[], %(suspended)s::text[], %(input)s::text[],
-        %(graph)s::text[], %(meta)s::text[])
+    SELECT * FROM unnest(%(run_id)b::text[], %(workflow_id)b::text[], %(status)b::text[],
+        %(version)b::bigint[], %(created_at)b::float8[], %(updated_at)b::float8[],
+        %(schema_version)b::int[], %(suspended)b::text[], %(input)b::text[],
+        %(graph)b::text[], %(meta)b::text[])
         WITH ORDINALITY AS c(run_id, workflow_id, status, version, created_at, updated_at,
             schema_version, suspended, input, graph, meta, ord)
 ), h AS (
@@ -119,8 +120,8 @@ WITH c AS (
 ), r AS (
     INSERT INTO flownb_run_records (run_id, kind, key, seq, data)
     SELECT k.run_id, k.kind, k.key, k.seq, k.data
-    FROM unnest(%(r_run_id)s::text[], %(r_kind)s::text[], %(r_key)s::text[],
-        %(r_seq)s::bigint[], %(r_data)s::text[]) AS k(run_id, kind, key, seq, data)
+    FROM unnest(%(r_run_id)b::text[], %(r_kind)b::text[], %(r_key)b::text[],
+        %(r_seq)b::bigint[], %(r_data)b::text[]) AS k(run_id, kind, key, seq, data)
     WHERE k.run_id IN (SELECT run_id FROM h)
 )
 SELECT run_id, pg_notify('flownb_runs', run_id) FROM h"""
@@ -130,8 +131,8 @@ SELECT run_id, pg_notify('flownb_runs', run_id) FROM h"""
 # check passed come back.
 UPDATE_RUNS = """
 WITH c AS (
-    SELECT * FROM unnest(%(run_id)s::text[], %(expected)s::bigint[], %(status)s::text[],
-        %(updated_at)s::float8[], %(suspended)s::text[], %(meta)s::text[])
+    SELECT * FROM unnest(%(run_id)b::text[], %(expected)b::bigint[], %(status)b::text[],
+        %(updated_at)b::float8[], %(suspended)b::text[], %(meta)b::text[])
         AS c(run_id, expected, status, updated_at, suspended, meta)
 ), h AS (
     UPDATE flownb_runs AS r SET status = coalesce(c.status, r.status),
@@ -146,8 +147,8 @@ WITH c AS (
 ), r AS (
     INSERT INTO flownb_run_records AS old (run_id, kind, key, seq, data)
     SELECT k.run_id, k.kind, k.key, k.seq, k.data
-    FROM unnest(%(r_run_id)s::text[], %(r_kind)s::text[], %(r_key)s::text[],
-        %(r_seq)s::bigint[], %(r_data)s::text[]) AS k(run_id, kind, key, seq, data)
+    FROM unnest(%(r_run_id)b::text[], %(r_kind)b::text[], %(r_key)b::text[],
+        %(r_seq)b::bigint[], %(r_data)b::text[]) AS k(run_id, kind, key, seq, data)
     WHERE k.run_id IN (SELECT run_id FROM h)
     ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data
 )
@@ -194,7 +195,7 @@ UPDATE_ONE = {(n, meta): _update_one(n, meta)
 CHANNEL = "flownb_runs"
 LISTEN = "LISTEN flownb_runs"
 
-SELECT_VERSIONS = "SELECT run_id, version FROM flownb_runs WHERE run_id = ANY(%s::text[])"
+SELECT_VERSIONS = "SELECT run_id, version FROM flownb_runs WHERE run_id = ANY(%b::text[])"
 
 # A run's header row, then its records in order, in one statement (one snapshot): the
 # columns are (part, seq, kind, key, data, workflow_id, status, version, created_at,
