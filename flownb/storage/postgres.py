@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -495,11 +497,13 @@ class _Listener:
     calls the wakes registered for each notified run id.
 
     The thread starts with the first subscription and stops (closing its connection) when
-    the last one leaves or ``close()`` is called. A lost connection is logged at debug
-    level and opened again, with a growing pause; watchers poll seldom meanwhile.
+    the last one leaves or ``close()`` is called. It sleeps in ``select`` on the connection
+    and on a socket pair that stopping rings, so an idle listener costs no wake-ups. A lost
+    connection is logged at debug level and opened again, with a growing pause; watchers
+    poll seldom meanwhile.
     """
 
-    POLL = 0.25  # seconds: how long the thread waits for notifications between stop checks
+    IDLE = 30.0  # seconds of silence after which the thread checks that the server is there
 
     def __init__(self, conninfo: str, description: str, scrub: Callable[[str], str],
                  timeout: float) -> None:
@@ -510,6 +514,7 @@ class _Listener:
         self._lock = threading.Lock()
         self._wakes: dict[str, list[Callable[[], None]]] = {}
         self._stop: threading.Event | None = None  # the running thread's, if one runs
+        self._bell: socket.socket | None = None  # rung to stop it at once
         self._threads: list[threading.Thread] = []
         self._listening = False
 
@@ -518,7 +523,8 @@ class _Listener:
             self._wakes.setdefault(run_id, []).append(wake)
             if self._stop is None:
                 stop = self._stop = threading.Event()
-                thread = threading.Thread(target=self._serve, args=(stop,), daemon=True,
+                bell, self._bell = socket.socketpair()
+                thread = threading.Thread(target=self._serve, args=(stop, bell), daemon=True,
                                           name="flownb-postgres-listen")
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
                 thread.start()
@@ -558,6 +564,11 @@ class _Listener:
         if self._stop is not None:
             self._stop.set()
             self._stop = None
+        if self._bell is not None:
+            with contextlib.suppress(OSError):
+                self._bell.send(b"x")
+            self._bell.close()
+            self._bell = None
             self._listening = False
 
     def _wake(self, run_id: str | None) -> None:
@@ -572,7 +583,13 @@ class _Listener:
             except Exception:  # a watcher's fault must not stop the others' wakes
                 log.debug("flownb: a watcher's wake failed", exc_info=True)
 
-    def _serve(self, stop: threading.Event) -> None:
+    def _serve(self, stop: threading.Event, bell: socket.socket) -> None:
+        try:
+            self._listen(stop, bell)
+        finally:
+            bell.close()
+
+    def _listen(self, stop: threading.Event, bell: socket.socket) -> None:
         pause = 0.1
         while not stop.is_set():
             try:
@@ -586,9 +603,15 @@ class _Listener:
                     pause = 0.1
                     self._wake(None)  # whatever changed before it listened: check once
                     while not stop.is_set():
-                        for note in conn.notifies(timeout=self.POLL):
+                        # First what arrived with a statement's reply (kept by psycopg),
+                        # then what the socket brings.
+                        for note in conn.notifies(timeout=0):
                             if note.channel == sql.CHANNEL:
                                 self._wake(note.payload)
+                        ready, _, _ = select.select([conn.fileno(), bell.fileno()], [], [],
+                                                     self.IDLE)
+                        if not ready and not stop.is_set():
+                            conn.execute("SELECT 1")  # a server that went silently fails here
             except Exception as exc:  # lost or refused: retry; watchers poll meanwhile
                 with self._lock:
                     if self._stop is stop:

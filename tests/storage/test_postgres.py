@@ -420,7 +420,7 @@ def _listen_threads() -> list[threading.Thread]:
 
 
 def _gone(deadline: float = 5.0) -> bool:
-    """The listening thread ended (within ``deadline`` s: it checks every 0.25 s)."""
+    """The listening thread ended (within ``deadline`` s; stopping wakes it at once)."""
     end = time.monotonic() + deadline
     while _listen_threads() and time.monotonic() < end:
         time.sleep(0.02)
@@ -535,6 +535,18 @@ def test_close_stops_the_listening_thread(postgres_db: str) -> None:
     assert wakes.wait_for(1, 5) and len(_listen_threads()) == 1
     store.close()
     assert set(threading.enumerate()) <= before  # no thread of the store left (pool's too)
+
+
+def test_an_idle_listener_costs_no_cpu(pg: PostgresStore) -> None:
+    pg.insert(snapshot("r1"))
+    wakes = Wakes()
+    unsubscribe = pg.on_change("r1", wakes)
+    assert unsubscribe is not None and wakes.wait_for(1, 5)
+    cpu, wall = time.process_time(), time.monotonic()
+    time.sleep(1.5)
+    share = (time.process_time() - cpu) / (time.monotonic() - wall)
+    assert share < 0.01  # the goal for a watcher of an idle run: <= 1% of a core
+    unsubscribe()
 
 
 def test_a_server_restart_does_not_stop_the_listener(own_server: PostgresServer,
