@@ -65,5 +65,8 @@ def callable_kwargs(scope: Scope, sig: Signature, value: Any,
 def step_kwargs(scope: Scope, step: Any, value: Any, resume_data: Any, attempt: int,
                 path: tuple[str, ...]) -> dict[str, Any]:
     """The parameters a step's ``execute`` declares, for one attempt (see ``params``)."""
-    return local_kwargs(step.signature.names,
+    sig = step.signature
+    if sig.only_input:  # the common case, once per step: no Site to build
+        return {sig.names[0]: value}
+    return local_kwargs(sig.names,
                         _site(Site, (scope, value, path, resume_data, attempt, None, step)))

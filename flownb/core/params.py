@@ -286,6 +286,10 @@ class Signature:
 
     names: tuple[str, ...]
     is_async: bool
+    # It declares its input and nothing else (most steps): the engine then builds the one
+    # keyword argument directly, without a Site (the value is what INJECTABLES' first
+    # entry, the input, builds from a Site).
+    only_input: bool = False
 
 
 def read_signature(fn: Callable[..., Any], allowed: Collection[str], *, what: str) -> Signature:
@@ -319,7 +323,8 @@ def read_signature(fn: Callable[..., Any], allowed: Collection[str], *, what: st
                 f"{what}: parameter '{p.name}' cannot be injected. Functions receive their "
                 f"parameters by name; declare only some of: {known}"
             )
-    return Signature(names=tuple(names), is_async=_is_async(fn))
+    return Signature(names=tuple(names), is_async=_is_async(fn),
+                     only_input=tuple(names) == (INJECTABLES[0].name,))
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

@@ -403,3 +403,17 @@ async def test_every_injectable_works_locally_and_through_a_remote_executor(name
     if executor is not None and isinstance(by_name(name).remote, Crossing):
         assert executor.calls, "the step ran on the executor"
         assert all(name in call.names for call in executor.calls if call.path == "probe")
+
+
+def test_a_function_that_takes_only_its_input_is_marked_for_the_fast_path():
+    from flownb.core.params import STEP_PARAMS, read_signature
+
+    def plain(input_data):
+        return input_data
+
+    def more(input_data, emit):
+        return input_data
+
+    assert read_signature(plain, STEP_PARAMS, what="step 'p'").only_input
+    assert not read_signature(more, STEP_PARAMS, what="step 'm'").only_input
+    assert not read_signature(lambda: 1, STEP_PARAMS, what="step 'n'").only_input
