@@ -35,6 +35,7 @@ from .errors import (
 if TYPE_CHECKING:
     from .config import configure
     from .core.aio import run_sync
+    from .core.compare import RunDiff, StepDiff, compare
     from .core.context import RuntimeContext
     from .core.events import Event
     from .core.feed import RunFeed
@@ -50,6 +51,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "configure": "config",
     "run_sync": "core.aio",
+    "RunDiff": "core.compare",
+    "StepDiff": "core.compare",
+    "compare": "core.compare",
     "RuntimeContext": "core.context",
     "Event": "core.events",
     "RunFeed": "core.feed",
@@ -81,12 +85,14 @@ __all__ = [
     "ResumeValidationError",
     "RetryConfig",
     "Run",
+    "RunDiff",
     "RunFeed",
     "RunInfo",
     "RunNotFoundError",
     "RuntimeContext",
     "SchemaMismatchError",
     "Step",
+    "StepDiff",
     "StepResult",
     "StorageError",
     "Workflow",
@@ -94,6 +100,7 @@ __all__ = [
     "WorkflowResult",
     "__version__",
     "clone_step",
+    "compare",
     "configure",
     "const",
     "create_step",
