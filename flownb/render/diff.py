@@ -75,7 +75,8 @@ def diff_html(diff: RunDiff) -> str:
 
 
 def _summary(diff: RunDiff) -> str:
-    counts = [f"{len(diff)} steps", f"{len(diff.changed)} changed"]
+    counts = [f"{len(diff)} step{'' if len(diff) == 1 else 's'}",
+              f"{len(diff.changed)} changed"]
     if diff.only_a:
         counts.append(f"{len(diff.only_a)} only in A")
     if diff.only_b:

@@ -388,6 +388,66 @@ def cmd_export(args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
+# -- diff ----------------------------------------------------------------------------------------
+
+
+def _diff_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    p.add_argument("--json", action="store_true",
+                   help="print the comparison as JSON (every step, path and value)")
+
+
+_DIFF_VALUE = 80  # characters of a value printed before it is cut
+_DIFF_LINES = 20  # differences printed per changed step before the rest are counted
+
+
+def cmd_diff(args: argparse.Namespace, io: Io) -> int:
+    from ..core.compare import MISSING, compare
+
+    store = resolve_store(None)
+    snaps = []
+    for run_id in (args.run_a, args.run_b):
+        snap = store.load(run_id) if store is not None else None
+        if snap is None:
+            raise UsageError(f"no stored run '{run_id}' in {_store_name(store)}")
+        snaps.append(snap)
+    diff = compare(*snaps)  # the stored records alone: no user code is imported
+    if args.json:
+        _print_json(diff.to_dict())
+        return EXIT_OK
+
+    def value(v: Any) -> str:
+        if v is MISSING:
+            return "(missing)"
+        text = json.dumps(v, ensure_ascii=False, separators=(", ", ": "), default=str)
+        return text if len(text) <= _DIFF_VALUE else text[:_DIFF_VALUE - 1] + "…"
+
+    def line(text: str, style: str | None = None) -> None:
+        io.out.print(Text(escape_controls(text), style=style or ""), soft_wrap=True)
+
+    for name, side in (("A", diff.a), ("B", diff.b)):
+        line(f"{name}: {side.run_id} ({side.workflow_id}, {side.status})")
+    width = min(max((len(p) for p in diff), default=0), 40)
+    marks = {"same": "same", "only_a": "only in A", "only_b": "only in B"}
+    for path in diff:
+        step = diff[path]
+        if step.status != "changed":
+            line(f"  {path:<{width}}  {marks[step.status]}",
+                 None if step.status == "same" else "cyan")
+            continue
+        line(f"~ {path:<{width}}  changed: {', '.join(step.fields)}", "yellow")
+        for d in step.differences[:_DIFF_LINES]:
+            line(f"    {d.path}: {value(d.a)} -> {value(d.b)}")
+        if len(step.differences) > _DIFF_LINES:
+            line(f"    … {len(step.differences) - _DIFF_LINES} more differences")
+    counts = [f"{len(diff.changed)} changed"]
+    counts += [f"{len(diff.only_a)} only in A"] if diff.only_a else []
+    counts += [f"{len(diff.only_b)} only in B"] if diff.only_b else []
+    line(f"{len(diff)} step{'' if len(diff) == 1 else 's'}: {', '.join(counts)}")
+    return EXIT_OK
+
+
 # -- watch, inbox ---------------------------------------------------------------------------------
 
 
@@ -516,6 +576,8 @@ COMMANDS: dict[str, Command] = {
                        cmd_inspect),
     "export": Command("write a stored run as a standalone HTML report", _export_arguments,
                       cmd_export),
+    "diff": Command("compare two stored runs step by step: what changed, and where",
+                    _diff_arguments, cmd_diff),
     "playground": Command("open a notebook playground for a module's workflows in JupyterLab",
                           _playground_arguments, cmd_playground),
     "inbox": Command("list the suspended runs, each with the command that resumes it",

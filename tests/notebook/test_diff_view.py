@@ -85,4 +85,4 @@ def test_colours_come_from_jupyterlab_variables():
 
 def test_two_identical_runs_show_no_differences_section():
     html = compare(result("a", s=ok(1)), result("b", s=ok(1)))._repr_html_()
-    assert "1 steps, 0 changed" in html and "<h4>Differences</h4>" not in html
+    assert "1 step, 0 changed" in html and "<h4>Differences</h4>" not in html
