@@ -240,21 +240,26 @@ class Workflow:
 
     # -- display ----------------------------------------------------------------------------
 
-    def to_dot(self, statuses: Mapping[str, str] | None = None) -> str:
-        """The step graph as DOT text; ``statuses`` (step path → status) colours nodes.
+    def to_dot(self, statuses: Mapping[str, str] | None = None, *,
+               direction: str = "TB") -> str:
+        """The step graph as DOT text; ``statuses`` (step path → status) colours nodes;
+        ``direction`` is ``"TB"`` (top to bottom) or ``"LR"`` (left to right, for long
+        chains). Another direction raises ``ValueError``.
 
-        >>> print(wf.to_dot())    # doctest: +SKIP
+        >>> print(wf.to_dot(direction="LR"))    # doctest: +SKIP
         digraph "shout" { ...
         """
         from ..render.dot import workflow_dot
 
-        return workflow_dot(self.graph.description, statuses)
+        return workflow_dot(self.graph.description, statuses, direction=direction)
 
-    def to_svg(self, statuses: Mapping[str, str] | None = None) -> str:
-        """The step graph as SVG text (laid out by the ``graphviz-pure`` program)."""
+    def to_svg(self, statuses: Mapping[str, str] | None = None, *,
+               direction: str = "TB") -> str:
+        """The step graph as SVG text (laid out by the ``graphviz-pure`` program), top to
+        bottom or, with ``direction="LR"``, left to right."""
         from ..render.svg import workflow_svg
 
-        return workflow_svg(self.graph.description, statuses)
+        return workflow_svg(self.graph.description, statuses, direction=direction)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Jupyter display: the step graph as SVG, and the repr as text."""

@@ -11,6 +11,9 @@ dashed back edge labelled ``until``/``while`` and the condition; foreach adds
 ``× each, N at a time`` to the step's label; map is a small ellipse and sleep a small tag; a
 nested workflow is a cluster titled with its id.
 
+The graph reads top to bottom (``direction="TB"``, the default) or left to right
+(``direction="LR"``, for long chains); left to right, the fork and join bars stand upright.
+
 Every node that can have a status has a stable id derived from its step path
 (:func:`node_id`), which Graphviz copies to the SVG group, and the classes
 ``flownb-<kind> status-<status>``; see :mod:`flownb.render.svg`.
@@ -41,13 +44,20 @@ from ..core.description import (
 )
 from . import style
 
-__all__ = ["dot_string", "node_id", "workflow_dot"]
+__all__ = ["DIRECTIONS", "check_direction", "dot_string", "node_id", "workflow_dot"]
+
+DIRECTIONS = ("TB", "LR")
+"""The directions a graph can read in: top to bottom, left to right."""
 
 # What a node of each kind looks like, apart from label, tooltip and colours.
 _MAP = (("shape", "ellipse"), ("style", "filled"), ("fontsize", 9), ("height", 0.3))
 _SLEEP = (("shape", "cds"), ("style", "filled"), ("fontsize", 9), ("height", 0.3))
-_BAR = (("shape", "box"), ("style", "filled"), ("label", ""), ("width", 0.9), ("height", 0.05),
-        ("fixedsize", True), ("fillcolor", style.INK), ("color", style.INK))
+# A fork or join bar lies across the flow: flat top to bottom, upright left to right.
+_BAR_LONG, _BAR_THIN = 0.9, 0.05
+_BAR = (("shape", "box"), ("style", "filled"), ("label", ""))
+_BAR_SIZE = {"TB": (("width", _BAR_LONG), ("height", _BAR_THIN)),
+             "LR": (("width", _BAR_THIN), ("height", _BAR_LONG))}
+_BAR_INK = (("fixedsize", True), ("fillcolor", style.INK), ("color", style.INK))
 _DIAMOND = (("shape", "diamond"), ("style", "filled"), ("label", ""), ("fixedsize", True),
             ("fillcolor", "#ffffff"), ("color", style.INK))
 _MARKER = (("style", "filled"), ("label", ""), ("fixedsize", True), ("fillcolor", style.INK),
@@ -88,12 +98,26 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\n", "\\n") + '"'
 
 
+def check_direction(direction: str) -> str:
+    """``direction`` if it is one of :data:`DIRECTIONS`, else ``ValueError`` naming them.
+
+    >>> check_direction("LR")
+    'LR'
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'TB' (top to bottom) or 'LR' (left to right), "
+                         f"not {direction!r}")
+    return direction
+
+
 def workflow_dot(description: Mapping[str, Any],
-                 statuses: Mapping[str, str] | None = None) -> str:
+                 statuses: Mapping[str, str] | None = None, *, direction: str = "TB") -> str:
     """The DOT text of a workflow, from its JSON description (``wf.graph.description``).
 
     ``statuses`` maps step paths (``"a"``, ``"outer.inner"``, ``"map-1"``) to one of
     :data:`~flownb.render.style.STATUSES`; the nodes of other paths show ``pending``.
+    ``direction`` is ``"TB"`` (top to bottom) or ``"LR"`` (left to right: Graphviz's
+    ``rankdir=LR``, fork and join bars upright).
 
     >>> desc = {"id": "wf", "kind": "workflow", "description": None, "entries": [
     ...     {"kind": "step", "step": {"id": "a", "kind": "step", "description": None}}]}
@@ -101,7 +125,7 @@ def workflow_dot(description: Mapping[str, Any],
       "step:a" [id="step:a", class="flownb-step status-success", label="a", tooltip="a", \
 fillcolor="#ceead6", color="#188038"];
     """
-    builder = _Builder(statuses or {})
+    builder = _Builder(statuses or {}, check_direction(direction))
     return builder.document(description)
 
 
@@ -117,8 +141,10 @@ class _Frag:
 class _Builder(EntryVisitor[None, _Frag]):
     """Draws each construct (one ``visit_*`` method per entry kind) into ``lines``."""
 
-    def __init__(self, statuses: Mapping[str, str]) -> None:
+    def __init__(self, statuses: Mapping[str, str], direction: str = "TB") -> None:
         self.statuses = {path: style.check_status(s, path) for path, s in statuses.items()}
+        self.direction = direction
+        self.bar = (*_BAR, *_BAR_SIZE[direction], *_BAR_INK)
         self.lines: list[str] = []
         self.depth = 1
 
@@ -160,7 +186,7 @@ class _Builder(EntryVisitor[None, _Frag]):
                 ("id", node_id("graph", wf_id)), ("class", "flownb-graph"),
                 ("label", wf_id), ("tooltip", _text(desc.get("description")) or wf_id),
                 ("labelloc", "t"), ("fontname", style.FONT), ("fontsize", 12),
-                ("fontcolor", style.CLUSTER_TEXT), ("rankdir", "TB"), ("nodesep", 0.3),
+                ("fontcolor", style.CLUSTER_TEXT), ("rankdir", self.direction), ("nodesep", 0.3),
                 ("ranksep", 0.35)]) + "];",
             "  node [" + _attrs([("shape", "box"), ("style", "rounded,filled"),
                                  ("fontname", style.FONT), ("fontsize", 11),
@@ -233,11 +259,11 @@ class _Builder(EntryVisitor[None, _Frag]):
     def visit_parallel(self, entry: ParallelEntryDescription, path: str, units: list[Unit],
                        ctx: None) -> _Frag:
         fork = self.node(node_id("parallel", path) + ":fork", [
-            ("id", node_id("parallel", path) + ":fork"), ("class", "flownb-fork"), *_BAR,
+            ("id", node_id("parallel", path) + ":fork"), ("class", "flownb-fork"), *self.bar,
             ("tooltip", f"{path}: run all at once")])
         branches = [self.unit(u) for u in units]
         join = self.node(node_id("parallel", path) + ":join", [
-            ("id", node_id("parallel", path) + ":join"), ("class", "flownb-join"), *_BAR,
+            ("id", node_id("parallel", path) + ":join"), ("class", "flownb-join"), *self.bar,
             ("tooltip", f"{path}: wait for all")])
         edges = []
         for b in branches:

@@ -80,16 +80,19 @@ def dot_to_svg(dot: str, *, timeout: float = 30.0) -> str:
 
 
 def workflow_svg(description: Mapping[str, Any],
-                 statuses: Mapping[str, str] | None = None, *, timeout: float = 30.0,
-                 cache: bool = True) -> str:
+                 statuses: Mapping[str, str] | None = None, *, direction: str = "TB",
+                 timeout: float = 30.0, cache: bool = True) -> str:
     """The SVG of a workflow's graph description, with the status style sheet built in.
+
+    ``direction`` is ``"TB"`` (top to bottom) or ``"LR"`` (left to right), as for
+    :func:`~flownb.render.dot.workflow_dot`.
 
     Recolour it later with :func:`svg_with_statuses` (no new layout). The last
     ``LAYOUT_CACHE_SIZE`` layouts are kept, by DOT text and Graphviz program, so showing
     another run of a workflow already drawn (each ``RunView``, each displayed run) does
     not run Graphviz again; ``cache=False`` always lays out.
     """
-    dot = workflow_dot(description, statuses)
+    dot = workflow_dot(description, statuses, direction=direction)
     if not cache:
         return _with_status_style(dot_to_svg(dot, timeout=timeout))
     key = (find_dot(), dot)

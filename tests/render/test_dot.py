@@ -429,3 +429,46 @@ def test_bad_descriptions_say_what_is_wrong():
         workflow_dot({"id": "w", "entries": [{"kind": "teleport"}]})
     with pytest.raises(ValueError, match="without entries"):
         workflow_dot({"id": "w", "entries": []})
+
+
+# -- left to right --------------------------------------------------------------------------------
+
+
+def test_left_to_right_sets_rankdir_and_stands_the_bars_upright():
+    wf = workflow().then(step("a")).parallel([step("b"), step("c")]).commit()
+    tb, lr = wf.to_dot(), wf.to_dot(direction="LR")
+    assert wf.to_dot(direction="TB") == tb
+    assert 'rankdir="TB"' in tb and 'rankdir="TB"' not in lr and 'rankdir="LR"' in lr
+    flat, upright = 'width=0.9, height=0.05', 'width=0.05, height=0.9'
+    assert tb.count(flat) == 2 and upright not in tb
+    assert lr.count(upright) == 2 and flat not in lr
+    # Nothing else changes: the same nodes, shapes and edges.
+    assert lr == tb.replace('rankdir="TB"', 'rankdir="LR"').replace(flat, upright)
+
+
+def test_an_unknown_direction_is_refused_with_the_allowed_ones():
+    wf = workflow().then(step("a")).commit()
+    for bad in ("lr", "RL", "BT", ""):
+        with pytest.raises(ValueError, match=r"'TB' .*or 'LR' .*not " + repr(bad)):
+            wf.to_dot(direction=bad)
+    with pytest.raises(ValueError, match="'TB'.*'LR'"):
+        workflow_dot(wf.graph.description, direction="sideways")
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
+    root = ET.fromstring(svg)
+    return (float(root.get("width", "0").removesuffix("pt")),
+            float(root.get("height", "0").removesuffix("pt")))
+
+
+def test_a_long_chain_left_to_right_is_wider_than_tall():
+    wf = workflow()
+    for i in range(10):
+        wf = wf.then(step(f"s{i}"))
+    wf = wf.commit()
+    width, height = _svg_size(wf.to_svg(direction="LR"))
+    assert width > 4 * height
+    width, height = _svg_size(wf.to_svg())
+    assert height > 4 * width
+    with pytest.raises(ValueError, match="'TB'.*'LR'"):
+        wf.to_svg(direction="down")
