@@ -268,6 +268,9 @@ def _show_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", metavar="N", type=float,
                    help=f"for a .png: N times Graphviz's {_PNG_DPI} dpi (default "
                         f"{_PNG_SCALE:g}, sharp on a high-density screen; at most {_MAX_SCALE})")
+    p.add_argument("--direction", choices=("TB", "LR"), default="TB",
+                   help="with -o: lay the graph out top to bottom (TB, the default) or left "
+                        "to right (LR, for long chains)")
 
 
 def cmd_show(args: argparse.Namespace, io: Io) -> int:
@@ -289,7 +292,7 @@ def cmd_show(args: argparse.Namespace, io: Io) -> int:
         raise UsageError(f"cannot write '{path}': unknown format '{suffix or path.name}'; "
                          "use a .svg, .png or .dot file")
     try:
-        _write_graph(wf.graph.description, path, suffix,
+        _write_graph(wf.graph.description, path, suffix, direction=args.direction,
                      scale=_PNG_SCALE if args.scale is None else args.scale)
     except OSError as exc:
         raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
@@ -300,19 +303,19 @@ def cmd_show(args: argparse.Namespace, io: Io) -> int:
 
 
 def _write_graph(description: dict[str, Any], path: Path, suffix: str, *,
-                 scale: float = _PNG_SCALE) -> None:
+                 scale: float = _PNG_SCALE, direction: str = "TB") -> None:
     from ..render import workflow_dot, workflow_svg
 
     if suffix == ".dot":
-        path.write_text(workflow_dot(description), encoding="utf-8")
+        path.write_text(workflow_dot(description, direction=direction), encoding="utf-8")
     elif suffix == ".svg":
-        path.write_text(workflow_svg(description), encoding="utf-8")
+        path.write_text(workflow_svg(description, direction=direction), encoding="utf-8")
     else:
         from ..render.svg import find_dot
 
         program = find_dot()
         done = subprocess.run([program, "-Tpng", f"-Gdpi={_PNG_DPI * scale:g}"],
-                              input=workflow_dot(description).encode(),
+                              input=workflow_dot(description, direction=direction).encode(),
                               capture_output=True, timeout=60, check=False)
         if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()

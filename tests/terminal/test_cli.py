@@ -665,3 +665,24 @@ to continue: flownb --storage {db} resume two
     assert snap.status == "suspended" and snap.meta["suspended_paths"] == [["left"]]
     assert snap.steps["right"]["resume_payload"] == {"approved": True, "score": 2,
                                                      "level": "low"}
+
+
+def test_show_direction_lays_the_graph_out_left_to_right(cli, write_module, tmp_path):
+    path = write_module("flows", "review")
+    module, _ = import_module(str(path))
+    got = cli("show", str(path), "-o", str(tmp_path / "g.dot"), "--direction", "LR")
+    assert got.code == 0
+    assert (tmp_path / "g.dot").read_text() == workflow_dot(module.review.graph.description,
+                                                            direction="LR")
+    assert 'rankdir="LR"' in (tmp_path / "g.dot").read_text()
+    sizes = {}
+    for direction in ("TB", "LR"):
+        target = tmp_path / f"{direction}.png"
+        assert cli("show", str(path), "-o", str(target), "--direction", direction).code == 0
+        sizes[direction] = _png_size(target)
+    (tb_w, tb_h), (lr_w, lr_h) = sizes["TB"], sizes["LR"]
+    assert tb_h > tb_w and lr_w > lr_h
+    got = cli("show", str(path), "-o", str(tmp_path / "g.svg"), "--direction", "LR")
+    assert got.code == 0 and (tmp_path / "g.svg").read_text().startswith("<svg")
+    got = cli("show", str(path), "-o", str(tmp_path / "g.svg"), "--direction", "up")
+    assert got.code == 2 and "invalid choice: 'up' (choose from 'TB', 'LR')" in got.err
