@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -27,10 +29,21 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.fail(f"PostgreSQL tests cannot run under CI=true: {reason}", pytrace=False)
         pytest.skip(f"PostgreSQL tests skipped: {reason}")
     server = PostgresServer.create()
+    # A SIGTERM (a CI timeout, `kill`) would end pytest without its teardown and leave the
+    # server running: turn it into an interrupt, which pytest tears down after.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield server
     finally:
         server.destroy()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}: stopping the test PostgreSQL server")
 
 
 @pytest.fixture
