@@ -103,6 +103,10 @@ class RunView(anywidget.AnyWidget):
     ``view.select(path)`` opens the inspector on a step or item, as a click does, and
     ``view.inspector`` is what it shows (SPEC §6b's keys).
 
+    ``direction`` lays the graph out top to bottom (``"TB"``, the default) or left to right
+    (``"LR"``, for long chains); setting ``view.direction`` (or the ↔/↕ button beside Fit)
+    lays it out again the other way.
+
     While the run is active the view checks every ``interval`` seconds (default 0.12)
     whether events came, and sends one update if so: at most about 8 a second, under 10
     with the final one, which goes out the moment the run finishes or suspends. When one
@@ -134,6 +138,8 @@ class RunView(anywidget.AnyWidget):
     """The first item of the inspector's item page."""
     expanded = t.List(t.Unicode()).tag(sync=True)
     """Folded values the person asked to see more of (``"result"``, ``"output"``, …)."""
+    direction = t.Unicode("TB").tag(sync=True)
+    """How the graph is laid out: ``"TB"`` (top to bottom) or ``"LR"`` (left to right)."""
     tab = t.Unicode("steps").tag(sync=True)
     """The open tab: ``steps``, ``timeline`` or ``events``."""
     timeline = t.Dict().tag(sync=True)
@@ -144,7 +150,7 @@ class RunView(anywidget.AnyWidget):
 
     def __init__(self, source: Any, *, workflow: Any = None, interval: float = 0.12,
                  max_events: int = 200, poll_interval: float = POLL_INTERVAL,
-                 **kwargs: Any) -> None:
+                 direction: str = "TB", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run: Run | None = None
         self.snapshot: Any = None  # a stored run shown without its workflow
@@ -166,6 +172,7 @@ class RunView(anywidget.AnyWidget):
         self._loaded_status: str | None = None
         self._poll_interval = poll_interval
         self._poller: asyncio.Task[None] | None = None
+        self.direction = direction  # checked by _check_direction (close() works if it fails)
         self._resolve(source, workflow)
         self._base_svg, layout_error = self._layout()
         self._statuses: dict[str, str] = {}
@@ -174,6 +181,7 @@ class RunView(anywidget.AnyWidget):
         self.model: RunModel  # what the last update drew (set by _flush)
         self.observe(self._on_browser, names=["selected", "item_status", "item_offset",
                                               "expanded", "tab"])
+        self.observe(self._relayout, names=["direction"])
         self.on_msg(self._on_message)
         if self.run is not None:
             self._watch(self.run)
@@ -564,11 +572,23 @@ class RunView(anywidget.AnyWidget):
             return False, None
         return True, self.snapshot.meta.get("result")
 
+    @t.validate("direction")
+    def _check_direction(self, proposal: Any) -> str:
+        from ..render.dot import check_direction
+
+        return check_direction(proposal["value"])  # ValueError naming TB and LR
+
+    def _relayout(self, _change: Any = None) -> None:
+        """Lay the graph out again (another direction); statuses restyle it as before."""
+        self._base_svg, layout_error = self._layout()
+        self.graph = {"svg": self._base_svg, "ids": live.svg_ids(self.description),
+                      "error": layout_error}
+
     def _layout(self) -> tuple[str, str | None]:
         from ..render.svg import workflow_svg
 
         try:
-            return workflow_svg(self.description), None
+            return workflow_svg(self.description, direction=self.direction), None
         except RuntimeError as exc:  # no Graphviz: the rest of the view still works
             return "", str(exc)
 

@@ -130,7 +130,13 @@ class LiveView {
       h("span", { class: "flownb-zoom" },
         button("−", "zoom out", () => this.zoomBy(1.25)),
         button("+", "zoom in (or Ctrl + wheel)", () => this.zoomBy(0.8)),
-        button("Fit", "fit the graph to the view", () => this.fit(), "flownb-fit")));
+        button("Fit", "fit the graph to the view", () => this.fit(), "flownb-fit"),
+        this.turn = button("↔", "", () => {
+          // A new layout, made by Graphviz on the Python side; the graph trait brings it.
+          model.set("direction", model.get("direction") === "LR" ? "TB" : "LR");
+          model.save_changes();
+        }, "flownb-direction")));
+    this.showDirection();
     this.canvas = h("div", { class: "flownb-graph", tabindex: 0 });
     this.graphPane = h("div", { class: "flownb-graph-pane" }, this.canvas);
     this.tabs = h("div", { class: "flownb-tabs", role: "tablist" },
@@ -254,6 +260,14 @@ class LiveView {
     this.svg.style.height = `${Math.floor(this.natural.h * PT * scale)}px`;
     this.applyZoom();
     this.fitLabels();
+  }
+
+  showDirection() {
+    const lr = this.model.get("direction") === "LR";
+    const title = lr ? "lay the graph out top to bottom" : "lay the graph out left to right";
+    this.turn.textContent = lr ? "↕" : "↔";
+    this.turn.title = title;
+    this.turn.setAttribute("aria-label", title);
   }
 
   applyZoom() {
@@ -654,7 +668,8 @@ function render({ model, el }) {
     if (view.state && view.state.running && model.get("tab") === "timeline") view.drawSide(view.state);
   }, 250);
   const on = (name, fn) => model.on(`change:${name}`, fn);
-  on("graph", () => { view.drawGraph(); view.update(); view.layout(); });
+  on("graph", () => { view.zoom = null; view.drawGraph(); view.update(); view.layout(); });
+  on("direction", () => view.showDirection());
   on("state", () => view.update());
   on("selected", () => { if (view.state) { view.restyle(view.state); view.drawSide(view.state); } });
   on("tab", () => view.state && view.drawSide(view.state));
