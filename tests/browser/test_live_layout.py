@@ -293,6 +293,20 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     expect(small.locator('tr[data-path="shout"]')).to_contain_text("HELLO!")
     check_layout(small, f"rerun/{theme}")
     screenshot(small, f"live-rerun-{theme}")
+    # ↔ lays the graph out left to right (on the kernel side), the statuses carried over.
+    small_svg = small.locator("div.flownb-graph svg")
+    tall = [float(v) for v in small_svg.get_attribute("viewBox").split()]
+    assert tall[3] > tall[2], "a two-step chain is taller than wide top to bottom"
+    small.locator(".flownb-direction").click()
+    expect(small.locator(".flownb-direction")).to_have_text("↕")
+    page.wait_for_function(
+        """el => { const b = el.getAttribute('viewBox').split(' ').map(Number);
+                   return b[2] > b[3]; }""", arg=small_svg.element_handle())
+    expect(small.locator('g[data-path="polish"]')).to_have_class(re.compile("status-success"))
+    check_layout(small, f"left to right/{theme}")
+    screenshot(small, f"live-lr-{theme}")
+    small.locator(".flownb-direction").click()  # and back
+    expect(small.locator(".flownb-direction")).to_have_text("↔")
 
     wide = nb.output(WIDE).locator(".flownb-run-view")
     expect(wide.locator(".flownb-head .flownb-pill")).to_have_text("success")
