@@ -268,7 +268,7 @@ def _show_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", metavar="N", type=float,
                    help=f"for a .png: N times Graphviz's {_PNG_DPI} dpi (default "
                         f"{_PNG_SCALE:g}, sharp on a high-density screen; at most {_MAX_SCALE})")
-    p.add_argument("--direction", choices=("TB", "LR"), default="TB",
+    p.add_argument("--direction", choices=("TB", "LR"), default=None,
                    help="with -o: lay the graph out top to bottom (TB, the default) or left "
                         "to right (LR, for long chains)")
 
@@ -282,6 +282,9 @@ def cmd_show(args: argparse.Namespace, io: Io) -> int:
     if args.scale is not None and (args.output is None
                                    or Path(args.output).suffix.lower() != ".png"):
         raise UsageError("--scale is for a PNG: use it with -o FILE.png")
+    if args.direction is not None and args.output is None:
+        raise UsageError("--direction is for a drawn graph: use it with -o FILE.svg, "
+                         "FILE.png or FILE.dot")
     wf = load_target(args.target, name=args.workflow).workflow
     if args.output is None:
         io.out.print(outline_tree(wf.graph.description))
@@ -292,7 +295,7 @@ def cmd_show(args: argparse.Namespace, io: Io) -> int:
         raise UsageError(f"cannot write '{path}': unknown format '{suffix or path.name}'; "
                          "use a .svg, .png or .dot file")
     try:
-        _write_graph(wf.graph.description, path, suffix, direction=args.direction,
+        _write_graph(wf.graph.description, path, suffix, direction=args.direction or "TB",
                      scale=_PNG_SCALE if args.scale is None else args.scale)
     except OSError as exc:
         raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None

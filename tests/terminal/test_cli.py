@@ -686,3 +686,6 @@ def test_show_direction_lays_the_graph_out_left_to_right(cli, write_module, tmp_
     assert got.code == 0 and (tmp_path / "g.svg").read_text().startswith("<svg")
     got = cli("show", str(path), "-o", str(tmp_path / "g.svg"), "--direction", "up")
     assert got.code == 2 and "invalid choice: 'up' (choose from 'TB', 'LR')" in got.err
+    got = cli("show", str(path), "--direction", "LR")  # an outline has no direction
+    assert got.code == 2 and got.out == ""
+    assert "--direction is for a drawn graph: use it with -o FILE.svg" in got.err
