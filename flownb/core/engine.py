@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from ..errors import WorkflowDefinitionError, describe_field_errors, field_errors_from_pydantic
 from . import clock
-from .codec import Unstorable, from_stored
+from .codec import Unstorable, from_stored, to_stored
 from .context import RuntimeContext
 from .events import (
     STEP_RESULT,
@@ -97,6 +97,12 @@ class Execution:
         self.active = False  # executing now (between start/resume and their return)
         self.recorder: Recorder | None = None  # writes the run to its store (core.recorder)
         self.loop: asyncio.AbstractEventLoop | None = None
+        # Step paths (no item markers) to pause before, or {"*"}; stored in the run's meta
+        # so a resumed or restarted run keeps pausing at the later ones.
+        self.breakpoints: frozenset[str] = frozenset()
+        # journal key -> the input a person gave a step at its breakpoint: it runs with
+        # that input every time (a resume of its own suspension, a restart), not the replayed one
+        self.given_inputs: dict[str, Any] = {}
         self._step_index: dict[str, Any] | None = None
 
     # events
@@ -512,9 +518,68 @@ async def run_step(scope: Scope, step: Any, value: Any, *, key_part: str | None 
             raise Suspended()
         if not ex.targets_under(key):
             raise Suspended()  # nothing to resume inside: leave it as it is
+    if resuming and status == SUSPENDED and at_breakpoint(ex, key, display):
+        # Continued from its breakpoint: it runs now as if reached for the first time
+        # (with the input the person gave, if any), and does not pause there again.
+        target = ex.targets.pop(key)
+        ex.suspended.pop(display, None)
+        if isinstance(target, dict) and "input" in target:
+            ex.given_inputs[key] = target["input"]  # stored in the run's meta
+        resuming = False
+    elif status is None and ex.breakpoints and _listed(ex, step, display):
+        _pause(scope, step, value, key, path, display)
+    if ex.given_inputs and key in ex.given_inputs:
+        value = ex.given_inputs[key]
     if step.is_workflow:
         return await _run_nested(scope, step, value, key, path, display)
     return await _run_leaf(scope, step, value, key, path, display, resuming)
+
+
+BREAKPOINT = "before"
+
+
+def is_breakpoint_payload(payload: Any) -> bool:
+    """Is ``payload`` what a breakpoint's pause records (not a step's own suspend)?"""
+    return (isinstance(payload, dict) and payload.get("breakpoint") == BREAKPOINT
+            and set(payload) == {"breakpoint", "input"})
+
+
+def at_breakpoint(ex: Execution, key: str, display: str) -> bool:
+    """Is the suspended execution at ``key`` paused at a breakpoint?"""
+    if key == display:
+        sr = ex.steps.get(display)
+        payload = sr.suspend_payload if sr is not None else None
+    else:
+        payload = ex.journal.get(key, {}).get("suspend_payload")
+    return is_breakpoint_payload(payload)
+
+
+def _listed(ex: Execution, step: Any, display: str) -> bool:
+    if "*" in ex.breakpoints:
+        return not step.is_workflow  # "*": every step that runs code, one at a time
+    return strip_items(display) in ex.breakpoints
+
+
+def _pause(scope: Scope, step: Any, value: Any, key: str, path: tuple[str, ...],
+           display: str) -> None:
+    """Suspend before ``step`` runs: its breakpoint. The payload shows the input it would
+    get, as JSON data; an input its schema refuses is left for the step to fail on."""
+    ex = scope.execution
+    try:
+        value = validate(step.input_schema, value)
+        shown = to_stored(value)
+    except (ValidationError, Unstorable):
+        return
+    payload = {"breakpoint": BREAKPOINT, "input": shown}
+    now = clock.now()
+    sr = StepResult(SUSPENDED, payload=value, suspend_payload=payload, started_at=now,
+                    ended_at=now)
+    ex.set_step(display, sr)
+    ex.emit(STEP_SUSPENDED, path, {"suspend_payload": payload})
+    if key != display:
+        ex.record(key, {"status": SUSPENDED, "suspend_payload": payload})
+    ex.suspended[display] = key
+    raise Suspended()
 
 
 async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[str, ...],

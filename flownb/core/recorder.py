@@ -54,6 +54,10 @@ def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
         "state": to_stored(ex.state),
         "targets": {k: to_stored(v) for k, v in ex.targets.items()},
     }
+    if ex.breakpoints:  # so a resumed or restarted run keeps pausing at the later ones
+        meta["breakpoints"] = sorted(ex.breakpoints)
+    if ex.given_inputs:
+        meta["given_inputs"] = {k: to_stored(v) for k, v in ex.given_inputs.items()}
     if result is not None:
         meta["result"] = to_stored(result)
     if error is not None:
@@ -99,6 +103,8 @@ def hydrate(ex: Execution, snap: Snapshot) -> None:
     displays = (".".join(path) for path in snap.meta.get("suspended_paths") or [])
     ex.suspended = {d: keys.get(d, d) for d in displays}
     ex.stored_targets = targets
+    ex.breakpoints = frozenset(snap.meta.get("breakpoints") or ())
+    ex.given_inputs = dict(snap.meta.get("given_inputs") or {})  # JSON: the step validates it
     schema = ex.workflow.state_schema
     state = snap.meta.get("state")
     ex.state = (_replay(ex, "the workflow state", schema, state)

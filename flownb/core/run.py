@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -36,6 +36,7 @@ from .engine import (
     Scope,
     StepFailed,
     Suspended,
+    at_breakpoint,
     run_entries,
 )
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
@@ -54,6 +55,7 @@ __all__ = ["Run"]
 log = logging.getLogger("flownb")
 
 Watcher = Callable[[Event], Any]
+_NO_INPUT: Any = object()  # resume(): no input_data given
 
 
 class Run:
@@ -244,17 +246,21 @@ class Run:
 
     async def start(self, input_data: Any = None, *,
                     runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
-                    initial_state: Any = None) -> WorkflowResult:
+                    initial_state: Any = None,
+                    breakpoints: Iterable[str] | str | None = None) -> WorkflowResult:
         """Validate the input, run the workflow and return its ``WorkflowResult``.
 
         Invalid input raises ``InputValidationError`` before anything runs or is stored. A
         failing step does not raise: the result's status is ``"failed"``.
+        ``breakpoints``: step paths (``"outer.inner"``; ``"*"``: every step) to pause
+        before; continue with ``resume(step=...)`` or ``resume(step=..., input_data=...)``.
         """
         with self._naming_storage():
-            self._prepare_start(input_data, runtime_context, initial_state)
+            self._prepare_start(input_data, runtime_context, initial_state, breakpoints)
         return await self._drive(resumed=False)
 
-    def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any) -> None:
+    def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any,
+                       breakpoints: Iterable[str] | str | None) -> None:
         wf = self.workflow
         if self.status != "pending" or self._ex.active:
             raise ConcurrentRunError(
@@ -262,6 +268,7 @@ class Run:
                 f"{self.status}); create a new run with wf.create_run()",
                 workflow_id=wf.id, run_id=self.run_id)
         ex = self._ex
+        listed = self._breakpoints(breakpoints)
         try:
             value = validate(wf.input_schema, input_data)
         except ValidationError as exc:
@@ -277,12 +284,36 @@ class Run:
             stored_input = self._storable(value, "input")
             self._storable(state, "initial_state")
         ex.input, ex.state = value, state
+        ex.breakpoints = listed
         ex.runtime_context = RuntimeContext.of(runtime_context)
         self._created_at = clock.now()
         if self.store is not None:
             self._recorder = Recorder(self.store, ex, 0, self.origin)
             self._new_input = stored_input  # stored by _drive, before anything runs
         self.status = RUNNING
+
+    def _breakpoints(self, breakpoints: Iterable[str] | str | None) -> frozenset[str]:
+        """The step paths to pause before, checked against the workflow's steps."""
+        if breakpoints is None:
+            return frozenset()
+        wf = self.workflow
+        names = [breakpoints] if isinstance(breakpoints, str) else list(breakpoints)
+        known = wf.steps
+        listed: set[str] = set()
+        unknown: list[str] = []
+        for name in names:
+            text = ".".join(str(p) for p in name) if isinstance(name, (list, tuple)) else (
+                getattr(name, "id", name))
+            if text == "*" or (isinstance(text, str) and text in known):
+                listed.add(text)
+            else:
+                unknown.append(repr(text))
+        if unknown:
+            raise FlownbError(
+                f"workflow '{wf.id}' has no step {', '.join(unknown)} to set a breakpoint on; "
+                f"its steps: {', '.join(repr(p) for p in known) or 'none'} (or '*': every "
+                "step)", workflow_id=wf.id)
+        return frozenset(listed)
 
     def _storable(self, value: Any, what: str) -> Any:
         try:
@@ -311,19 +342,21 @@ class Run:
 
     def stream(self, input_data: Any = None, *,
                runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
-               initial_state: Any = None) -> AsyncIterator[Event]:
+               initial_state: Any = None,
+               breakpoints: Iterable[str] | str | None = None) -> AsyncIterator[Event]:
         """Start the run and yield its events, ending with ``workflow-finish``.
 
         Afterwards ``run.result`` holds the ``WorkflowResult``. Closing the iterator
-        early cancels the run.
+        early cancels the run. ``breakpoints`` as for ``start``.
         """
         with self._naming_storage():
-            self._prepare_start(input_data, runtime_context, initial_state)
+            self._prepare_start(input_data, runtime_context, initial_state, breakpoints)
         return self._stream(lambda: self._drive(resumed=False))
 
     # -- resuming -----------------------------------------------------------------------------
 
     async def resume(self, resume_data: Any = None, step: Any = None, *,
+                     input_data: Any = _NO_INPUT,
                      runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                      ) -> WorkflowResult:
         """Resume a suspended step with ``resume_data``; the rest of the run continues.
@@ -331,20 +364,25 @@ class Run:
         ``step`` is a ``Step``, an id, a dotted path or a list of path parts; it may be
         left out when exactly one step is suspended. Invalid data raises
         ``ResumeValidationError`` and leaves the run (and its snapshot) untouched.
+        A step paused at its breakpoint takes no ``resume_data``: it runs with its input,
+        or with ``input_data`` instead (invalid input raises ``InputValidationError`` and
+        the run stays paused).
         """
         with self._naming_storage():
-            self._prepare_resume(resume_data, step, runtime_context)
+            self._prepare_resume(resume_data, step, runtime_context, input_data)
         return await self._drive(resumed=True)
 
     def stream_resume(self, resume_data: Any = None, step: Any = None, *,
+                      input_data: Any = _NO_INPUT,
                       runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                       ) -> AsyncIterator[Event]:
         """``resume`` as a stream of the resumed part's events."""
         with self._naming_storage():
-            self._prepare_resume(resume_data, step, runtime_context)
+            self._prepare_resume(resume_data, step, runtime_context, input_data)
         return self._stream(lambda: self._drive(resumed=True))
 
-    def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any) -> None:
+    def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any,
+                        input_data: Any = _NO_INPUT) -> None:
         wf = self.workflow
         if self._ex.active:
             raise ConcurrentRunError(
@@ -374,7 +412,14 @@ class Run:
         target = self._ex.step_by_display(display)
         schema = getattr(target, "resume_schema", None)
         data = resume_data
-        if schema is not None:
+        if at_breakpoint(self._ex, key, display):
+            data = self._continue_data(display, target, resume_data, input_data)
+        elif input_data is not _NO_INPUT:
+            raise ResumeError(
+                f"run '{self.run_id}' of workflow '{wf.id}': step '{display}' suspended "
+                "itself, so it takes resume_data; input_data continues only a step paused "
+                "at its breakpoint", workflow_id=wf.id, run_id=self.run_id)
+        elif schema is not None:
             try:
                 data = validate(schema, resume_data)
             except ValidationError as exc:
@@ -406,6 +451,33 @@ class Run:
                 raise
             self._recorder = recorder
         self.status = RUNNING
+
+    def _continue_data(self, display: str, target: Any, resume_data: Any,
+                       input_data: Any) -> dict[str, Any]:
+        """What continues a step paused at its breakpoint: ``{}`` (its own input) or
+        ``{"input": ...}`` (validated against the step's input schema, storable)."""
+        wf = self.workflow
+        if resume_data is not None:
+            raise ResumeError(
+                f"run '{self.run_id}' of workflow '{wf.id}': step '{display}' is paused at "
+                "its breakpoint and has not run yet, so it takes no resume_data; continue it "
+                f"with run.resume(step='{display}') or with other input through "
+                f"run.resume(step='{display}', input_data=...)", workflow_id=wf.id,
+                run_id=self.run_id)
+        if input_data is _NO_INPUT:
+            return {}
+        try:
+            value = validate(target.input_schema, input_data)
+        except ValidationError as exc:
+            errors = field_errors_from_pydantic(exc)
+            raise InputValidationError(
+                f"invalid input for step '{display}' of workflow '{wf.id}': "
+                f"{describe_field_errors(errors)} (the run is still paused at its "
+                "breakpoint)", workflow_id=wf.id, step_path=display,
+                field_errors=errors) from None
+        if self.store is not None:
+            self._storable(value, f"input of step '{display}'")
+        return {"input": value}
 
     def _check_definition(self, action: str) -> None:
         """Before claiming: does the stored run still fit the current definition? Raises
@@ -484,6 +556,8 @@ class Run:
                 display = next((d for d, k in self._ex.suspended.items() if k == key), key)
                 step = self._ex.step_by_display(display)
                 schema = getattr(step, "resume_schema", None)
+                if at_breakpoint(self._ex, key, display):
+                    schema = None  # {"input": ...}: the step validates its input itself
                 try:
                     self._ex.targets[key] = (from_stored(schema, data) if schema is not None
                                              else data)

@@ -41,8 +41,8 @@ __all__ = ["FlowMagics", "register"]
 
 USAGE = """\
 %flow show WF
-%flow run WF [--input JSON] [-o VAR]
-%%flow run WF [-o VAR]            (cell body: the JSON input)
+%flow run WF [--input JSON] [--break STEP]... [-o VAR]
+%%flow run WF [--break STEP]... [-o VAR]   (cell body: the JSON input)
 %flow runs [WF] [--status S] [--limit N | --all]
 %flow resume RUN_ID
 %flow inspect RUN_ID [--all]
@@ -77,6 +77,7 @@ def _parser() -> _Parser:
     run = sub.add_parser("run", add_help=False)
     run.add_argument("wf")
     run.add_argument("--input")
+    run.add_argument("--break", dest="breakpoints", action="append")
     run.add_argument("--workflow")
     run.add_argument("-o", dest="output")
     runs = sub.add_parser("runs", add_help=False)
@@ -142,9 +143,14 @@ class FlowMagics(Magics):
         except ValidationError as exc:
             errors = describe_field_errors(field_errors_from_pydantic(exc))
             raise UsageError(f"invalid input for workflow '{wf.id}': {errors}") from None
+        unknown = [b for b in args.breakpoints or () if b != "*" and b not in wf.steps]
+        if unknown:  # before the view: no run is drawn that will never start
+            raise UsageError(
+                f"workflow '{wf.id}' has no step {', '.join(repr(b) for b in unknown)} to set "
+                f"a breakpoint on; its steps: {', '.join(repr(p) for p in wf.steps)}")
         run = wf.create_run()
         display(RunView(run))
-        result = run_sync(run.start(data))
+        result = run_sync(run.start(data, breakpoints=args.breakpoints))
         if args.output:
             self._namespace[args.output] = result
 

@@ -87,6 +87,9 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workflow", metavar="NAME",
                    help="the workflow's name when MODULE:WF is a Registry")
     p.add_argument("--run-id", metavar="ID", help="the id of the new run (default: random)")
+    p.add_argument("--break", dest="breakpoints", action="append", metavar="STEP",
+                   help="pause before this step (a dotted path; '*': every step); "
+                        "repeatable. Continue with the printed 'flownb resume' command")
     _view_arguments(p)
 
 
@@ -105,7 +108,8 @@ def cmd_run(args: argparse.Namespace, io: Io) -> int:
     wf = target.workflow
     run = wf.create_run(run_id=args.run_id)  # a new run (with that id, when given)
     run.origin = target.origin
-    result = _follow(run, io, args, lambda: run.start(input_data=input_data))
+    result = _follow(run, io, args, lambda: run.start(input_data=input_data,
+                                                      breakpoints=args.breakpoints))
     return _report(run, result, io, args)
 
 

@@ -240,3 +240,19 @@ def test_bad_usage_is_a_short_message_not_a_traceback(ip, capsys, line, message)
     assert "UsageError" in err and message in err
     assert "Traceback" not in err
     ip.user_ns.pop("json")
+
+
+def test_run_break_pauses_before_the_step(ip):
+    assert run(ip, """%flow run wf --input '{"text": "hi"}' --break draft -o res""").success
+    result = ip.user_ns["res"]
+    assert result.status == "suspended" and result.suspended == [["draft"]]
+    assert result.steps["draft"].suspend_payload == {"breakpoint": "before",
+                                                     "input": {"text": "hi"}}
+    assert "draft" not in [k for k, s in result.steps.items() if s.status == "success"]
+
+
+def test_run_break_on_an_unknown_step_names_the_steps(ip, capsys):
+    run(ip, """%flow run wf --input '{"text": "hi"}' --break nope -o res""")
+    assert "res" not in ip.user_ns
+    assert "workflow 'review-flow' has no step 'nope' to set a breakpoint on" in (
+        capsys.readouterr().err)

@@ -689,3 +689,41 @@ def test_show_direction_lays_the_graph_out_left_to_right(cli, write_module, tmp_
     got = cli("show", str(path), "--direction", "LR")  # an outline has no direction
     assert got.code == 2 and got.out == ""
     assert "--direction is for a drawn graph: use it with -o FILE.svg" in got.err
+
+
+def test_run_break_pauses_before_the_step_exits_3_and_resume_continues(cli, write_module, db,
+                                                                       still_clock):
+    path = write_module("flows", "review")
+    got = cli("--storage", db, "run", f"{path}:review", "--input", '{"message": "x"}',
+              "--run-id", "r5", "--break", "shout", "--break", "approve", "--no-live")
+    assert got.code == 3 and got.err == ""
+    assert got.out == f"""\
+run r5 of workflow 'review' started
+‖ shout  suspended  {{"breakpoint": "before", "input": {{"message": "x"}}}}
+╭─ ‖ suspended at step 'shout' ─╮
+│ {{                             │
+│   "breakpoint": "before",     │
+│   "input": {{                  │
+│     "message": "x"            │
+│   }}                           │
+│ }}                             │
+╰───────────────────────────────╯
+to continue: flownb --storage {db} resume r5
+"""
+    snap = stored(db, "r5")
+    assert snap.status == "suspended" and snap.meta["breakpoints"] == ["approve", "shout"]
+    got = cli("--storage", db, "resume", "r5", "--no-live")
+    assert got.code == 3
+    assert lines(got.out)[:3] == ["run r5 of workflow 'review' resumed",
+                                  '» shout  {"progress": 1}', "✓ shout  success  0 ms"]
+    assert stored(db, "r5").steps["approve"]["suspend_payload"] == {
+        "breakpoint": "before", "input": {"message": "X"}}
+
+
+def test_run_break_on_an_unknown_step_is_an_error_naming_the_steps(cli, write_module, db):
+    path = write_module("flows", "greet")
+    got = cli("--storage", db, "run", f"{path}:greet", "--input", '{"message": "x"}',
+              "--break", "nope")
+    assert got.code != 0 and got.out == ""
+    assert got.err == ("flownb: error: workflow 'greet' has no step 'nope' to set a "
+                       "breakpoint on; its steps: 'shout' (or '*': every step)\n")
