@@ -299,9 +299,14 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     assert tall[3] > tall[2], "a two-step chain is taller than wide top to bottom"
     small.locator(".flownb-direction").click()
     expect(small.locator(".flownb-direction")).to_have_text("↕")
-    page.wait_for_function(
-        """el => { const b = el.getAttribute('viewBox').split(' ').map(Number);
-                   return b[2] > b[3]; }""", arg=small_svg.element_handle())
+    # The new layout replaces the SVG element: ask the locator again until it is wide.
+    for _ in range(150):
+        box = [float(v) for v in small_svg.get_attribute("viewBox").split()]
+        if box[2] > box[3]:
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError(f"the graph is still laid out top to bottom: viewBox {box}")
     expect(small.locator('g[data-path="polish"]')).to_have_class(re.compile("status-success"))
     check_layout(small, f"left to right/{theme}")
     screenshot(small, f"live-lr-{theme}")
