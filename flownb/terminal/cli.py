@@ -122,6 +122,9 @@ def _resume_arguments(p: argparse.ArgumentParser) -> None:
                                                "needed when several are suspended")
     p.add_argument("--data", metavar="JSON", help="the resume data, as JSON (left out on a "
                                                   "terminal: asked field by field)")
+    p.add_argument("--input", metavar="JSON", dest="input_data",
+                   help="at a breakpoint: continue the step with this input instead of its "
+                        "own")
     p.add_argument("--workflow", metavar="MODULE:WF",
                    help="where the run's workflow is defined, when the run does not know "
                         "(it was not started by 'flownb run')")
@@ -154,7 +157,23 @@ def cmd_resume(args: argparse.Namespace, io: Io) -> int:
     run = wf.create_run(run_id=snap.run_id)
     interactive = sys.stdin.isatty()
     asker = io.err if args.json else io.out
+    from ..core.engine import is_breakpoint_payload
+
     step, target = _pick_step(run, args.step, asker if interactive else None)
+    result_of = run.steps.get(step)
+    if result_of is not None and is_breakpoint_payload(result_of.suspend_payload):
+        # Paused at a breakpoint: it continues with its own input, or the one given.
+        if args.data is not None:
+            raise UsageError(f"step '{step}' of run '{run.run_id}' is paused at a breakpoint: "
+                             "it takes no resume data; continue it as it is, or with "
+                             "--input JSON")
+        kwargs = {} if args.input_data is None else {
+            "input_data": _json_arg("--input", args.input_data)}
+        result = _follow(run, io, args, lambda: run.resume(step=step, **kwargs))
+        return _report(run, result, io, args)
+    if args.input_data is not None:
+        raise UsageError(f"step '{step}' of run '{run.run_id}' is not paused at a breakpoint: "
+                         "--input is for a breakpoint; answer it with --data JSON")
     if args.data is not None:
         data = _json_arg("--data", args.data)
     else:

@@ -718,6 +718,19 @@ to continue: flownb --storage {db} resume r5
                                   '» shout  {"progress": 1}', "✓ shout  success  0 ms"]
     assert stored(db, "r5").steps["approve"]["suspend_payload"] == {
         "breakpoint": "before", "input": {"message": "X"}}
+    # 'approve' asks for resume data itself, but at its breakpoint it takes an input.
+    got = cli("--storage", db, "resume", "r5", "--data", '{"approved": true, "score": 5}')
+    assert got.code == 2 and "paused at a breakpoint: it takes no resume data" in got.err
+    got = cli("--storage", db, "resume", "r5", "--input", '{"message": "edited"}',
+              "--no-live", "--json")
+    assert got.code == 3 and json.loads(got.out)["suspended"] == [["approve"]]
+    assert stored(db, "r5").steps["approve"]["suspend_payload"] == {
+        "question": "publish edited?"}  # it ran with the edited input, and now asks
+    got = cli("--storage", db, "resume", "r5", "--input", '{"message": "again"}')
+    assert got.code == 2 and "--input is for a breakpoint" in got.err
+    got = cli("--storage", db, "resume", "r5", "--data", '{"approved": true, "score": 5}',
+              "--json")
+    assert got.code == 0 and json.loads(got.out)["result"] == {"message": "edited 5 low"}
 
 
 def test_run_break_on_an_unknown_step_is_an_error_naming_the_steps(cli, write_module, db):
