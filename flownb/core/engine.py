@@ -544,14 +544,20 @@ def is_breakpoint_payload(payload: Any) -> bool:
             and set(payload) == {"breakpoint", "input"})
 
 
+def is_breakpoint_pause(sr: StepResult | None) -> bool:
+    """Is ``sr`` a breakpoint's pause? Its payload has the pause's shape and the step never
+    ran (no attempt): a step that suspends itself with that very payload ran once."""
+    return (sr is not None and sr.status == SUSPENDED and not sr.attempts
+            and is_breakpoint_payload(sr.suspend_payload))
+
+
 def at_breakpoint(ex: Execution, key: str, display: str) -> bool:
     """Is the suspended execution at ``key`` paused at a breakpoint?"""
-    if key == display:
-        sr = ex.steps.get(display)
-        payload = sr.suspend_payload if sr is not None else None
-    else:
-        payload = ex.journal.get(key, {}).get("suspend_payload")
-    return is_breakpoint_payload(payload)
+    sr = ex.steps.get(display)
+    if key != display and not is_breakpoint_payload(
+            ex.journal.get(key, {}).get("suspend_payload")):
+        return False
+    return is_breakpoint_pause(sr)
 
 
 def _listed(ex: Execution, step: Any, display: str) -> bool:

@@ -157,11 +157,11 @@ def cmd_resume(args: argparse.Namespace, io: Io) -> int:
     run = wf.create_run(run_id=snap.run_id)
     interactive = sys.stdin.isatty()
     asker = io.err if args.json else io.out
-    from ..core.engine import is_breakpoint_payload
+    from ..core.engine import is_breakpoint_pause
 
     step, target = _pick_step(run, args.step, asker if interactive else None)
     result_of = run.steps.get(step)
-    if result_of is not None and is_breakpoint_payload(result_of.suspend_payload):
+    if is_breakpoint_pause(result_of):
         # Paused at a breakpoint: it continues with its own input, or the one given.
         if args.data is not None:
             raise UsageError(f"step '{step}' of run '{run.run_id}' is paused at a breakpoint: "

@@ -257,3 +257,25 @@ def test_the_input_given_at_a_breakpoint_is_kept_through_sqlite(tmp_path):
     result = asyncio.run(again.resume({"ok": True}, step="ask"))
     assert result.status == "success" and result.result == Num(n=8)
     assert ran == ["ask:8", "ask:8"]
+
+
+def test_a_step_that_suspends_itself_with_a_pause_like_payload_is_no_breakpoint(tmp_path):
+    """The pause is told by its payload *and* by the step never having run: a step that
+    asks with exactly that payload is answered like any step that asks."""
+
+    async def mimic(input_data: Num, resume_data: Answer | None, suspend):
+        if resume_data is None:
+            return await suspend({"breakpoint": "before", "input": {"n": input_data.n}})
+        return Num(n=input_data.n if resume_data.ok else 0)
+
+    wf = (create_workflow(id="mimic", input_schema=Num, output_schema=Num,
+                          storage=SQLiteStore(tmp_path / "m.db"))
+          .then(create_step(id="ask", input_schema=Num, output_schema=Num,
+                            resume_schema=Answer, execute=mimic))
+          .commit())
+    run, result = start(wf, {"n": 7})
+    assert result.suspended == [["ask"]] and result.steps["ask"].attempts == 1
+    with pytest.raises(ResumeError):
+        asyncio.run(run.resume(step="ask", input_data={"n": 1}))  # not a breakpoint
+    again = wf.create_run(run_id=run.run_id)  # and the same read back from the store
+    assert asyncio.run(again.resume({"ok": True}, step="ask")).result == Num(n=7)
