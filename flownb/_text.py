@@ -1,4 +1,4 @@
-"""Showing user text safely: control characters become visible escapes.
+"""Showing user text safely (control characters become visible escapes); small formatters.
 
 Ids, descriptions, payloads, error messages and run ids are shown in terminals, DOT, SVG and
 HTML. A raw control character there is at best invisible and at worst an instruction: ESC
@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["BIDI", "escape_controls", "escape_html", "escape_json_controls"]
+__all__ = ["BIDI", "escape_controls", "escape_html", "escape_json_controls", "format_duration"]
 
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 """The bidirectional formatting characters (embeddings, overrides and isolates)."""
@@ -86,3 +86,20 @@ def escape_html(text: str, *, quote: bool = True) -> str:
     """``html.escape(text)`` after :func:`escape_controls` (newlines and tabs kept, as
     HTML folds them or a ``<pre>`` shows them)."""
     return html.escape(escape_controls(text, keep_newlines=True), quote=quote)
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"12 ms"``, ``"1.50 s"``, ``"2m 03s"``; empty for an unknown duration.
+
+    >>> format_duration(0.0123), format_duration(1.5), format_duration(123)
+    ('12 ms', '1.50 s', '2m 03s')
+    """
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m {rest:02d}s"

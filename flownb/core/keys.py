@@ -40,6 +40,7 @@ __all__ = [
     "decision_key",
     "id_problem",
     "item_part",
+    "items_by_foreach",
     "iteration_part",
     "loop_iterations",
     "node_path",
@@ -180,3 +181,23 @@ def upgrade_v1_key(key: str, loops: frozenset[str], branches: frozenset[str]) ->
         if part.endswith("?") and part[:-1] in branches:
             parts[n] = f"{part[:-1]}[?]"
     return ".".join(parts)
+
+
+_FIRST_ITEM = re.compile(r"^(?P<foreach>[^\[]*)\[(?P<index>\d+)\]")
+
+
+def items_by_foreach(paths: Iterable[str]) -> dict[str, dict[int, list[str]]]:
+    """Display paths of foreach items, grouped by the foreach (the path before the first
+    item marker) and the item's index; an item's sub-steps, and an item of a foreach nested
+    in it, go with that item. Other paths are left out.
+
+    >>> items_by_foreach(["a", "work[1]", "work[0]", "work[0].inner", "x.work[2]"])
+    {'work': {1: ['work[1]'], 0: ['work[0]', 'work[0].inner']}, 'x.work': {2: ['x.work[2]']}}
+    """
+    out: dict[str, dict[int, list[str]]] = {}
+    for path in paths:
+        match = _FIRST_ITEM.match(path)
+        if match:
+            out.setdefault(match["foreach"], {}).setdefault(int(match["index"]), []) \
+                .append(path)
+    return out

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic_core import PydanticSerializationError, to_json
 
 from .._text import escape_html, escape_json_controls
+from ..core import keys
 from ..core.schema import to_jsonable
 from ..render import style
 from ..render.model import EventRow, Row, preview
@@ -30,7 +30,6 @@ __all__ = ["RUNS_SHOWN", "badge", "elapsed", "event_log", "fold_items", "preview
 RUNS_SHOWN = 20  # `%flow runs` lists the latest 20 unless told --limit N or --all
 ITEMS_SHOWN = 10  # `%flow inspect` folds the events of a foreach of more items than this
 _FLAGGED = ("failed", "suspended", "running")  # items listed even in a fold
-_ITEM = re.compile(r"^(?P<foreach>[^\[]*)\[(?P<index>\d+)\]")
 
 _TABLE = ('style="border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,'
           'sans-serif)"')
@@ -177,12 +176,7 @@ def fold_items(steps: Mapping[str, Any], *,
     items of it are folded). A foreach of more than ``limit`` items is folded, except its
     failed, suspended and running items; an item's sub-steps fold with it (items are
     grouped by their first ``[i]`` marker)."""
-    items: dict[str, dict[int, list[str]]] = {}
-    for path in steps:
-        match = _ITEM.match(path)
-        if match:
-            items.setdefault(match["foreach"], {}).setdefault(int(match["index"]), []) \
-                .append(path)
+    items = keys.items_by_foreach(steps)
     hidden: dict[str, tuple[str, int]] = {}
     for foreach, by_index in items.items():
         if len(by_index) <= limit:

@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._text import escape_controls, escape_html, escape_json_controls
+from .._text import escape_controls, escape_html, escape_json_controls, format_duration
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
 from .model import Progress, RunModel, RunModeler
@@ -119,7 +119,7 @@ def _header(model: RunModel, origin: str | None, created_at: float | None) -> st
     if started is not None:
         facts.append(("started", _line(_clock_time(started))))
     if model.seconds is not None:
-        facts.append(("duration", _line(_duration(model.seconds)
+        facts.append(("duration", _line(format_duration(model.seconds)
                                         + (" so far" if model.running else ""))))
     facts.append(("steps", str(len(model.rows))))
     if origin:
@@ -179,14 +179,14 @@ def _timeline(model: RunModel) -> str:
     for row, start, end in spans:
         left = (start - first) / total * 100
         width = (end - start) / total * 100
-        when = f"+{_duration(start - first)}, {_duration(end - start)}"
+        when = f"+{format_duration(start - first)}, {format_duration(end - start)}"
         bars.append(
             f"<div class=\"tl-label\" title=\"{_attr(row.path)}\">{_line(row.path)}</div>"
             f"<div class=\"tl-track\"><div class=\"tl-bar status-{row.status}\" "
             f"style=\"left:{left:.3f}%;width:{width:.3f}%\" "
             f"title=\"{_attr(row.path)}: {row.status}, {when}\"></div></div>"
-            f"<div class=\"tl-time\">{_duration(end - start)}</div>")
-    axis = (f"<div></div><div class=\"tl-axis\"><span>0</span><span>{_duration(total)}</span>"
+            f"<div class=\"tl-time\">{format_duration(end - start)}</div>")
+    axis = (f"<div></div><div class=\"tl-axis\"><span>0</span><span>{format_duration(total)}</span>"
             "</div><div></div>")
     return ("<section>\n<h2>Timeline</h2>\n<div class=\"timeline\">"
             + "".join(bars) + axis + "</div>\n</section>\n")
@@ -203,7 +203,7 @@ def _table(model: RunModel) -> str:
             output = _progress_text(row.progress)
         body.append(
             f"<tr><td><a href=\"#step-{_attr(row.path)}\"><code>{_line(row.path)}</code></a></td>"
-            f"<td>{_pill(row.status)}</td><td class=\"num\">{_duration(row.seconds)}</td>"
+            f"<td>{_pill(row.status)}</td><td class=\"num\">{format_duration(row.seconds)}</td>"
             f"<td class=\"num\">{row.attempts}</td><td><code>{_line(output)}</code></td>"
             f"<td class=\"error-text\">{_line(error)}</td></tr>")
     return ("<section>\n<h2>Steps</h2>\n<div class=\"table-wrap\"><table class=\"steps\">\n"
@@ -236,7 +236,7 @@ def _details(model: RunModel, results: Mapping[str, StepResult]) -> str:
         blocks.append(
             f"<details class=\"step\" id=\"step-{_attr(row.path)}\"><summary>"
             f"<code>{_line(row.path)}</code> {_pill(row.status)} "
-            f"<span class=\"muted\">{_duration(row.seconds)}</span></summary>"
+            f"<span class=\"muted\">{format_duration(row.seconds)}</span></summary>"
             + "".join(parts) + "</details>")
     if not blocks:
         return ""
@@ -254,7 +254,7 @@ def _items(path: str, progress: Progress, results: Mapping[str, StepResult]) -> 
             more += 1
             continue
         rows.append(f"<tr><td><code>{_line(key)}</code></td><td>{_pill(result.status)}</td>"
-                    f"<td class=\"num\">{_duration(result.duration)}</td>"
+                    f"<td class=\"num\">{format_duration(result.duration)}</td>"
                     f"<td class=\"error-text\">{_line(_first(result.error))}</td></tr>")
     note = f"<p class=\"muted\">{_line(_progress_text(progress))}"
     note += f"; {more} more items not listed.</p>" if more else ".</p>"
@@ -328,16 +328,6 @@ def _progress_text(progress: Progress) -> str:
     return f"{progress.done}/{progress.total} items done" + (f" ({counts})" if counts else "")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0.0, seconds)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m {rest:02d}s"
 
 
 def _clock_time(timestamp: float) -> str:

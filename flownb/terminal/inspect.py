@@ -13,7 +13,6 @@ by status on one row) and cuts a long list result, unless asked for everything."
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._text import escape_controls
+from ..core import keys
 from ..core.schema import to_jsonable
 from ..render.status import timeline
 from .tree import (
@@ -51,7 +51,6 @@ ITEMS_SHOWN = 10  # a foreach of more items than this is folded by `flownb inspe
 ITEMS_FLAGGED = 20  # at most this many failed/suspended/running items of a fold are listed
 RESULT_LINES = 20  # a long result shows its first items (--all or --json: all of them)
 _FLAGGED = ("failed", "suspended", "running")
-_ITEM = re.compile(r"^(?P<foreach>[^\[]*)\[(?P<index>\d+)\]")
 
 
 def format_time(timestamp: float | None) -> str:
@@ -148,12 +147,7 @@ def fold_items(steps: Mapping[str, Any], *,
     Items are grouped by their first ``[i]`` marker (``work[3]``, ``work[3].inner``,
     ``outer.work[3]``), so an item of a nested foreach folds with the outer item it is in.
     """
-    items: dict[str, dict[int, list[str]]] = {}
-    for path in steps:
-        match = _ITEM.match(path)
-        if match:
-            items.setdefault(match["foreach"], {}).setdefault(int(match["index"]), []) \
-                .append(path)
+    items = keys.items_by_foreach(steps)
     folds: list[Fold] = []
     hidden: set[str] = set()
     for foreach, by_index in items.items():

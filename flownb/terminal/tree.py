@@ -25,7 +25,7 @@ from rich.highlighter import JSONHighlighter
 from rich.text import Text
 from rich.tree import Tree
 
-from .._text import escape_controls, escape_json_controls
+from .._text import escape_controls, escape_json_controls, format_duration
 from ..core import keys
 from ..core.description import (
     BranchArmDescription,
@@ -113,23 +113,6 @@ class RunFacts:
 
 
 # -- small formatters ---------------------------------------------------------------------------
-
-
-def format_duration(seconds: float | None) -> str:
-    """``"12 ms"``, ``"1.50 s"``, ``"2m 03s"``; empty for an unknown duration.
-
-    >>> format_duration(0.0123), format_duration(1.5), format_duration(123)
-    ('12 ms', '1.50 s', '2m 03s')
-    """
-    if seconds is None:
-        return ""
-    seconds = max(0.0, seconds)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m {rest:02d}s"
 
 
 def preview(value: Any, width: int = 60) -> str:

@@ -123,3 +123,12 @@ async def test_a_run_stored_with_version_1_keys_resumes_without_rerunning(kind, 
     assert result.status == "success", result.error
     assert result.result == Count(n=2)
     assert calls == []  # both loop iterations were replayed from the version-1 journal
+
+
+def test_items_by_foreach_groups_item_paths_with_their_sub_steps():
+    from flownb.core.keys import items_by_foreach
+
+    assert items_by_foreach(["a", "work[1]", "work[0]", "work[0].inner", "x.work[2]",
+                             "work[0].sub[3]", "inc[@1]"]) == {
+        "work": {1: ["work[1]"], 0: ["work[0]", "work[0].inner", "work[0].sub[3]"]},
+        "x.work": {2: ["x.work[2]"]}}
