@@ -110,8 +110,11 @@ class RunInfo:
     created_at: float
     updated_at: float
     suspended: list[list[str]] = field(default_factory=list)
+    parent_run_id: str | None = None
+    """The run this one was forked from (``run.fork``), else ``None``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "workflow_id": self.workflow_id, "status": self.status,
                 "created_at": self.created_at, "updated_at": self.updated_at,
-                "suspended": [list(p) for p in self.suspended]}
+                "suspended": [list(p) for p in self.suspended],
+                "parent_run_id": self.parent_run_id}

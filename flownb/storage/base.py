@@ -32,6 +32,7 @@ from pydantic_core import PydanticSerializationError, from_json, to_json
 
 from ..core.results import RunInfo
 from ..errors import ConcurrentRunError, FlownbError, RunNotFoundError
+from .cache import CacheEntry
 
 __all__ = ["POLL_INTERVAL", "SCHEMA_VERSION", "Snapshot", "Store", "Update", "watch_versions"]
 
@@ -187,6 +188,9 @@ class Update:
     meta: Mapping[str, Any] | None
     steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     journal: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    cache: Sequence[CacheEntry] = ()
+    """Step-cache entries to add in the same write (``Store.cache_put``); added only if
+    the update applies."""
 
 
 class Store(ABC):
@@ -282,6 +286,9 @@ class Store(ABC):
                     updated_at=u.updated_at, meta=u.meta, steps=u.steps, journal=u.journal))
             except (ConcurrentRunError, RunNotFoundError) as exc:
                 results.append(exc)
+            else:
+                if u.cache:
+                    self.cache_put(u.cache)
         return results
 
     @abstractmethod
@@ -292,7 +299,27 @@ class Store(ABC):
 
     @abstractmethod
     def delete(self, run_id: str) -> bool:
-        """Forget a run; ``True`` if it existed."""
+        """Forget a run and its step-cache entries; ``True`` if the run existed."""
+
+    # -- the step cache (``flownb.storage.cache``); these defaults keep nothing, so a store
+    # that does not implement them simply never reuses a step.
+
+    def cache_put(self, entries: Sequence[CacheEntry]) -> None:  # noqa: B027 - optional
+        """Add step-cache entries (normally through ``Update.cache``, in a run's write)."""
+
+    def cache_find(self, key: str) -> list[CacheEntry]:
+        """The entries with fingerprint ``key``, newest first, at most
+        ``CACHE_FIND_LIMIT``: one indexed read."""
+        return []
+
+    def cache_last(self, workflow_id: str, step: str) -> CacheEntry | None:
+        """The newest entry of ``step`` (dotted path without item markers) in runs of
+        ``workflow_id``, whatever its fingerprint; ``None`` if there is none."""
+        return None
+
+    def clear_cache(self) -> int:
+        """Forget every step-cache entry (no run changes); returns how many there were."""
+        return 0
 
     def version_of(self, run_id: str) -> int | None:
         """The stored run's ``version`` now, ``None`` if it is not stored: what a watcher

@@ -27,6 +27,7 @@ from .base import (
     suspended_paths,
     version_conflict,
 )
+from .cache import CACHE_FIND_LIMIT, CacheEntry
 
 __all__ = ["MemoryStore"]
 
@@ -40,6 +41,7 @@ class _Run:
     """One stored run: scalars as they are, everything mutable as JSON text."""
 
     seq: int  # insertion order, breaks ties between equal ``created_at``
+    parent_run_id: str | None
     run_id: str
     workflow_id: str
     status: str
@@ -95,10 +97,14 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._next_seq = 0
+        # The step cache: entries as JSON text, oldest first, and the positions of each key.
+        self._cache: list[tuple[str, str, str, str, str]] = []  # key, wf, step, run, text
 
     def insert(self, snapshot: Snapshot) -> None:
+        parent = snapshot.meta.get("parent_run_id")
         entry = _Run(
             seq=0,
+            parent_run_id=parent if isinstance(parent, str) else None,
             run_id=snapshot.run_id,
             workflow_id=snapshot.workflow_id,
             status=snapshot.status,
@@ -165,8 +171,13 @@ class MemoryStore(Store):
         is serialized first, so one that is not JSON fails the batch before any applies."""
         changes = [_Change.of(u.run_id, u.expected_version, u.status, u.updated_at, u.meta,
                               u.steps, u.journal) for u in updates]
+        entries = [_cache_rows(u.cache) for u in updates]
         with self._lock:
-            return [self._apply(change) for change in changes]
+            results = [self._apply(change) for change in changes]
+            for result, rows in zip(results, entries, strict=True):
+                if rows and isinstance(result, int):
+                    self._cache.extend(rows)
+            return results
 
     def _apply(self, c: _Change) -> int | FlownbError:
         """Apply one change (the caller holds the lock), or say why it does not apply."""
@@ -195,7 +206,8 @@ class MemoryStore(Store):
     ) -> list[RunInfo]:
         with self._lock:
             rows = [
-                (e.seq, e.run_id, e.workflow_id, e.status, e.created_at, e.updated_at, e.meta)
+                (e.seq, e.run_id, e.workflow_id, e.status, e.created_at, e.updated_at, e.meta,
+                 e.parent_run_id)
                 for e in self._runs.values()
                 if (workflow_id is None or e.workflow_id == workflow_id)
                 and (status is None or e.status == status)
@@ -209,11 +221,39 @@ class MemoryStore(Store):
                 created_at=created_at,
                 updated_at=updated_at,
                 suspended=suspended_paths(meta),
+                parent_run_id=parent,
             )
-            for _seq, run_id, wf_id, st, created_at, updated_at, meta in rows
+            for _seq, run_id, wf_id, st, created_at, updated_at, meta, parent in rows
         ]
 
     def delete(self, run_id: str) -> bool:
         with self._lock:
+            self._cache = [row for row in self._cache if row[3] != run_id]
             return self._runs.pop(run_id, None) is not None
+
+    def cache_put(self, entries: Sequence[CacheEntry]) -> None:
+        rows = _cache_rows(entries)
+        with self._lock:
+            self._cache.extend(rows)
+
+    def cache_find(self, key: str) -> list[CacheEntry]:
+        with self._lock:
+            texts = [row[4] for row in reversed(self._cache) if row[0] == key]
+        return [CacheEntry.from_json(loads_json(t)) for t in texts[:CACHE_FIND_LIMIT]]
+
+    def cache_last(self, workflow_id: str, step: str) -> CacheEntry | None:
+        with self._lock:
+            text = next((row[4] for row in reversed(self._cache)
+                         if row[1] == workflow_id and row[2] == step), None)
+        return None if text is None else CacheEntry.from_json(loads_json(text))
+
+    def clear_cache(self) -> int:
+        with self._lock:
+            count = len(self._cache)
+            self._cache = []
+        return count
+
+
+def _cache_rows(entries: Sequence[CacheEntry]) -> list[tuple[str, str, str, str, str]]:
+    return [(e.key, e.workflow_id, e.step, e.run_id, dumps_json(e.to_json())) for e in entries]
 
