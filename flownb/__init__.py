@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .core.events import Event
     from .core.feed import RunFeed
     from .core.mapping import const, from_context, from_init, from_step
+    from .core.plan import Plan, PlanItem
     from .core.results import RunInfo, StepResult, WorkflowResult
     from .core.run import Run
     from .core.step import RetryConfig, Step, clone_step, create_step, step
@@ -61,6 +62,8 @@ _LAZY = {
     "from_context": "core.mapping",
     "from_init": "core.mapping",
     "from_step": "core.mapping",
+    "Plan": "core.plan",
+    "PlanItem": "core.plan",
     "RunInfo": "core.results",
     "StepResult": "core.results",
     "WorkflowResult": "core.results",
@@ -80,6 +83,8 @@ __all__ = [
     "Event",
     "FlownbError",
     "InputValidationError",
+    "Plan",
+    "PlanItem",
     "Registry",
     "ResumeError",
     "ResumeValidationError",

@@ -9,7 +9,8 @@ selects ``PostgresStore``); else ``SQLiteStore(".flownb/runs.db")`` in the worki
 The executor a workflow's steps run on is its own ``executor=`` (or a foreach's), else the
 one given to ``flownb.configure(executor=...)``, else the local executor. That default is
 kept in ``flownb.core.executor``, where the engine reads it when a run starts: this module
-sets it, so the import points down.
+sets it, so the import points down. The default of step reuse (``cache=``) is kept the same
+way, in ``flownb.core.reuse``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.executor import Executor, default_executor, set_default_executor
+from .core.reuse import set_default_cache
 
 if TYPE_CHECKING:
     from .storage.base import Store
@@ -37,7 +39,7 @@ _memory_store: Store | None = None
 
 
 def configure(*, storage: Store | str | bool | None = _UNSET,
-              executor: Executor | None = _UNSET) -> None:
+              executor: Executor | None = _UNSET, cache: bool | None = _UNSET) -> None:
     """Set process-wide defaults; a keyword left out keeps its current setting.
 
     ``storage``: a ``Store``, a path to an SQLite file, ``":memory:"``, a PostgreSQL URI
@@ -45,6 +47,8 @@ def configure(*, storage: Store | str | bool | None = _UNSET,
     ``None`` (back to the environment/default).
     ``executor``: where steps run unless a workflow or foreach says otherwise, e.g.
     ``DaskExecutor(client)``; ``None`` goes back to the local executor.
+    ``cache``: reuse earlier executions of steps whose code and input did not change
+    (SPEC §3d) unless a step or workflow says otherwise; ``None`` or ``False``: off.
 
     >>> import flownb
     >>> flownb.configure(storage=":memory:")
@@ -52,6 +56,10 @@ def configure(*, storage: Store | str | bool | None = _UNSET,
     global _configured
     if executor is not _UNSET:
         set_default_executor(executor)
+    if cache is not _UNSET:
+        if cache is not None and not isinstance(cache, bool):
+            raise TypeError(f"configure(cache=...) takes True, False or None, not {cache!r}")
+        set_default_cache(bool(cache))
     if storage is _UNSET:
         return
     if isinstance(storage, (str, Path)):

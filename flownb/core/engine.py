@@ -42,8 +42,10 @@ from .graph import (
 from .invoke import call_condition, call_user, callable_kwargs, step_kwargs
 from .keys import decision_key, item_part, iteration_part, strip_items, verdict_key
 from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSource, pluck
+from .params import READS
 from .remote import item_scope, nested_executor, run_remote, top_executor
 from .results import StepResult
+from .reuse import Taken, cache_on, find, read_digests, take
 from .schema import validate
 from .signals import (
     USER_ERRORS,
@@ -57,6 +59,7 @@ from .signals import (
 from .tasks import gather_all
 
 if TYPE_CHECKING:
+    from ..storage.cache import CacheEntry
     from .recorder import Recorder
 
 __all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
@@ -103,6 +106,15 @@ class Execution:
         # journal key -> the input a person gave a step at its breakpoint: it runs with
         # that input every time (a resume of its own suspension, a restart), not the replayed one
         self.given_inputs: dict[str, Any] = {}
+        # Reuse (core.reuse): the run's ``cache=`` (None: the settings decide), the journal
+        # keys never reused in it (the step a fork re-runs), and, per display path, the
+        # cache entry of a step that just succeeded, which the recorder writes with it.
+        self.cache: bool | None = None
+        self.no_reuse: frozenset[str] = frozenset()
+        self.cache_pending: dict[str, tuple[str, dict[str, Any], dict[str, str],
+                                            dict[str, Any]]] = {}
+        # ``wf.plan``: a dry run that runs nothing (core.plan) collects its items here
+        self.planner: Any = None
         self._step_index: dict[str, Any] | None = None
 
     # events
@@ -225,11 +237,15 @@ class Scope:
     """Where a piece of the graph runs: the workflow that directly contains it, the key
     and display prefixes of its place in the run, and the executor of its steps."""
 
-    __slots__ = ("execution", "executor", "init", "key_prefix", "path_prefix", "workflow")
+    __slots__ = ("cache", "execution", "executor", "init", "key_prefix", "path_prefix",
+                 "workflow")
 
     def __init__(self, execution: Execution, workflow: Any, key_prefix: str,
-                 path_prefix: tuple[str, ...], init: Any, executor: Any = _TOP) -> None:
+                 path_prefix: tuple[str, ...], init: Any, executor: Any = _TOP,
+                 cache: bool | None = None) -> None:
         self.execution = execution
+        # reuse of its steps: the innermost workflow's setting that is not None (core.reuse)
+        self.cache: bool | None = workflow.cache if workflow.cache is not None else cache
         self.workflow = workflow
         self.key_prefix = key_prefix
         self.path_prefix = path_prefix
@@ -448,7 +464,7 @@ async def _on_sleep(scope: Scope, entry: SleepEntry, value: Any, index: int) -> 
     ex = scope.execution
     key, path, display = _where(scope, entry.id)
     status, _ = ex.recorded(key, display)
-    if status == SUCCESS:
+    if status == SUCCESS or ex.planner is not None:  # done, or a plan: nothing waits
         return value
     sr = StepResult(RUNNING, payload=None, started_at=clock.now(), attempts=1)
     ex.set_step(display, sr)
@@ -600,7 +616,8 @@ async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[s
         raise _invalid(scope, sr, path, f"workflow '{wf.id}' input", exc) from None
     sr.payload = value
     ex.emit(STEP_START, path, {"payload": value, "resumed": previous is not None})
-    child = Scope(ex, wf, key + ".", path, value, nested_executor(wf, scope.executor))
+    child = Scope(ex, wf, key + ".", path, value, nested_executor(wf, scope.executor),
+                  scope.cache)
     try:
         out = await run_entries(child, wf, value)
     except Suspended:
@@ -642,11 +659,31 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     except ValidationError as exc:
         raise _invalid(scope, sr, path, f"step '{step.id}' input", exc) from None
     sr.payload = value
+    if ex.planner is not None:  # wf.plan: runs nothing (core.plan)
+        return ex.planner.reach(scope, step, value, key, display, sr)
     recorder = ex.recorder
+    taken: Taken | None = None
+    if (recorder is not None and not resuming and cache_on(step, scope)
+            and key not in ex.no_reuse and key not in ex.given_inputs):
+        taken = take(scope, step, value)
+        if taken.key is None:
+            taken = None
+        else:
+            entry = find(recorder.store, ex, taken.key)
+            if entry is not None:
+                reused = _reuse(scope, step, sr, key, display, path, value, entry)
+                if reused is not _MISS:
+                    return reused
     if recorder is not None and recorder.due:
         await recorder.sync()  # what finished before, and this step's start, are stored
     if ex.observed:
         ex.emit(STEP_START, path, {"payload": value, "resumed": resuming}, sr.started_at)
+    reads: dict[str, None] | None = None
+    if taken is not None and step.signature.reads_outputs:
+        # Filled by get_step_result (core.params), for the cache entry. Left set after the
+        # step (no reset on every exit path): a later step sets its own or reads nothing.
+        reads = {}
+        READS.set(reads)
     retry = step.retries or scope.workflow.retry_config
     attempts = 1 + (retry.attempts if retry is not None else 0)
     remote = scope.executor
@@ -687,9 +724,54 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
             out = validate(step.output_schema, out)
         except ValidationError as exc:
             raise _invalid(scope, sr, path, f"step '{step.id}' output", exc) from None
+        if taken is not None:  # reusable later: the recorder writes its entry with it
+            ex.cache_pending[display] = (
+                taken.key or "", taken.parts, read_digests(ex, reads) if reads else {},
+                _effects(ex, step))
         _succeed(scope, sr, key, display, path, out)
         return out
     raise AssertionError("unreachable: the retry loop always returns or raises")
+
+
+_MISS: Any = object()
+
+
+def _reuse(scope: Scope, step: Any, sr: StepResult, key: str, display: str,
+           path: tuple[str, ...], value: Any, entry: CacheEntry) -> Any:
+    """Finish ``step`` with the output of an earlier execution (``entry``) instead of
+    running it; ``_MISS`` if that output no longer validates."""
+    ex = scope.execution
+    try:
+        out = from_stored(step.output_schema, entry.output)
+    except ValidationError:
+        return _MISS
+    if entry.effects:  # the state it set, set again
+        schema = ex.workflow.state_schema
+        state = entry.effects[_STATE]
+        ex.state = from_stored(schema, state) if schema is not None else state
+    sr.output = out
+    sr.status = SUCCESS
+    sr.attempts = 0
+    sr.cached_from = entry.cached_from
+    sr.ended_at = sr.started_at
+    if ex.observed:
+        ex.emit(STEP_START, path, {"payload": value, "resumed": False, "cached": True},
+                sr.started_at)
+        ex.emit(STEP_RESULT, path,
+                {"status": SUCCESS, "output": out, "attempts": 0, "cached": True}, sr.ended_at)
+    if key != display:
+        ex.record(key, {"status": SUCCESS, "output": out})
+    return out
+
+
+def _effects(ex: Execution, step: Any) -> dict[str, Any]:
+    """What a step did besides its output, replayed when it is reused: the state it set."""
+    if not step.signature.sets_state:
+        return {}
+    return {_STATE: to_stored(ex.state)}
+
+
+_STATE = "new_state"  # CacheEntry.effects: the state a step set
 
 
 def _suspend_step(scope: Scope, step: Any, sr: StepResult, key: str, display: str,

@@ -16,6 +16,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Collection
+from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -30,7 +31,7 @@ from .signals import bail, suspend
 if TYPE_CHECKING:
     from .engine import Scope
 
-__all__ = ["CONDITION", "CONDITION_PARAMS", "INJECTABLES", "MAP", "MAP_PARAMS", "STEP",
+__all__ = ["READS", "CONDITION", "CONDITION_PARAMS", "INJECTABLES", "MAP", "MAP_PARAMS", "STEP",
            "STEP_PARAMS", "Crossing", "Injectable", "Signature", "Site", "Stays", "by_name",
            "local_kwargs", "read_signature"]
 
@@ -82,6 +83,17 @@ class Injectable:
     kinds: frozenset[str]  # which functions may declare it (STEP, MAP, CONDITION)
     local: Callable[[Site], Any]  # its value for a call on the driver
     remote: Crossing | Stays
+    # Reuse (core.reuse): the data it gives a step, part of the step's fingerprint; or it
+    # reads other steps' outputs (each one read is recorded); or it sets the state (the
+    # state it set is replayed when the step is reused).
+    fingerprinted: Callable[[Site], Any] | None = None
+    reads_outputs: bool = False
+    sets_state: bool = False
+
+
+READS: ContextVar[dict[str, None] | None] = ContextVar("flownb_reads", default=None)
+"""While a step with reuse on runs: the dotted paths whose outputs it read through
+``get_step_result`` (set by the engine before the call, filled by the getter below)."""
 
 
 # -- how the values are made ----------------------------------------------------------------
@@ -103,9 +115,11 @@ def _step_result_getter(site: Site) -> Callable[[Any], Any]:
     def get_step_result(step_or_id: Any) -> Any:
         step_id = step_or_id if isinstance(step_or_id, str) else step_or_id.id
         local = ".".join((*scope.path_prefix, step_id))
-        if local in ex.steps:
-            return ex.output_of(local)
-        return ex.output_of(step_id)
+        path = local if local in ex.steps else step_id
+        reads = READS.get()
+        if reads is not None:  # the step may be reused: what it read is part of that
+            reads[path] = None
+        return ex.output_of(path)
 
     return get_step_result
 
@@ -235,22 +249,26 @@ INJECTABLES: tuple[Injectable, ...] = (
                         rebuild=_validated_unless_none)),
     Injectable("suspend", _STEP, _always(suspend), Crossing(rebuild=_always(suspend))),
     Injectable("get_step_result", _ALL, _step_result_getter,
-               Stays("a worker cannot read the run's records")),
+               Stays("a worker cannot read the run's records"), reads_outputs=True),
     Injectable("get_init_data", _ALL, _init_getter,
                Crossing(pack=_stored_result, schema=attrgetter("scope.workflow.input_schema"),
-                        rebuild=_getter_of_validated)),
+                        rebuild=_getter_of_validated),
+               fingerprinted=attrgetter("scope.init")),
     Injectable("state", _ALL, attrgetter("scope.execution.state"),
-               Crossing(pack=to_stored, schema=_STATE_SCHEMA, rebuild=_validated_if_typed)),
+               Crossing(pack=to_stored, schema=_STATE_SCHEMA, rebuild=_validated_if_typed),
+               fingerprinted=attrgetter("scope.execution.state")),
     Injectable("set_state", _STEP, _state_setter,
                Crossing(schema=_STATE_SCHEMA, rebuild=_collecting_set_state,
-                        apply=_set_collected)),
+                        apply=_set_collected), sets_state=True),
     Injectable("runtime_context", _ALL, attrgetter("scope.execution.runtime_context"),
-               Crossing(pack=dict, rebuild=_context_copy)),  # a copy: changes stay there
+               Crossing(pack=dict, rebuild=_context_copy),  # a copy: changes stay there
+               fingerprinted=lambda site: dict(site.scope.execution.runtime_context)),
     Injectable("emit", _STEP, _emitter, Crossing(rebuild=_collecting_emit,
                                                  apply=_emit_collected)),
     Injectable("bail", _STEP, _always(bail), Crossing(rebuild=_always(bail))),
     Injectable("run_id", _ALL, attrgetter("scope.execution.run_id"),
-               Crossing(pack=_same, rebuild=_packed)),
+               Crossing(pack=_same, rebuild=_packed),  # so a step that reads it is never
+               fingerprinted=attrgetter("scope.execution.run_id")),  # reused in another run
     Injectable("workflow_id", _ALL, attrgetter("scope.workflow.id"),
                Crossing(pack=_same, rebuild=_packed)),
     Injectable("retry_count", _STEP, attrgetter("attempt"),
@@ -290,6 +308,11 @@ class Signature:
     # keyword argument directly, without a Site (the value is what INJECTABLES' first
     # entry, the input, builds from a Site).
     only_input: bool = False
+    # For reuse (core.reuse): what it declares that is part of its fingerprint, whether it
+    # reads other steps' outputs, whether it sets the state.
+    fingerprinted: tuple[Injectable, ...] = ()
+    reads_outputs: bool = False
+    sets_state: bool = False
 
 
 def read_signature(fn: Callable[..., Any], allowed: Collection[str], *, what: str) -> Signature:
@@ -323,8 +346,12 @@ def read_signature(fn: Callable[..., Any], allowed: Collection[str], *, what: st
                 f"{what}: parameter '{p.name}' cannot be injected. Functions receive their "
                 f"parameters by name; declare only some of: {known}"
             )
+    declared = [_BY_NAME[n] for n in names]
     return Signature(names=tuple(names), is_async=_is_async(fn),
-                     only_input=tuple(names) == (INJECTABLES[0].name,))
+                     only_input=tuple(names) == (INJECTABLES[0].name,),
+                     fingerprinted=tuple(i for i in declared if i.fingerprinted is not None),
+                     reads_outputs=any(i.reads_outputs for i in declared),
+                     sets_state=any(i.sets_state for i in declared))
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

@@ -30,12 +30,13 @@ from ..errors import describe_field_errors, field_errors_from_pydantic
 from . import clock
 from .codec import Unstorable, from_stored, to_stored
 from .events import STEP_RESULT, STEP_START, STEP_SUSPENDED, Event
-from .keys import special_ids, upgrade_v1_key
+from .keys import special_ids, strip_items, upgrade_v1_key
 from .results import RECORD_FIELDS, StepResult
 from .schema import to_jsonable
 
 if TYPE_CHECKING:
     from ..storage.base import Snapshot, Store, Update
+    from ..storage.cache import CacheEntry
     from .engine import Execution
 
 __all__ = ["Recorder", "hydrate", "meta_of", "new_snapshot"]
@@ -56,6 +57,8 @@ def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
     }
     if ex.breakpoints:  # so a resumed or restarted run keeps pausing at the later ones
         meta["breakpoints"] = sorted(ex.breakpoints)
+    if ex.cache is not None:  # the run's cache=, kept for its resume
+        meta["cache"] = ex.cache
     if ex.given_inputs:
         meta["given_inputs"] = {k: to_stored(v) for k, v in ex.given_inputs.items()}
     if result is not None:
@@ -105,6 +108,8 @@ def hydrate(ex: Execution, snap: Snapshot) -> None:
     ex.stored_targets = targets
     ex.breakpoints = frozenset(snap.meta.get("breakpoints") or ())
     ex.given_inputs = dict(snap.meta.get("given_inputs") or {})  # JSON: the step validates it
+    cache = snap.meta.get("cache")
+    ex.cache = cache if isinstance(cache, bool) else None
     schema = ex.workflow.state_schema
     state = snap.meta.get("state")
     ex.state = (_replay(ex, "the workflow state", schema, state)
@@ -164,6 +169,7 @@ class Recorder:
         self._last_output: tuple[Any, Any] = (None, None)
         # display path -> (the StepResult, its record encoded when it finished)
         self._ready: dict[str, tuple[StepResult, dict[str, Any]]] = {}
+        self._cache: list[CacheEntry] = []  # step-cache entries of steps that just succeeded
 
     # -- the change log ---------------------------------------------------------------------
 
@@ -221,6 +227,8 @@ class Recorder:
                     if sr.output is not None and type(sr.output) not in _SCALARS:
                         # The next step's input is most often this very object.
                         self._last_output = (sr.output, record["output"])
+                    if display in self.ex.cache_pending:
+                        self._add_cache_entry(display, sr, record)
                 else:
                     record = shown_record(sr)
                 self._ready[display] = (sr, record)
@@ -232,6 +240,18 @@ class Recorder:
             # foreach, a map, a sleep) starts: what finished before it is written now,
             # with the starting step's own record (running).
             self._write_now()
+
+    def _add_cache_entry(self, display: str, sr: StepResult, record: dict[str, Any]) -> None:
+        """The step at ``display`` may be reused later (``core.reuse``): its cache entry
+        goes in the write that stores its record."""
+        key, parts, reads, effects = self.ex.cache_pending.pop(display)
+        if sr.status != "success":
+            return
+        ex = self.ex
+        self._cache.append((_cache_entry_type())(
+            key=key, workflow_id=ex.workflow_id, step=strip_items(display),
+            run_id=ex.run_id, path=display, output=record["output"], parts=parts,
+            reads=reads, effects=effects, created_at=sr.ended_at or clock.now()))
 
     @property
     def due(self) -> bool:
@@ -310,10 +330,14 @@ class Recorder:
                            origin=self.origin)
             if meta == sent:
                 meta = None
-        return (_UPDATE or _update_type())(
-            ex.run_id, expected_version=self.version,
-            status=None if self.status == self._sent_status else self.status,
-            updated_at=clock.now(), meta=meta, steps=steps, journal=journal)
+        update_type = _UPDATE or _update_type()
+        status = None if self.status == self._sent_status else self.status
+        if self._cache:
+            return update_type(ex.run_id, expected_version=self.version, status=status,
+                               updated_at=clock.now(), meta=meta, steps=steps,
+                               journal=journal, cache=tuple(self._cache))
+        return update_type(ex.run_id, expected_version=self.version, status=status,
+                           updated_at=clock.now(), meta=meta, steps=steps, journal=journal)
 
     def _written(self, outcome: int | BaseException, update: Update) -> None:
         self._batch = None
@@ -322,6 +346,8 @@ class Recorder:
             return
         self.version = outcome
         self._sent_status = self.status
+        if update.cache:
+            self._cache = []
         if update.meta is not None:
             self._sent_meta = dict(update.meta)
         for path in update.steps:
@@ -413,6 +439,13 @@ def _update_type() -> type[Update]:
 
 _UPDATE: type[Update] | None = None
 
+
+def _cache_entry_type() -> type[CacheEntry]:
+    """``flownb.storage.cache.CacheEntry`` (imported late, as ``Update`` is)."""
+    from ..storage.cache import CacheEntry
+
+    return CacheEntry
+
 _REPLAYED = frozenset({"success", "suspended"})
 
 
@@ -428,7 +461,8 @@ def stored_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict
             "error": sr.error,
             "suspend_payload": _stored_field(sr.suspend_payload, "suspend_payload", known),
             "resume_payload": _stored_field(sr.resume_payload, "resume_payload", known),
-            "started_at": sr.started_at, "ended_at": sr.ended_at, "attempts": sr.attempts}
+            "started_at": sr.started_at, "ended_at": sr.ended_at, "attempts": sr.attempts,
+            "cached_from": sr.cached_from}
 
 
 def _stored_field(value: Any, name: str, known: tuple[Any, Any]) -> Any:

@@ -62,7 +62,7 @@ def item_scope(scope: Scope, entry: ForeachEntry) -> Scope:
     if entry.executor is None:
         return scope
     return type(scope)(scope.execution, scope.workflow, scope.key_prefix, scope.path_prefix,
-                       scope.init, as_remote(entry.executor))
+                       scope.init, as_remote(entry.executor), scope.cache)
 
 
 # -- what a remote step may use ---------------------------------------------------------------

@@ -27,6 +27,8 @@ class StepResult:
     started_at: float | None = None
     ended_at: float | None = None
     attempts: int = 0
+    # Reused instead of run (SPEC §3d): where it actually ran, {"run_id", "path"}; else None.
+    cached_from: dict[str, str] | None = None
 
     @property
     def duration(self) -> float | None:
@@ -47,6 +49,7 @@ class StepResult:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "attempts": self.attempts,
+            "cached_from": self.cached_from,
         }
 
     @classmethod

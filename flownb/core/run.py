@@ -247,20 +247,26 @@ class Run:
     async def start(self, input_data: Any = None, *,
                     runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                     initial_state: Any = None,
-                    breakpoints: Iterable[str] | str | None = None) -> WorkflowResult:
+                    breakpoints: Iterable[str] | str | None = None,
+                    cache: bool | None = None) -> WorkflowResult:
         """Validate the input, run the workflow and return its ``WorkflowResult``.
 
         Invalid input raises ``InputValidationError`` before anything runs or is stored. A
         failing step does not raise: the result's status is ``"failed"``.
         ``breakpoints``: step paths (``"outer.inner"``; ``"*"``: every step) to pause
         before; continue with ``resume(step=...)`` or ``resume(step=..., input_data=...)``.
+        ``cache``: reuse of earlier step executions in this run (SPEC §3d): ``None`` follows
+        the steps', workflows' and ``configure`` settings, ``False`` reuses nothing, ``True``
+        turns it on where no step or workflow turned it off.
         """
         with self._naming_storage():
-            self._prepare_start(input_data, runtime_context, initial_state, breakpoints)
+            self._prepare_start(input_data, runtime_context, initial_state, breakpoints,
+                                cache)
         return await self._drive(resumed=False)
 
     def _prepare_start(self, input_data: Any, runtime_context: Any, initial_state: Any,
-                       breakpoints: Iterable[str] | str | None) -> None:
+                       breakpoints: Iterable[str] | str | None,
+                       cache: bool | None = None) -> None:
         wf = self.workflow
         if self.status != "pending" or self._ex.active:
             raise ConcurrentRunError(
@@ -285,6 +291,9 @@ class Run:
             self._storable(state, "initial_state")
         ex.input, ex.state = value, state
         ex.breakpoints = listed
+        if cache is not None and not isinstance(cache, bool):
+            raise TypeError(f"cache= takes True, False or None, not {cache!r}")
+        ex.cache = cache
         ex.runtime_context = RuntimeContext.of(runtime_context)
         self._created_at = clock.now()
         if self.store is not None:
@@ -343,14 +352,16 @@ class Run:
     def stream(self, input_data: Any = None, *,
                runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                initial_state: Any = None,
-               breakpoints: Iterable[str] | str | None = None) -> AsyncIterator[Event]:
+               breakpoints: Iterable[str] | str | None = None,
+               cache: bool | None = None) -> AsyncIterator[Event]:
         """Start the run and yield its events, ending with ``workflow-finish``.
 
         Afterwards ``run.result`` holds the ``WorkflowResult``. Closing the iterator
-        early cancels the run. ``breakpoints`` as for ``start``.
+        early cancels the run. ``breakpoints`` and ``cache`` as for ``start``.
         """
         with self._naming_storage():
-            self._prepare_start(input_data, runtime_context, initial_state, breakpoints)
+            self._prepare_start(input_data, runtime_context, initial_state, breakpoints,
+                                cache)
         return self._stream(lambda: self._drive(resumed=False))
 
     # -- resuming -----------------------------------------------------------------------------

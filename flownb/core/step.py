@@ -65,6 +65,8 @@ class Step:
         suspend_schema: Schema | None = None,
         retries: RetryConfig | None = None,
         timeout: float | None = None,
+        cache: bool | None = None,
+        effects: bool = False,
     ) -> None:
         self.id = check_step_id(id)
         self.execute = execute
@@ -82,6 +84,13 @@ class Step:
         if timeout is not None and timeout <= 0:
             raise WorkflowDefinitionError(f"step '{id}': timeout must be > 0", step_path=id)
         self.timeout = timeout
+        if cache is not None and not isinstance(cache, bool):
+            raise WorkflowDefinitionError(
+                f"step '{id}': cache must be True, False or None, got {cache!r}", step_path=id)
+        # Reuse (SPEC §3d): None inherits the workflows' setting; ``effects=True`` (it sends
+        # mail, writes files) is never reused whatever the settings.
+        self.cache = cache
+        self.effects = bool(effects)
         self.signature: Signature = read_signature(execute, STEP_PARAMS, what=f"step '{id}'")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -102,8 +111,15 @@ def create_step(
     suspend_schema: Schema | None = None,
     retries: RetryConfig | None = None,
     timeout: float | None = None,
+    cache: bool | None = None,
+    effects: bool = False,
 ) -> Step:
     """Create a step.
+
+    ``cache``: may a run reuse an earlier execution of this step instead of running it
+    (``True``/``False``; ``None``, the default, follows the workflow and
+    ``flownb.configure(cache=...)``). ``effects=True`` marks a step that does something
+    besides returning its output (sends mail, writes a file): it is never reused.
 
     >>> from pydantic import BaseModel
     >>> class Msg(BaseModel):
@@ -123,6 +139,8 @@ def create_step(
         suspend_schema=suspend_schema,
         retries=retries,
         timeout=timeout,
+        cache=cache,
+        effects=effects,
     )
 
 
@@ -139,6 +157,8 @@ def step(
     suspend_schema: Schema | None = None,
     retries: RetryConfig | None = None,
     timeout: float | None = None,
+    cache: bool | None = None,
+    effects: bool = False,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -154,6 +174,8 @@ def step(
     suspend_schema: Schema | None = None,
     retries: RetryConfig | None = None,
     timeout: float | None = None,
+    cache: bool | None = None,
+    effects: bool = False,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
     """Decorator form of :func:`create_step`; schemas come from the annotations.
 
@@ -186,6 +208,8 @@ def step(
             suspend_schema=suspend_schema,
             retries=retries,
             timeout=timeout,
+            cache=cache,
+            effects=effects,
         )
 
     if fn is not None:

@@ -30,6 +30,7 @@ from .step import RetryConfig, Step, check_step_id
 
 if TYPE_CHECKING:
     from ..storage.base import Store
+    from .plan import Plan
     from .results import RunInfo, WorkflowResult
     from .run import Run
 
@@ -59,8 +60,13 @@ class Workflow:
         retry_config: RetryConfig | None = None,
         storage: Store | bool | None = None,
         executor: Executor | None = None,
+        cache: bool | None = None,
     ) -> None:
         self.id = check_step_id(id, what="workflow")
+        if cache is not None and not isinstance(cache, bool):
+            raise WorkflowDefinitionError(
+                f"workflow '{id}': cache must be True, False or None, got {cache!r}")
+        self.cache = cache  # reuse of its steps (SPEC §3d); None: the enclosing setting
         self.input_schema = input_schema
         self.output_schema = output_schema
         self.description = description
@@ -313,6 +319,26 @@ class Workflow:
 
         return run_sync(self.create_run().start(input_data=input_data, **options))
 
+    def plan(self, input_data: Any = None, *, state: Any = None,
+             runtime_context: Any = None) -> Plan:
+        """What a run on ``input_data`` would reuse and what it would run, and why; runs
+        nothing (SPEC §3d). ``plan["score"].status`` is ``"reuse"``, ``"run"`` or
+        ``"depends"``; ``.reason`` says why.
+
+        >>> wf.plan({"topic": "tides"})["draft"].reason    # doctest: +SKIP
+        'unchanged since run 3f2a9c01'
+        """
+        from ..config import resolve_store
+        from .aio import run_sync
+        from .plan import make_plan
+        from .run import Run
+
+        probe = Run(self, "plan", None)  # validates as start() does; never stored
+        probe._prepare_start(input_data, runtime_context, state, None)
+        ex = probe._ex
+        return run_sync(make_plan(self, resolve_store(self.storage), ex.input, ex.state,
+                                  ex.runtime_context))
+
     def runs(self, status: str | None = None) -> list[RunInfo]:
         """Stored runs of this workflow, newest first (optionally of one status)."""
         from ..config import resolve_store
@@ -477,6 +503,7 @@ def create_workflow(
     retry_config: RetryConfig | None = None,
     storage: Store | bool | None = None,
     executor: Executor | None = None,
+    cache: bool | None = None,
 ) -> Workflow:
     """Start building a workflow.
 
@@ -487,6 +514,9 @@ def create_workflow(
     ``executor``: where the steps run (``flownb.executors``); ``None`` uses the one given
     to ``flownb.configure(executor=...)``, else the local executor. A nested workflow
     without one runs its steps where its parent's run.
+
+    ``cache``: reuse of its steps' earlier executions (SPEC §3d) for steps that leave their
+    own ``cache`` unset; ``None`` follows the enclosing workflow, then ``configure``.
 
     >>> wf = (create_workflow(id="shout", input_schema=str, output_schema=str)
     ...       .map(lambda input_data: input_data.upper())
@@ -501,5 +531,6 @@ def create_workflow(
         retry_config=retry_config,
         storage=storage,
         executor=executor,
+        cache=cache,
     )
 

@@ -54,7 +54,7 @@ class CacheEntry:
     """Dotted path -> digest of each other step's output it read through
     ``get_step_result``; reuse requires each still to be the same."""
     effects: dict[str, Any] = field(default_factory=dict)
-    """What it did besides returning its output, replayed on reuse: ``{"state": …}`` when it
+    """What it did besides returning its output, replayed on reuse: ``{"new_state": …}`` when it
     set the workflow state."""
     created_at: float = 0.0
 

@@ -1,0 +1,155 @@
+"""Reuse (SPEC §3d), the engine's side: is reuse on for a step, its fingerprint, the lookup.
+
+A step execution is reused instead of run when an earlier successful execution in the same
+store had the same fingerprint. The fingerprint (:func:`take`) is taken when the run
+reaches the step, from:
+
+* its code (``flownb.core.fingerprint``: the function, the user functions it calls, the
+  values they read);
+* its input and output schemas, and its validated input as canonical JSON;
+* the data it declares among its injected parameters (``params.INJECTABLES``:
+  ``fingerprinted``): ``state``, ``runtime_context``, ``get_init_data`` (the values),
+  ``run_id`` (so a step that reads its run's id is never reused), and the outputs it
+  actually read through ``get_step_result`` (``reads_outputs``), which are known only once
+  it ran: each cache entry lists them (``CacheEntry.reads``) and a lookup checks them
+  against this run's outputs.
+
+The setting (:func:`cache_on`): the step's own ``cache``, else the innermost workflow
+that sets one (``Scope.cache``), else the run's ``cache=True`` or ``configure(cache=…)``;
+a run's ``cache=False`` and a step's ``effects=True`` turn it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from .codec import Unstorable, to_stored
+from .fingerprint import code_fingerprint, value_digest
+from .keys import strip_items
+from .params import Site
+from .schema import json_shape
+
+if TYPE_CHECKING:
+    from ..storage.base import Store
+    from ..storage.cache import CacheEntry
+    from .engine import Execution, Scope
+
+__all__ = ["Taken", "cache_on", "default_cache", "find", "read_digests",
+           "set_default_cache", "take"]
+
+_default_cache = False
+
+
+
+def set_default_cache(on: bool) -> None:
+    """``flownb.configure(cache=…)`` sets this; the engine reads it when a step is reached."""
+    global _default_cache
+    _default_cache = on
+
+
+def default_cache() -> bool:
+    return _default_cache
+
+
+def cache_on(step: Any, scope: Scope) -> bool:
+    """Is reuse on for ``step`` in ``scope`` (see the module's docstring)?"""
+    run_setting = scope.execution.cache
+    if run_setting is False or step.effects:
+        return False
+    if step.cache is not None:
+        return bool(step.cache)
+    if scope.cache is not None:
+        return scope.cache
+    return run_setting is True or _default_cache
+
+
+@dataclass(slots=True)
+class Taken:
+    """A step's fingerprint where the run reached it: ``key``, the ``parts`` it is made of
+    (what ``wf.plan`` compares to say what changed), and what the code fingerprint counted
+    by type only. ``key`` is ``None`` when it cannot be fingerprinted (``reason``)."""
+
+    key: str | None
+    parts: dict[str, Any] = field(default_factory=dict)
+    by_type: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+def take(scope: Scope, step: Any, value: Any) -> Taken:
+    """The fingerprint of ``step`` about to run on the validated input ``value``."""
+    code = code_fingerprint(step.execute)
+    if code.digest is None:
+        return Taken(None, reason=code.reason or f"the code of step '{step.id}' cannot be read")
+    try:
+        stored_input = to_stored(value)
+    except Unstorable as exc:
+        return Taken(None, reason=f"its input is not JSON data ({exc.describe()})")
+    parts: dict[str, Any] = {"code": code.digest, "schema": _schema_digest(step),
+                             "input": stored_input}
+    if step.signature.fingerprinted:
+        site = Site(scope, value, (), None, 0, None, step)
+        for injectable in step.signature.fingerprinted:
+            assert injectable.fingerprinted is not None
+            digest = _data_digest(injectable.fingerprinted(site))
+            if digest is None:
+                return Taken(None, reason=f"its {injectable.name} is not JSON data")
+            parts[injectable.name] = digest
+    text = json.dumps([step.id, parts], sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    key = hashlib.sha256(text.encode()).hexdigest()[:40]
+    return Taken(key, parts, code.by_type)
+
+
+def find(store: Store, ex: Execution, key: str) -> CacheEntry | None:
+    """The newest entry of ``key`` whose step read the same outputs this run holds."""
+    for entry in store.cache_find(key):
+        if all(_output_digest(ex, path) == digest for path, digest in entry.reads.items()):
+            return entry
+    return None
+
+
+def read_digests(ex: Execution, paths: dict[str, None]) -> dict[str, str]:
+    """Digests of the outputs at ``paths`` (what a step read), for its cache entry."""
+    out: dict[str, str] = {}
+    for path in paths:
+        digest = _output_digest(ex, path)
+        if digest is not None:
+            out[path] = digest
+    return out
+
+
+def _output_digest(ex: Execution, path: str) -> str | None:
+    sr = ex.steps.get(path)
+    if sr is None or sr.status != "success":
+        return None
+    return _data_digest(ex.output_of(path))
+
+
+def _data_digest(value: Any) -> str | None:
+    try:
+        return value_digest(to_stored(value))
+    except Unstorable:
+        return None
+
+
+def _schema_digest(step: Any) -> str:
+    try:
+        return _schemas_digest(step.input_schema, step.output_schema)
+    except TypeError:  # an unhashable schema object: computed each time
+        return _schemas_digest.__wrapped__(step.input_schema, step.output_schema)
+
+
+@lru_cache(maxsize=1024)
+def _schemas_digest(input_schema: Any, output_schema: Any) -> str:
+    shapes = [json_shape(input_schema), json_shape(output_schema, "serialization")]
+    text = json.dumps(shapes, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def step_of(display: str) -> str:
+    """A step's dotted path without item markers (``CacheEntry.step``)."""
+    return strip_items(display)
