@@ -11,15 +11,17 @@ round trip: ``update`` and ``update_many`` (a group commit of many runs) check e
 version and write what passed together; ``insert`` and ``insert_many`` likewise. Of two
 processes, or machines, resuming one run, exactly one passes the version check. The usual
 write, one run's step, uses a plain statement (``UPDATE_ONE``: no arrays), on a connection
-the store keeps for one thread at a time rather than the pool's next one. Every write also
-notifies ``flownb_runs``, which wakes watchers listening elsewhere (``on_change``).
+the store keeps for one thread at a time rather than the pool's next one. The step-cache
+entries of an update (``Update.cache``) are written by that same statement, if its check
+passed (a clause that only the statements of updates carrying entries have). Every write
+also notifies ``flownb_runs``, which wakes watchers listening elsewhere (``on_change``).
 
 The store connects on first use (constructing one never touches the network), and then
-creates its tables, or checks their version, under an advisory lock; a database written by
-a newer flownb is refused with ``StorageError``. Faults (the server down or unreachable, a
-login refused, a connection lost, a permission missing) raise ``StorageError`` naming the
-server and the operation. The password is never shown: not in messages, ``repr`` or
-``description``.
+creates its tables, or checks their version (migrating an older layout), under an advisory
+lock; a database written by a newer flownb is refused with ``StorageError``. Faults (the
+server down or unreachable, a login refused, a connection lost, a permission missing)
+raise ``StorageError`` naming the server and the operation. The password is never shown:
+not in messages, ``repr`` or ``description``.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ from .base import (
     run_not_found,
     version_conflict,
 )
+from .cache import CACHE_FIND_LIMIT, CacheEntry
 from .faults import storage_error
 from .postgres_layout import STORAGE_SCHEMA_VERSION
-from .sqlite_layout import suspended_json
+from .sqlite_layout import cache_data, cache_entry, parent_of, suspended_json
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "PostgresStore"]
 
@@ -142,7 +145,9 @@ class PostgresStore(Store):
                         if stored == STORAGE_SCHEMA_VERSION:  # the usual case: nothing to write
                             self._ready = True
                             return
-                    operation = "creating tables"
+                        operation = "migrating"
+                    else:
+                        operation = "creating tables"
                     with conn.transaction():
                         # Again under the lock: another session may have done it meanwhile.
                         conn.execute(sql.LOCK, (sql.ADVISORY_LOCK_KEY,))
@@ -160,7 +165,12 @@ class PostgresStore(Store):
                             for statement in sql.CREATE_TABLES:
                                 conn.execute(statement)
                             conn.execute(sql.INSERT_SCHEMA_VERSION, (STORAGE_SCHEMA_VERSION,))
-                        # Older layouts would be migrated here; version 1 is the first.
+                        elif stored < STORAGE_SCHEMA_VERSION:
+                            operation = "migrating"
+                            for version in range(stored, STORAGE_SCHEMA_VERSION):
+                                for statement in sql.MIGRATIONS[version]:
+                                    conn.execute(statement)
+                            conn.execute(sql.SET_SCHEMA_VERSION, (STORAGE_SCHEMA_VERSION,))
                 self._ready = True
             except _Unsent as exc:
                 raise self._fault(exc.cause, operation, unsent=True) from exc.cause
@@ -329,7 +339,7 @@ class PostgresStore(Store):
             seen.add(s.run_id)
             row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
                    s.schema_version, suspended_json(s.meta), dumps_json(s.input),
-                   dumps_json(s.graph), dumps_json(as_dict(s.meta)))
+                   dumps_json(s.graph), dumps_json(as_dict(s.meta)), parent_of(s.meta))
             for name, value in zip(_RUN_COLUMNS, row, strict=True):
                 columns[name].append(value)
             _add_records(columns, s.run_id, s.version, s.steps, s.journal)
@@ -383,7 +393,8 @@ class PostgresStore(Store):
 
     def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
         """All of ``updates`` in one transaction (one statement when they change distinct
-        runs), each with its own version check; a fault writes none of them."""
+        runs), each with its own version check, and the step-cache entries of each that
+        passed it; a fault writes none of them."""
         if not updates:
             return []
         if len(updates) == 1:
@@ -404,7 +415,7 @@ class PostgresStore(Store):
             # transaction.
             batches = [_columns([u]) for u in updates]
             return self._apply_in_turn(updates, batches, operation, one)
-        applied = {row[0] for row in self._run(operation, sql.UPDATE_RUNS, batches[0],
+        applied = {row[0] for row in self._run(operation, _statement(batches[0]), batches[0],
                                                run_id=one, write=True)}
         if len(applied) == len(updates):
             return [u.expected_version + 1 for u in updates]
@@ -418,7 +429,7 @@ class PostgresStore(Store):
         try:
             with self._connection() as conn, conn.transaction():
                 for batch in batches:
-                    passed.append(bool(conn.execute(sql.UPDATE_RUNS, batch).fetchall()))
+                    passed.append(bool(conn.execute(_statement(batch), batch).fetchall()))
         except _Unsent as exc:
             raise self._fault(exc.cause, operation, run_id=one, write=True,
                               unsent=True) from exc.cause
@@ -452,8 +463,9 @@ class PostgresStore(Store):
         return [
             RunInfo(run_id=run_id, workflow_id=wf_id, status=st, created_at=created_at,
                     updated_at=updated_at,
-                    suspended=[list(path) for path in loads_json(suspended)])
-            for run_id, wf_id, st, created_at, updated_at, suspended in rows
+                    suspended=[list(path) for path in loads_json(suspended)],
+                    parent_run_id=parent)
+            for run_id, wf_id, st, created_at, updated_at, suspended, parent in rows
         ]
 
     def version_of(self, run_id: str) -> int | None:
@@ -463,8 +475,35 @@ class PostgresStore(Store):
         return int(rows[0][1]) if rows else None
 
     def delete(self, run_id: str) -> bool:
+        """The run and its step-cache entries, in one statement."""
         return bool(self._run(f"deleting run {run_id!r}", sql.DELETE_RUN, {"run_id": run_id},
                               run_id=run_id, write=True))
+
+    # -- the step cache
+
+    def cache_put(self, entries: Sequence[CacheEntry]) -> None:
+        """Add ``entries`` in one statement (a value that is not JSON: ``TypeError``,
+        nothing sent)."""
+        if not entries:
+            return
+        columns: dict[str, list[Any]] = {name: [] for name in _CACHE_COLUMNS}
+        _add_cache(columns, entries)
+        self._run("writing step-cache entries", sql.INSERT_CACHE, columns, write=True)
+
+    def cache_find(self, key: str) -> list[CacheEntry]:
+        """One read of the index on ``key``: newest first, at most ``CACHE_FIND_LIMIT``."""
+        rows = self._run("finding step-cache entries", sql.SELECT_CACHE_BY_KEY,
+                         (key, CACHE_FIND_LIMIT))
+        return [cache_entry(*row) for row in rows]
+
+    def cache_last(self, workflow_id: str, step: str) -> CacheEntry | None:
+        rows = self._run(f"finding the last step-cache entry of {step!r}",
+                         sql.SELECT_CACHE_LAST, (workflow_id, step))
+        return cache_entry(*rows[0]) if rows else None
+
+    def clear_cache(self) -> int:
+        rows = self._run("clearing the step cache", sql.CLEAR_CACHE, (), write=True)
+        return int(rows[0][0])
 
     def on_change(self, run_id: str,
                   wake: Callable[[], None]) -> Callable[[], None] | None:
@@ -631,16 +670,25 @@ class _Unsent(Exception):
 
 
 _RUN_COLUMNS = ("run_id", "workflow_id", "status", "version", "created_at", "updated_at",
-                "schema_version", "suspended", "input", "graph", "meta")
+                "schema_version", "suspended", "input", "graph", "meta", "parent_run_id")
 _RECORD_COLUMNS = ("r_run_id", "r_kind", "r_key", "r_seq", "r_data")
 _INSERT_COLUMNS = (*_RUN_COLUMNS, *_RECORD_COLUMNS)
 _UPDATE_COLUMNS = ("run_id", "expected", "status", "updated_at", "suspended", "meta",
                    *_RECORD_COLUMNS)
+_CACHE_COLUMNS = ("c_key", "c_workflow_id", "c_step", "c_run_id", "c_path", "c_created_at",
+                  "c_data")
 
 
 def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
-    """``UPDATE_RUNS``'s parameters: one array per column, every value encoded."""
+    """``UPDATE_RUNS``'s parameters: one array per column, every value encoded; the
+    step-cache columns (``c_of`` ...) only if an update carries entries."""
     columns: dict[str, list[Any]] = {name: [] for name in _UPDATE_COLUMNS}
+    if any(u.cache for u in updates):
+        columns["c_of"] = []
+        columns.update((name, []) for name in _CACHE_COLUMNS)
+        for u in updates:
+            _add_cache(columns, u.cache)
+            columns["c_of"] += [u.run_id] * len(u.cache)
     for u in updates:
         columns["run_id"].append(u.run_id)
         columns["expected"].append(u.expected_version)
@@ -655,6 +703,23 @@ def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
             columns["meta"].append(dumps_json(meta))
         _add_records(columns, u.run_id, u.expected_version + 1, u.steps, u.journal)
     return columns
+
+
+def _statement(columns: dict[str, list[Any]]) -> str:
+    """``UPDATE_RUNS`` for ``_columns``' parameters: with the step-cache clause or not."""
+    return sql.UPDATE_RUNS["c_of" in columns]
+
+
+def _add_cache(columns: dict[str, list[Any]], entries: Sequence[CacheEntry]) -> None:
+    """Append ``entries`` to the step-cache arrays of ``columns`` (``c_key`` ...)."""
+    for e in entries:
+        columns["c_key"].append(e.key)
+        columns["c_workflow_id"].append(e.workflow_id)
+        columns["c_step"].append(e.step)
+        columns["c_run_id"].append(e.run_id)
+        columns["c_path"].append(e.path)
+        columns["c_created_at"].append(float(e.created_at))
+        columns["c_data"].append(cache_data(e))
 
 
 _ONE_RECORD_PARAMS = [(f"kind{i}", f"key{i}", f"seq{i}", f"data{i}")
@@ -682,7 +747,12 @@ def _one_update(u: Update) -> tuple[str, dict[str, Any]] | None:
             params[kind_n], params[key_n], params[seq_n] = kind, key, seq
             params[data_n] = dumps_json(as_dict(data))
             seq += 1
-    return sql.UPDATE_ONE[count, u.meta is not None], params
+    if u.cache:
+        columns: dict[str, list[Any]] = {name: [] for name in _CACHE_COLUMNS}
+        _add_cache(columns, u.cache)
+        params.update(columns)
+        return sql.UPDATE_ONE[count, u.meta is not None, True], params
+    return sql.UPDATE_ONE[count, u.meta is not None, False], params
 
 
 def _add_records(columns: dict[str, list[Any]], run_id: str, version: int,

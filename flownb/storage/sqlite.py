@@ -1,10 +1,11 @@
 """``SQLiteStore``: runs in one SQLite file (stdlib ``sqlite3``, WAL), shared by processes.
 
 The tables, every statement and the migrations are in ``flownb.storage.sqlite_layout``. In
-short (storage schema version 3): a small header row per run; its input, graph and meta
+short (storage schema version 4): a small header row per run; its input, graph and meta
 each in a row of their own, written only when they change; one row per step or journal
-record, so an update writes only the records that changed; and each large value (1 KiB of
-JSON or more) once, however many records hold it (``flownb.storage.values``).
+record, so an update writes only the records that changed; each large value (1 KiB of
+JSON or more) once, however many records hold it (``flownb.storage.values``); and the
+step cache's entries, one row each, indexed by fingerprint, by step and by run.
 
 Written after every step are only the header row (version, ``updated_at``) and the step's
 record: two B-tree leaf pages. ``run_records`` is a ``WITHOUT ROWID`` table: the record and
@@ -18,7 +19,9 @@ of an existing key leaves its ``seq`` alone.
 Every write is one transaction opened with ``BEGIN IMMEDIATE``: it takes SQLite's write
 lock up front, so writers in other processes queue (``busy_timeout``) instead of failing
 half-way, and ``update``'s version check and its writes are atomic together.
-``update_many`` writes many runs' updates in one such transaction.
+``update_many`` writes many runs' updates in one such transaction, with the step-cache
+entries of those whose version check passed (``Update.cache``): one more statement
+(an ``executemany``) in a batch that carries entries, none in one that does not.
 
 Storage faults (a read-only, corrupt or foreign file, a full disk, a lock held past the
 busy timeout) raise ``StorageError`` naming the file and the operation; a failed write is
@@ -50,8 +53,16 @@ from .base import (
     run_not_found,
     version_conflict,
 )
+from .cache import CACHE_FIND_LIMIT, CacheEntry
 from .faults import foreign_file, os_fault, sqlite_fault, storage_error
-from .sqlite_layout import STORAGE_SCHEMA_VERSION, share, suspended_json
+from .sqlite_layout import (
+    STORAGE_SCHEMA_VERSION,
+    cache_data,
+    cache_entry,
+    parent_of,
+    share,
+    suspended_json,
+)
 from .values import INLINE_LIMIT, join, names, split
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "SQLiteStore"]
@@ -364,14 +375,22 @@ class SQLiteStore(Store):
 
     def update_many(self, updates: Sequence[Update]) -> list[int | FlownbError]:
         """All of ``updates`` in one transaction (one commit, one sync to disk), each with
-        its own version check; a fault rolls the whole batch back."""
+        its own version check, and the step-cache entries of each that applied; a fault
+        rolls the whole batch back."""
         changes = [_change(u.run_id, u.expected_version, u.status, u.updated_at, u.meta,
                            u.steps, u.journal) for u in updates]
-        return self._write(changes) if changes else []
+        if not changes:
+            return []
+        for u in updates:
+            if u.cache:  # entries to add: encoded now, written if their update applies
+                return self._write(changes, [_cache_rows(u.cache) for u in updates])
+        return self._write(changes)
 
-    def _write(self, changes: list[_Change]) -> list[int | FlownbError]:
-        """Apply ``changes`` in one transaction. A change that does not apply fails its
-        version check before it writes anything: the others go on."""
+    def _write(self, changes: list[_Change],
+               caches: list[list[_CacheRow]] | None = None) -> list[int | FlownbError]:
+        """Apply ``changes`` in one transaction, and the step-cache rows ``caches[i]`` of
+        each change ``i`` that applied. A change that does not apply fails its version
+        check before it writes anything: the others go on."""
         # The transaction spelled out rather than through ``_transaction``: this runs once
         # per step, where a generator-based context manager's few microseconds show.
         with self._lock:
@@ -385,6 +404,11 @@ class SQLiteStore(Store):
                         results = [_apply(conn, changes[0])]
                     else:
                         results = _apply_many(conn, changes)
+                    if caches is not None:
+                        entries = [row for result, rows in zip(results, caches, strict=True)
+                                   if isinstance(result, int) for row in rows]
+                        if entries:
+                            conn.executemany(sql.INSERT_CACHE, entries)
                     conn.execute("COMMIT")
                 except BaseException:
                     self._rollback(conn)
@@ -424,8 +448,9 @@ class SQLiteStore(Store):
                 created_at=created_at,
                 updated_at=updated_at,
                 suspended=[list(path) for path in loads_json(suspended)],
+                parent_run_id=parent,
             )
-            for run_id, wf_id, st, created_at, updated_at, suspended in rows
+            for run_id, wf_id, st, created_at, updated_at, suspended, parent in rows
         ]
 
     def delete(self, run_id: str) -> bool:
@@ -433,13 +458,55 @@ class SQLiteStore(Store):
             try:
                 with self._transaction() as conn:
                     # The rows' triggers let go of the shared values they held, in this
-                    # transaction: what no other run holds is deleted with the run.
+                    # transaction: what no other run holds is deleted with the run. Its
+                    # step-cache entries go too.
                     for statement in sql.DELETE_RUN:
                         conn.execute(statement, (run_id,))
                     return conn.execute(sql.DELETE_HEADER, (run_id,)).rowcount > 0
             except sqlite3.Error as exc:
                 raise self._fault(exc, f"deleting run {run_id!r}", run_id=run_id,
                                   write=True) from exc
+
+    # -- the step cache
+
+    def cache_put(self, entries: Sequence[CacheEntry]) -> None:
+        """Add ``entries`` in one transaction (a value that is not JSON: ``TypeError``,
+        nothing written)."""
+        rows = _cache_rows(entries)
+        if not rows:
+            return
+        with self._lock:
+            try:
+                with self._transaction() as conn:
+                    conn.executemany(sql.INSERT_CACHE, rows)
+            except sqlite3.Error as exc:
+                raise self._fault(exc, "writing step-cache entries", write=True) from exc
+
+    def cache_find(self, key: str) -> list[CacheEntry]:
+        """One read of the index on ``key``: newest first, at most ``CACHE_FIND_LIMIT``."""
+        with self._lock:
+            try:
+                rows = self._read(sql.SELECT_CACHE_BY_KEY, (key, CACHE_FIND_LIMIT))
+            except sqlite3.Error as exc:
+                raise self._fault(exc, "finding step-cache entries") from exc
+        return [cache_entry(*row) for row in rows]
+
+    def cache_last(self, workflow_id: str, step: str) -> CacheEntry | None:
+        with self._lock:
+            try:
+                rows = self._read(sql.SELECT_CACHE_LAST, (workflow_id, step))
+            except sqlite3.Error as exc:
+                raise self._fault(exc, f"finding the last step-cache entry of {step!r}") \
+                    from exc
+        return cache_entry(*rows[0]) if rows else None
+
+    def clear_cache(self) -> int:
+        with self._lock:
+            try:
+                with self._transaction() as conn:
+                    return conn.execute(sql.CLEAR_CACHE).rowcount
+            except sqlite3.Error as exc:
+                raise self._fault(exc, "clearing the step cache", write=True) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -509,7 +576,7 @@ def _new_run(s: Snapshot) -> _NewRun:
     """A new run's rows, encoded outside the lock."""
     shares: _Shares = []
     row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
-           s.schema_version, suspended_json(s.meta))
+           s.schema_version, suspended_json(s.meta), parent_of(s.meta))
     body = (s.run_id, *_stored(s.input, shares), *_stored(s.graph, shares))
     meta = (s.run_id, *_stored(as_dict(s.meta), shares))
     records = _record_rows(s.run_id, s.version, s.steps, s.journal, shares)
@@ -595,6 +662,17 @@ def _apply_many(conn: sqlite3.Connection, changes: list[_Change]) -> list[int | 
         if conn.executemany(sql.INSERT_RECORD[len(group[0])], group).rowcount < len(group):
             conn.executemany(sql.REWRITE_RECORD[len(group[0])], group)  # keys already there
     return results
+
+
+# A step-cache entry's row (``INSERT_CACHE``): key, workflow_id, step, run_id, path,
+# created_at, and the JSON of its output, parts, reads and effects.
+_CacheRow = tuple[str, str, str, str, str, float, str]
+
+
+def _cache_rows(entries: Sequence[CacheEntry]) -> list[_CacheRow]:
+    """The rows of ``entries``, every value encoded (``TypeError`` if one is not JSON)."""
+    return [(e.key, e.workflow_id, e.step, e.run_id, e.path, float(e.created_at),
+             cache_data(e)) for e in entries]
 
 
 def _by_length(records: list[_Record]) -> list[list[_Record]]:

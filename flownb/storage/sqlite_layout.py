@@ -1,7 +1,8 @@
 """The SQLite file's layout: its tables, every statement ``SQLiteStore`` runs, migrations.
 
-Layout (storage schema version 3): ``runs`` holds one small header row per run (ids,
-status, version, timestamps, and the suspended paths that ``list_runs`` shows);
+Layout (storage schema version 4): ``runs`` holds one small header row per run (ids,
+status, version, timestamps, the parent run of a forked run, and the suspended paths that
+``list_runs`` shows);
 ``run_bodies`` the run's ``input`` and graph description, written once; ``run_meta`` its
 ``meta``, written only when it changes; ``run_records`` one row per step or journal record,
 keyed by ``(run_id, kind, key)``, so an update writes only the records that changed.
@@ -21,10 +22,20 @@ value when no row refers to it any more. So forgetting a run, or rewriting a rec
 frees what nothing else holds, inside the transaction that did it, whatever other
 processes write.
 
+``cache_entries`` is the step cache's index (``flownb.storage.cache``): one row per
+reusable step execution, its fingerprint (``key``), workflow, step, run, path and
+``created_at`` as columns, its output, fingerprint parts, reads and effects as one JSON
+text (``data``, held whole: a cached output is stored twice, in its run and here).
+``cache_find`` is one read of the index on ``key``, ``cache_last`` one of the index on
+``(workflow_id, step, created_at)``, and deleting a run deletes its entries through the
+index on ``run_id``; ``id`` (the rowid) orders entries of equal ``created_at`` by
+insertion.
+
 Version 1 kept input, graph and meta in the header row; version 2 kept every value
-inline, in the row that holds it. A file of either is migrated in place, in one
-transaction, when a newer flownb opens it (large values are shared as they would be
-written now); a file of a newer version is refused.
+inline, in the row that holds it; version 3 had no ``cache_entries`` and no
+``runs.parent_run_id``. A file of any of them is migrated in place, in one transaction,
+when a newer flownb opens it (large values are shared as they would be written now, the
+parent run of each run read from its meta); a file of a newer version is refused.
 
 Every statement is a constant; nothing of the input is ever spliced into SQL.
 """
@@ -35,12 +46,14 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from .base import dumps_json, loads_json
-from .values import INLINE_LIMIT, split
+from .base import as_dict, dumps_json, loads_json
+from .cache import CacheEntry
+from .values import INLINE_LIMIT, join, names, split
 
-__all__ = ["STORAGE_SCHEMA_VERSION", "migrate", "share", "suspended_json"]
+__all__ = ["STORAGE_SCHEMA_VERSION", "cache_data", "cache_entry", "migrate", "parent_of", "share",
+           "suspended_json"]
 
-STORAGE_SCHEMA_VERSION = 3
+STORAGE_SCHEMA_VERSION = 4
 """Version of the table layout below; stored in the ``schema_version`` table."""
 
 CREATE_SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
@@ -59,13 +72,19 @@ _V2: dict[str, frozenset[str]] = {
     "run_meta": frozenset({"run_id", "meta"}),
     "run_records": _RECORD_COLUMNS,
 }
+_V3: dict[str, frozenset[str]] = {
+    "runs": _V2["runs"], "run_bodies": _V2["run_bodies"] | {"input_refs", "graph_refs"},
+    "run_meta": _V2["run_meta"] | {"refs"}, "run_records": _RECORD_COLUMNS | {"refs"},
+    "shared_values": frozenset({"id", "data"}),
+    "shared_names": frozenset({"name", "value_id", "uses"}),
+}
 LAYOUTS: dict[int, dict[str, frozenset[str]]] = {
     1: {"runs": _HEADER_COLUMNS | {"input", "graph", "meta"}, "run_records": _RECORD_COLUMNS},
     2: _V2,
-    3: {"runs": _V2["runs"], "run_bodies": _V2["run_bodies"] | {"input_refs", "graph_refs"},
-        "run_meta": _V2["run_meta"] | {"refs"}, "run_records": _RECORD_COLUMNS | {"refs"},
-        "shared_values": frozenset({"id", "data"}),
-        "shared_names": frozenset({"name", "value_id", "uses"})},
+    3: _V3,
+    4: {**_V3, "runs": _V3["runs"] | {"parent_run_id"},
+        "cache_entries": frozenset({"id", "key", "workflow_id", "step", "run_id", "path",
+                                    "created_at", "data"})},
 }
 SELECT_TABLES = ("SELECT name FROM sqlite_master WHERE type = 'table' "
                  "AND substr(name, 1, 7) != 'sqlite_'")
@@ -118,7 +137,29 @@ _CREATE_SHARING = (
     END""",
 )
 
+# What version 4 adds to version 3: the step cache's entries, and the parent run in the
+# header row (``ALTER TABLE ... ADD COLUMN`` on a version 3 file: no row is rewritten).
+# ``id`` is the rowid, which every index holds last: an index on ``(key, created_at)`` is
+# read newest first, ties by insertion, without a sort.
+_CREATE_CACHE = (
+    """CREATE TABLE cache_entries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX cache_entries_by_key ON cache_entries (key, created_at)",
+    "CREATE INDEX cache_entries_by_step ON cache_entries (workflow_id, step, created_at)",
+    "CREATE INDEX cache_entries_by_run ON cache_entries (run_id)",
+)
+_ADD_PARENT = "ALTER TABLE runs ADD COLUMN parent_run_id TEXT"
+
 CREATE_TABLES = (
+    # The columns in the order a migrated version 3 file has them (parent_run_id last).
     """CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
         workflow_id TEXT NOT NULL,
@@ -127,7 +168,8 @@ CREATE_TABLES = (
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
         schema_version INTEGER NOT NULL,
-        suspended TEXT NOT NULL
+        suspended TEXT NOT NULL,
+        parent_run_id TEXT
     )""",
     "CREATE INDEX runs_by_workflow ON runs (workflow_id, created_at)",
     "CREATE INDEX runs_by_status ON runs (status)",
@@ -154,10 +196,11 @@ CREATE_TABLES = (
         PRIMARY KEY (run_id, kind, key)
     ) WITHOUT ROWID""",
     *_CREATE_SHARING,
+    *_CREATE_CACHE,
 )
 
 INSERT_RUN = """INSERT INTO runs (run_id, workflow_id, status, version, created_at, updated_at,
-    schema_version, suspended) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    schema_version, suspended, parent_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (run_id) DO NOTHING"""
 INSERT_BODY = """INSERT INTO run_bodies (run_id, input, input_refs, graph, graph_refs)
     VALUES (?, ?, ?, ?, ?)"""
@@ -228,12 +271,14 @@ DELETE_RUN = (
     "DELETE FROM run_records WHERE run_id = ?",
     "DELETE FROM run_meta WHERE run_id = ?",
     "DELETE FROM run_bodies WHERE run_id = ?",
+    "DELETE FROM cache_entries WHERE run_id = ?",
 )
 DELETE_HEADER = "DELETE FROM runs WHERE run_id = ?"
 
 # One constant statement per filter combination (never SQL built from input), each able
 # to use its index.
-_LIST_COLUMNS = "SELECT run_id, workflow_id, status, created_at, updated_at, suspended FROM runs"
+_LIST_COLUMNS = ("SELECT run_id, workflow_id, status, created_at, updated_at, suspended, "
+                 "parent_run_id FROM runs")
 _LIST_ORDER = " ORDER BY created_at DESC, rowid DESC"
 LIST_RUNS = {
     (False, False): _LIST_COLUMNS + _LIST_ORDER,
@@ -241,6 +286,19 @@ LIST_RUNS = {
     (False, True): _LIST_COLUMNS + " WHERE status = ?" + _LIST_ORDER,
     (True, True): _LIST_COLUMNS + " WHERE workflow_id = ? AND status = ?" + _LIST_ORDER,
 }
+
+# The step cache. An entry's row: key, workflow_id, step, run_id, path, created_at, data
+# (the JSON of its output, parts, reads and effects). Newest first: by ``created_at``,
+# then by insertion (``id``); both orders are the indexes' own.
+INSERT_CACHE = """INSERT INTO cache_entries (key, workflow_id, step, run_id, path, created_at,
+    data) VALUES (?, ?, ?, ?, ?, ?, ?)"""
+_CACHE_COLUMNS = ("SELECT key, workflow_id, step, run_id, path, created_at, data "
+                  "FROM cache_entries")
+SELECT_CACHE_BY_KEY = (_CACHE_COLUMNS + " WHERE key = ? ORDER BY created_at DESC, id DESC "
+                       "LIMIT ?")
+SELECT_CACHE_LAST = (_CACHE_COLUMNS + " WHERE workflow_id = ? AND step = ? "
+                     "ORDER BY created_at DESC, id DESC LIMIT 1")
+CLEAR_CACHE = "DELETE FROM cache_entries"
 
 
 def share(conn: sqlite3.Connection, shares: list[tuple[str, str]]) -> None:
@@ -275,13 +333,18 @@ def migrate(conn: sqlite3.Connection, stored: int) -> None:
     caller's transaction (all or nothing). Raises ``ValueError`` if a stored value is not
     JSON."""
     if stored == 1:
-        _migrate_from_v1(conn)
+        _migrate_from_v1(conn)  # straight to the current tables
     else:
-        for statement in _ADD_REFS:
+        if stored == 2:
+            for statement in (*_ADD_REFS, *_CREATE_SHARING):
+                conn.execute(statement)
+        # 2 and 3 -> 4
+        conn.execute(_ADD_PARENT)
+        for statement in _CREATE_CACHE:
             conn.execute(statement)
-        for statement in _CREATE_SHARING:
-            conn.execute(statement)
-    _share_stored_values(conn)
+        _fill_parents(conn)
+    if stored < 3:
+        _share_stored_values(conn)
     conn.execute(_SET_SCHEMA_VERSION, (STORAGE_SCHEMA_VERSION,))
 
 
@@ -310,15 +373,61 @@ def _migrate_from_v1(conn: sqlite3.Connection) -> None:
         schema_version, input, graph, meta FROM runs_v1 ORDER BY rowid""")
     for run_id, wf_id, status, version, created, updated, snap_version, inp, graph, meta in old:
         parsed = loads_json(meta)
+        parsed = parsed if isinstance(parsed, dict) else {}
         conn.execute(INSERT_RUN, (run_id, wf_id, status, version, created, updated,
-                                  snap_version,
-                                  suspended_json(parsed if isinstance(parsed, dict) else {})))
+                                  snap_version, suspended_json(parsed), parent_of(parsed)))
         conn.execute(INSERT_BODY, (run_id, inp, None, graph, None))
         conn.execute(INSERT_META, (run_id, meta, None))
     conn.execute("""INSERT INTO run_records (run_id, kind, key, seq, data)
         SELECT run_id, kind, key, seq, data FROM run_records_v1""")
     conn.execute("DROP TABLE run_records_v1")
     conn.execute("DROP TABLE runs_v1")
+
+
+def cache_data(entry: CacheEntry) -> str:
+    """The ``data`` column of a step-cache entry: the JSON of its output, parts, reads and
+    effects (``TypeError`` if one is not JSON). The PostgreSQL store writes the same."""
+    return dumps_json({"output": entry.output, "parts": as_dict(entry.parts),
+                       "reads": as_dict(entry.reads), "effects": as_dict(entry.effects)})
+
+
+def cache_entry(key: str, workflow_id: str, step: str, run_id: str, path: str,
+                created_at: float, data: str) -> CacheEntry:
+    """The entry of a stored row (the columns of ``SELECT_CACHE_BY_KEY``)."""
+    doc = loads_json(data)
+    return CacheEntry(key=key, workflow_id=workflow_id, step=step, run_id=run_id, path=path,
+                      output=doc.get("output"), parts=dict(doc.get("parts") or {}),
+                      reads=dict(doc.get("reads") or {}),
+                      effects=dict(doc.get("effects") or {}), created_at=float(created_at))
+
+
+def parent_of(meta: Mapping[str, Any]) -> str | None:
+    """The ``runs.parent_run_id`` of a run with ``meta``: its ``parent_run_id`` if a str."""
+    parent = meta.get("parent_run_id")
+    return parent if isinstance(parent, str) else None
+
+
+def _fill_parents(conn: sqlite3.Connection) -> None:
+    """Fill ``runs.parent_run_id`` of a file migrated from version 2 or 3 from each run's
+    meta. Only metas that mention the key are parsed, one at a time."""
+    rows = conn.execute("SELECT run_id FROM run_meta "
+                        "WHERE instr(meta, '\"parent_run_id\"') > 0").fetchall()
+    for run_id in rows:
+        meta, refs = conn.execute("SELECT meta, refs FROM run_meta WHERE run_id = ?",
+                                  run_id).fetchone()
+        if refs is None:
+            parsed = loads_json(meta)
+        else:
+            shared = dict(conn.execute(SELECT_SHARED, (dumps_json(names(refs)),)).fetchall())
+            try:
+                parsed = join(meta, refs, shared)
+            except KeyError as exc:
+                raise ValueError(f"the meta of run {run_id[0]!r} refers to a shared value "
+                                 "that is missing") from exc
+        parent = parent_of(parsed) if isinstance(parsed, dict) else None
+        if parent is not None:
+            conn.execute("UPDATE runs SET parent_run_id = ? WHERE run_id = ?",
+                         (parent, *run_id))
 
 
 def _share_stored_values(conn: sqlite3.Connection) -> None:

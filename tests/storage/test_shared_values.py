@@ -474,7 +474,7 @@ def test_a_version_2_file_is_migrated_with_every_value_stored_once(tmp_path: Pat
         store.close()
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
         texts = [row[0] for row in conn.execute(
             "SELECT data FROM run_records UNION ALL SELECT meta FROM run_meta "
             "UNION ALL SELECT input FROM run_bodies")]
@@ -500,7 +500,7 @@ def test_a_failed_migration_leaves_the_version_2_file_as_it_was(tmp_path: Path) 
         conn.execute("UPDATE run_records SET data = '{not json' || data WHERE key = 'a' "
                      "AND run_id = 'r1'")
     conn.close()
-    with pytest.raises(StorageError, match=r"schema version 2 to 3.*left as it was"):
+    with pytest.raises(StorageError, match=r"schema version 2 to 4.*left as it was"):
         SQLiteStore(path)
     conn = sqlite3.connect(path)
     try:

@@ -604,11 +604,12 @@ def test_sqlite_uses_wal_and_records_its_schema_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
         tables = {name: sql for name, sql in
                   conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
         assert set(tables) == {"runs", "run_bodies", "run_meta", "run_records",
-                               "shared_values", "shared_names", "schema_version"}
+                               "shared_values", "shared_names", "cache_entries",
+                               "schema_version"}
         # What is written after every step is small: the header row holds no input, graph
         # or meta, and a record and its key share one B-tree.
         header = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -627,7 +628,7 @@ def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
     with conn:
         conn.execute("UPDATE schema_version SET version = 99")
     conn.close()
-    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 3.*upgrade"):
+    with pytest.raises(FlownbError, match=r"schema version 99.*only knows version 4.*upgrade"):
         SQLiteStore(path)
 
 
@@ -686,7 +687,7 @@ def test_a_version_1_file_is_migrated_with_every_run_intact(tmp_path: Path) -> N
         store.close()
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert "runs_v1" not in tables and "run_records_v1" not in tables
     finally:
