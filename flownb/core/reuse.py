@@ -9,7 +9,8 @@ reaches the step, from:
 * its input and output schemas, and its validated input as canonical JSON;
 * the data it declares among its injected parameters (``params.INJECTABLES``:
   ``fingerprinted``): ``state``, ``runtime_context``, ``get_init_data`` (the values),
-  ``run_id`` (so a step that reads its run's id is never reused), and the outputs it
+  ``run_id`` (a step that reads its run's id is never reused: :func:`take` gives it no
+  key, so no entry is looked up or written), and the outputs it
   actually read through ``get_step_result`` (``reads_outputs``), which are known only once
   it ran: each cache entry lists them (``CacheEntry.reads``) and a lookup checks them
   against this run's outputs.
@@ -81,6 +82,10 @@ class Taken:
 
 def take(scope: Scope, step: Any, value: Any) -> Taken:
     """The fingerprint of ``step`` about to run on the validated input ``value``."""
+    if any(i.name == "run_id" for i in step.signature.fingerprinted):
+        # its run's id is in its fingerprint: no other run can match it, so neither look
+        # nor write an entry that can never be used
+        return Taken(None, reason="it reads its run's id (run_id)")
     code = code_fingerprint(step.execute)
     if code.digest is None:
         return Taken(None, reason=code.reason or f"the code of step '{step.id}' cannot be read")
@@ -107,19 +112,26 @@ def take(scope: Scope, step: Any, value: Any) -> Taken:
 def find(store: Store, ex: Execution, key: str) -> CacheEntry | None:
     """The newest entry of ``key`` whose step read the same outputs this run holds."""
     for entry in store.cache_find(key):
-        if all(_output_digest(ex, path) == digest for path, digest in entry.reads.items()):
+        if all(_read_digest(ex, path) == digest for path, digest in entry.reads.items()):
             return entry
     return None
 
 
+ABSENT = "-"
+"""The digest of a read that found no output (the step had not run, or not succeeded):
+``get_step_result`` gave ``None``, and the entry holds only while it still would."""
+
+
 def read_digests(ex: Execution, paths: dict[str, None]) -> dict[str, str]:
-    """Digests of the outputs at ``paths`` (what a step read), for its cache entry."""
-    out: dict[str, str] = {}
-    for path in paths:
-        digest = _output_digest(ex, path)
-        if digest is not None:
-            out[path] = digest
-    return out
+    """Digests of the outputs at ``paths`` (what a step read), for its cache entry; a
+    read that found nothing is kept too (:data:`ABSENT`): once that step has run, the
+    step that read ``None`` must run again."""
+    return {path: _read_digest(ex, path) for path in paths}
+
+
+def _read_digest(ex: Execution, path: str) -> str:
+    digest = _output_digest(ex, path)
+    return ABSENT if digest is None else digest
 
 
 def _output_digest(ex: Execution, path: str) -> str | None:
