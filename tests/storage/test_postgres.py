@@ -315,7 +315,7 @@ def test_a_user_with_the_grants_of_docs_team_md_can_do_everything(
         f"GRANT USAGE ON SCHEMA public TO {user}; "
         f"GRANT SELECT ON flownb_schema TO {user}; "
         "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, flownb_run_bodies, "
-        f"flownb_run_meta, flownb_run_records TO {user}", dbname)
+        f"flownb_run_meta, flownb_run_records, flownb_cache TO {user}", dbname)
     store = PostgresStore(postgres_db.replace("postgres@", f"{user}@"))
     try:
         store.insert(snapshot("by-user"))
