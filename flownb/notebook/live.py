@@ -136,7 +136,8 @@ def model_state(model: RunModel, *, now: float | None, result: Any = None,
     """The ``model`` trait of the live view: ``model`` as the browser draws it, bounded.
 
     ``now`` is the kernel's clock when the model was made (the browser counts running
-    times up from it); ``result`` the run's output when ``has_result`` (folded unless
+    times up from it); ``reused`` lists the nodes reused from an earlier run; ``result`` the
+    run's output when ``has_result`` (folded unless
     ``"result"`` is in ``expanded``); ``events`` whether to include the recent events;
     ``can_rerun`` whether the view offers Re-run (a button in its header).
     """
@@ -164,6 +165,7 @@ def model_state(model: RunModel, *, now: float | None, result: Any = None,
         "notice": notice,
         "nodes": nodes,
         "rows": rows,
+        "reused": model.reused,  # the nodes whose output an earlier run gave (SPEC §3d)
         "suspended": [{"path": s.path, "payload": preview(s.payload, 200)}
                       for s in model.suspended],
         "result": fold(result, expanded="result" in set(expanded)) if has_result else None,
@@ -233,6 +235,7 @@ def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResul
         info["ended_at"] = result.ended_at
         info["suspend_payload"] = to_jsonable(result.suspend_payload)
         info["resume_data"] = to_jsonable(result.resume_payload)
+        info["cached_from"] = dict(result.cached_from) if result.cached_from else None
         # A resumed step runs again from its start with the answer: its record's start is
         # when that execution began (the suspension's own start is not kept).
         if result.resume_payload is not None:

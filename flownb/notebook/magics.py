@@ -5,6 +5,9 @@
     %flow show WF                          the step graph
     %flow run WF [--input JSON] [-o VAR]   run with a live view; the result goes to VAR
     %%flow run WF [-o VAR]                 the same, the cell body being the JSON input
+    %flow plan WF [--input JSON] [--state JSON]
+                                           what a run would reuse and run, and why
+    %%flow plan WF                         the same, the cell body being the JSON input
     %flow runs [WF] [--status S] [--limit N | --all]
                                            the latest 20 stored runs (N, or all of them)
     %flow resume RUN_ID                    the live view of a stored run, with its form
@@ -43,6 +46,7 @@ USAGE = """\
 %flow show WF
 %flow run WF [--input JSON] [--break STEP]... [-o VAR]
 %%flow run WF [--break STEP]... [-o VAR]   (cell body: the JSON input)
+%flow plan WF [--input JSON] [--state JSON] [-o VAR]   (or %%flow plan WF: body = input)
 %flow runs [WF] [--status S] [--limit N | --all]
 %flow resume RUN_ID
 %flow inspect RUN_ID [--all]
@@ -80,6 +84,12 @@ def _parser() -> _Parser:
     run.add_argument("--break", dest="breakpoints", action="append")
     run.add_argument("--workflow")
     run.add_argument("-o", dest="output")
+    plan = sub.add_parser("plan", add_help=False)
+    plan.add_argument("wf")
+    plan.add_argument("--input")
+    plan.add_argument("--state")
+    plan.add_argument("--workflow")
+    plan.add_argument("-o", dest="output")
     runs = sub.add_parser("runs", add_help=False)
     runs.add_argument("wf", nargs="?")
     runs.add_argument("--status")
@@ -109,8 +119,9 @@ class FlowMagics(Magics):
         if not words:
             raise UsageError(f"usage:\n{USAGE}")
         args = _parser().parse_args(words)
-        if cell is not None and args.command != "run":
-            raise UsageError(f"%%flow takes a cell body only with 'run'\n\nusage:\n{USAGE}")
+        if cell is not None and args.command not in ("run", "plan"):
+            raise UsageError(f"%%flow takes a cell body only with 'run' or 'plan'\n\n"
+                             f"usage:\n{USAGE}")
         try:
             getattr(self, f"_{args.command}")(args, cell)
         except FlownbError as exc:  # bad input, unknown run: one line, no traceback
@@ -128,21 +139,7 @@ class FlowMagics(Magics):
         from .view import RunView
 
         wf = self._workflow(args.wf, args.workflow)
-        if cell is not None and args.input is not None:
-            raise UsageError("%%flow run: give the input in the cell body or --input, not both")
-        text = cell if cell is not None else args.input
-        data = None
-        if text is not None and text.strip():
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"%flow run: the input is not valid JSON: {exc.msg} "
-                                 f"(line {exc.lineno}, column {exc.colno})") from None
-        try:  # invalid input: a one-line message, and no view or run
-            validate(wf.input_schema, data)
-        except ValidationError as exc:
-            errors = describe_field_errors(field_errors_from_pydantic(exc))
-            raise UsageError(f"invalid input for workflow '{wf.id}': {errors}") from None
+        data = _input_of(wf, "run", cell, args.input)  # invalid: no view and no run
         unknown = [b for b in args.breakpoints or () if b != "*" and b not in wf.steps]
         if unknown:  # before the view: no run is drawn that will never start
             raise UsageError(
@@ -153,6 +150,15 @@ class FlowMagics(Magics):
         result = run_sync(run.start(data, breakpoints=args.breakpoints))
         if args.output:
             self._namespace[args.output] = result
+
+    def _plan(self, args: argparse.Namespace, cell: str | None) -> None:
+        wf = self._workflow(args.wf, args.workflow)
+        data = _input_of(wf, "plan", cell, args.input)
+        state = _json_of("plan", "--state", args.state) if args.state is not None else None
+        plan = wf.plan(data, state=state)
+        display(plan)
+        if args.output:
+            self._namespace[args.output] = plan
 
     def _runs(self, args: argparse.Namespace, _cell: str | None) -> None:
         if args.wf is not None:
@@ -247,6 +253,32 @@ class FlowMagics(Magics):
             if resolve_store(wf.storage) is store:
                 return wf
         return candidates[0] if candidates else None
+
+
+def _json_of(command: str, what: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"%flow {command}: {what} is not valid JSON: {exc.msg} "
+                         f"(line {exc.lineno}, column {exc.colno})") from None
+
+
+def _input_of(wf: Any, command: str, cell: str | None, given: str | None) -> Any:
+    """The workflow input of ``%flow run``/``plan`` (``--input`` or the cell body), valid
+    for ``wf``, else a one-line ``UsageError``."""
+    if cell is not None and given is not None:
+        raise UsageError(f"%%flow {command}: give the input in the cell body or --input, "
+                         "not both")
+    text = cell if cell is not None else given
+    data = None
+    if text is not None and text.strip():
+        data = _json_of(command, "the input", text)
+    try:
+        validate(wf.input_schema, data)
+    except ValidationError as exc:
+        errors = describe_field_errors(field_errors_from_pydantic(exc))
+        raise UsageError(f"invalid input for workflow '{wf.id}': {errors}") from None
+    return data
 
 
 def inspect_html(snap: Any, *, show_all: bool = False) -> str:

@@ -17,6 +17,12 @@ The graph reads top to bottom (``direction="TB"``, the default) or left to right
 Every node that can have a status has a stable id derived from its step path
 (:func:`node_id`), which Graphviz copies to the SVG group, and the classes
 ``flownb-<kind> status-<status>``; see :mod:`flownb.render.svg`.
+
+A node may also carry a *mark* (what a plan says of it, ``plan-reuse``, ``plan-run``,
+``plan-depends``: one more class and its own colours, :data:`~flownb.render.style.PLAN_FILL`)
+and a *note*: a second, smaller line of its label (a Graphviz HTML-like label, its text
+escaped by :func:`html_text`), also added to its tooltip. :mod:`flownb.render.plan` draws
+plans with them.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from ..core.description import (
 )
 from . import style
 
-__all__ = ["DIRECTIONS", "check_direction", "dot_string", "node_id", "workflow_dot"]
+__all__ = ["DIRECTIONS", "check_direction", "dot_string", "html_text", "node_id", "workflow_dot"]
 
 DIRECTIONS = ("TB", "LR")
 """The directions a graph can read in: top to bottom, left to right."""
@@ -98,6 +104,32 @@ def dot_string(text: str) -> str:
     return '"' + text.replace("\n", "\\n") + '"'
 
 
+def html_text(text: str) -> str:
+    """``text`` as the text of a Graphviz HTML-like label that shows exactly ``text``.
+
+    Control characters (line breaks too) and bidi formatting characters show as their
+    escapes, ``&``, ``<``, ``>``, ``"`` become entities: no user text can start markup or end
+    the label.
+
+    >>> print(html_text('a <b> & "c"\\n'))
+    a &lt;b&gt; &amp; &quot;c&quot;\\n
+    """
+    text = escape_controls(text)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+class _Html(str):
+    """A Graphviz HTML-like label's markup, written ``<…>`` instead of quoted."""
+
+
+def _noted_label(label: str, note: str) -> _Html:
+    """``label`` (its lines) over ``note`` in a smaller, grey font."""
+    lines = "<BR/>".join(html_text(line) for line in label.split("\n"))
+    return _Html(f'{lines}<BR/><FONT POINT-SIZE="8.5" COLOR="{style.PLAN_NOTE}">'
+                 f"{html_text(note)}</FONT>")
+
+
 def check_direction(direction: str) -> str:
     """``direction`` if it is one of :data:`DIRECTIONS`, else ``ValueError`` naming them.
 
@@ -111,13 +143,21 @@ def check_direction(direction: str) -> str:
 
 
 def workflow_dot(description: Mapping[str, Any],
-                 statuses: Mapping[str, str] | None = None, *, direction: str = "TB") -> str:
+                 statuses: Mapping[str, str] | None = None, *, direction: str = "TB",
+                 marks: Mapping[str, str] | None = None,
+                 notes: Mapping[str, str] | None = None,
+                 tips: Mapping[str, str] | None = None) -> str:
     """The DOT text of a workflow, from its JSON description (``wf.graph.description``).
 
     ``statuses`` maps step paths (``"a"``, ``"outer.inner"``, ``"map-1"``) to one of
     :data:`~flownb.render.style.STATUSES`; the nodes of other paths show ``pending``.
     ``direction`` is ``"TB"`` (top to bottom) or ``"LR"`` (left to right: Graphviz's
-    ``rankdir=LR``, fork and join bars upright).
+    ``rankdir=LR``, fork and join bars upright). ``marks`` maps step paths to one of
+    :data:`~flownb.render.style.PLAN_MARKS` (the class ``plan-<mark>`` and its colours,
+    instead of the status colours); ``notes`` maps step paths to a second, smaller line of
+    their label, added to their tooltip too, or ``tips[path]`` when given (a longer text
+than fits under a node). Marks and notes apply to step, map and sleep
+    nodes (not to a nested workflow's cluster).
 
     >>> desc = {"id": "wf", "kind": "workflow", "description": None, "entries": [
     ...     {"kind": "step", "step": {"id": "a", "kind": "step", "description": None}}]}
@@ -125,7 +165,8 @@ def workflow_dot(description: Mapping[str, Any],
       "step:a" [id="step:a", class="flownb-step status-success", label="a", tooltip="a", \
 fillcolor="#ceead6", color="#188038"];
     """
-    builder = _Builder(statuses or {}, check_direction(direction))
+    builder = _Builder(statuses or {}, check_direction(direction), marks or {}, notes or {},
+                       tips or {})
     return builder.document(description)
 
 
@@ -141,8 +182,14 @@ class _Frag:
 class _Builder(EntryVisitor[None, _Frag]):
     """Draws each construct (one ``visit_*`` method per entry kind) into ``lines``."""
 
-    def __init__(self, statuses: Mapping[str, str], direction: str = "TB") -> None:
+    def __init__(self, statuses: Mapping[str, str], direction: str = "TB",
+                 marks: Mapping[str, str] | None = None,
+                 notes: Mapping[str, str] | None = None,
+                 tips: Mapping[str, str] | None = None) -> None:
         self.statuses = {path: style.check_status(s, path) for path, s in statuses.items()}
+        self.marks = {path: _check_mark(m, path) for path, m in (marks or {}).items()}
+        self.notes = dict(notes or {})
+        self.tips = dict(tips or {})
         self.direction = direction
         self.bar = (*_BAR, *_BAR_SIZE[direction], *_BAR_INK)
         self.lines: list[str] = []
@@ -159,10 +206,33 @@ class _Builder(EntryVisitor[None, _Frag]):
 
     def status_attrs(self, kind: str, path: str) -> list[tuple[str, Any]]:
         status = self.statuses.get(path, "pending")
-        return [("id", node_id(kind, path)), ("class", f"flownb-{kind} status-{status}")]
+        mark = self.marks.get(path)
+        extra = f" plan-{mark}" if mark is not None and kind != "workflow" else ""
+        return [("id", node_id(kind, path)),
+                ("class", f"flownb-{kind} status-{status}{extra}")]
+
+    def labelled(self, path: str, label: str, tooltip: str,
+                 rounded: bool = True) -> list[tuple[str, Any]]:
+        """A node's label and tooltip (with its note), and its mark's look."""
+        note = self.notes.get(path)
+        tip = self.tips.get(path, note)
+        attrs: list[tuple[str, Any]] = [
+            ("label", _noted_label(label, note) if note else label),
+            ("tooltip", f"{tooltip}\n{tip}" if tip else tooltip)]
+        mark = self.marks.get(path)
+        if mark is not None:
+            if mark == "depends":
+                attrs.append(("style", "rounded,filled,dashed" if rounded else "filled,dashed"))
+            attrs += [("fillcolor", style.PLAN_FILL[mark]), ("color", style.PLAN_STROKE[mark]),
+                      ("fontcolor", style.PLAN_TEXT[mark])]
+            if mark == "run":
+                attrs.append(("penwidth", 2))
+        return attrs
 
     def colours(self, path: str) -> list[tuple[str, Any]]:
         """Fill and border of a status other than pending (the node defaults)."""
+        if path in self.marks:
+            return []  # the mark's colours (``labelled``)
         status = self.statuses.get(path, "pending")
         if status == "pending":
             return []
@@ -233,7 +303,7 @@ class _Builder(EntryVisitor[None, _Frag]):
         tooltip = _text(step.get("description")) or path
         if not unit.nested:
             name = self.node(node_id("step", path), [
-                *self.status_attrs("step", path), ("label", label), ("tooltip", tooltip),
+                *self.status_attrs("step", path), *self.labelled(path, label, tooltip),
                 *self.colours(path)])
             return _Frag(name, name)
         status = self.statuses.get(path, "pending")
@@ -252,8 +322,8 @@ class _Builder(EntryVisitor[None, _Frag]):
               label: str) -> _Frag:
         """A map or sleep: a small node of its own shape."""
         name = self.node(node_id(kind, path), [
-            *self.status_attrs(kind, path), *shape, ("label", label), ("tooltip", path),
-            *self.colours(path)])
+            *self.status_attrs(kind, path), *shape,
+            *self.labelled(path, label, path, rounded=False), *self.colours(path)])
         return _Frag(name, name)
 
     def visit_parallel(self, entry: ParallelEntryDescription, path: str, units: list[Unit],
@@ -295,6 +365,13 @@ class _Builder(EntryVisitor[None, _Frag]):
         return _Frag(body.head, body.tail, [*body.edges, back])
 
 
+def _check_mark(mark: str, path: str) -> str:
+    if mark not in style.PLAN_MARKS:
+        raise ValueError(f"unknown plan mark {mark!r} for step '{path}'; expected one of "
+                         f"{', '.join(style.PLAN_MARKS)}")
+    return mark
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -316,6 +393,8 @@ def _attrs(attrs: Iterable[tuple[str, Any]]) -> str:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, _Html):
+        return f"<{value}>"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

@@ -117,7 +117,10 @@ class NodeView:
     most of any when it has no own result). ``iterations`` counts a loop's runs so far
     (``None`` for other nodes), ``progress`` a foreach's items (``None`` for others).
     ``emitted`` is the latest payload it sent with ``emit`` and ``waiting`` what a sleep
-    waits for (when the caller saw those events, see :class:`Notes`).
+    waits for (when the caller saw those events, see :class:`Notes`). ``reused`` says
+    that its output was reused from an earlier run instead of run (SPEC §3d: its own
+    result has ``cached_from``; a node without one, when every result drawn on it was
+    reused), ``cached_from`` where (its own result's, else the first of them).
     """
 
     path: str
@@ -135,11 +138,15 @@ class NodeView:
     progress: Progress | None = None
     emitted: Any = None
     waiting: str | None = None
+    reused: bool = False
+    cached_from: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
 class Row:
-    """A row of the step table: a node that has results, in the order it started."""
+    """A row of the step table: a node that has results, in the order it started (whether
+    it was reused is its node's: ``model.nodes[row.path].reused``, :attr:`RunModel.reused`).
+    """
 
     path: str
     status: str
@@ -197,6 +204,11 @@ class RunModel:
     def statuses(self) -> dict[str, str]:
         """Graph node path → its status (what colours the graph)."""
         return {path: node.status for path, node in self.nodes.items()}
+
+    @property
+    def reused(self) -> list[str]:
+        """The nodes whose output was reused from an earlier run, in drawing order."""
+        return [path for path, node in self.nodes.items() if node.reused]
 
     def to_dict(self) -> dict[str, Any]:
         """The model as JSON-able data; ``nodes`` as a list in drawing order."""
@@ -454,6 +466,11 @@ class RunModeler:
                     span.last_end = ended
             if result.attempts > a.attempts:
                 a.attempts = result.attempts
+            if result.cached_from is not None:
+                a.cached += 1
+                if a.cached_from is None:
+                    a.cached_from = result.cached_from
+            a.count += 1
             if path == node_path:
                 a.own = result
             elif result.error and a.error is None:
@@ -470,6 +487,12 @@ class RunModeler:
                     view.progress = Progress()
             own = a.own
             view.status = a.status
+            if own is not None and own.cached_from is not None:
+                view.reused, view.cached_from = True, own.cached_from
+            elif a.cached and a.cached == (len(a.items) if a.items else a.count):
+                # a foreach whose items were all reused (its own result gathers them), or
+                # a node whose results (a nested workflow's steps) all were
+                view.reused, view.cached_from = True, a.cached_from
             if own is not None:
                 view.started_at, view.ended_at = own.started_at, own.ended_at
                 view.seconds, view.running = step_seconds(own, now)
@@ -515,6 +538,9 @@ class _Acc:
     error: str | None = None
     total: int = 0
     items: list[tuple[str, StepResult]] = field(default_factory=list)
+    count: int = 0  # results drawn on the node
+    cached: int = 0  # of which reused
+    cached_from: dict[str, str] | None = None
 
 
 @dataclass(slots=True)

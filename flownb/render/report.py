@@ -201,9 +201,11 @@ def _table(model: RunModel) -> str:
         output = row.output
         if row.progress is not None:
             output = _progress_text(row.progress)
+        node = model.nodes.get(row.path)
         body.append(
             f"<tr><td><a href=\"#step-{_attr(row.path)}\"><code>{_line(row.path)}</code></a></td>"
-            f"<td>{_pill(row.status)}</td><td class=\"num\">{format_duration(row.seconds)}</td>"
+            f"<td>{_pill(row.status)}{_reused(node.cached_from if node and node.reused else None)}"
+            "</td><td class=\"num\">{format_duration(row.seconds)}</td>"
             f"<td class=\"num\">{row.attempts}</td><td><code>{_line(output)}</code></td>"
             f"<td class=\"error-text\">{_line(error)}</td></tr>")
     return ("<section>\n<h2>Steps</h2>\n<div class=\"table-wrap\"><table class=\"steps\">\n"
@@ -229,13 +231,17 @@ def _details(model: RunModel, results: Mapping[str, StepResult]) -> str:
                 parts.append(_field("resume data", _value(own.resume_payload)))
             if own.started_at is not None:
                 parts.append(_field("started", _line(_clock_time(own.started_at))))
+            if own.cached_from is not None:
+                parts.append(_field("reused from", f"<code>{_line(_from(own.cached_from))}</code>"))
         if row.progress is not None:
             parts.append(_field("items", _items(row.path, row.progress, results)))
         if not parts:
             parts.append("<p class=\"muted\">Nothing recorded for this node itself.</p>")
+        node = model.nodes.get(row.path)
+        reused = _reused(node.cached_from if node and node.reused else None)
         blocks.append(
             f"<details class=\"step\" id=\"step-{_attr(row.path)}\"><summary>"
-            f"<code>{_line(row.path)}</code> {_pill(row.status)} "
+            f"<code>{_line(row.path)}</code> {_pill(row.status)}{reused} "
             f"<span class=\"muted\">{format_duration(row.seconds)}</span></summary>"
             + "".join(parts) + "</details>")
     if not blocks:
@@ -271,6 +277,19 @@ def _field(name: str, body: str, *, css: str = "") -> str:
 
 def _pill(status: str) -> str:
     return f"<span class=\"pill status-{_attr(status)}\">{_line(status)}</span>"
+
+
+def _from(cached_from: Mapping[str, Any]) -> str:
+    path = cached_from.get("path")
+    return f"run {cached_from.get('run_id')}" + (f" · {path}" if path else "")
+
+
+def _reused(cached_from: Mapping[str, Any] | None) -> str:
+    """The "reused" badge of a step whose output an earlier run gave (SPEC §3d)."""
+    if cached_from is None:
+        return ""
+    return (f" <span class=\"reused\" title=\"reused from {_attr(_from(cached_from))}\">"
+            "↺ reused</span>")
 
 
 def _line(text: Any) -> str:
@@ -484,6 +503,8 @@ table.steps td:nth-child(5) { max-width: 360px; }
 td a { color: inherit; text-decoration: none; }
 td a:hover code { text-decoration: underline; }
 .error-text { color: var(--failed); }
+.reused { display: inline-block; padding: 0 6px; border-radius: 10px; font-size: 12px;
+  border: 1px dashed var(--fg3); color: var(--fg2); white-space: nowrap; }
 details.step { border: 1px solid var(--line); border-radius: 6px; margin: 6px 0;
   padding: 6px 10px; }
 details.step > summary { cursor: pointer; display: flex; gap: 8px; align-items: center;

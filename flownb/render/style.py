@@ -8,6 +8,11 @@ can restyle a laid-out SVG by rewriting classes, without running Graphviz again)
 from __future__ import annotations
 
 __all__ = [
+    "PLAN_CSS",
+    "PLAN_FILL",
+    "PLAN_MARKS",
+    "PLAN_STROKE",
+    "PLAN_TEXT",
     "STATUSES",
     "STATUS_CSS",
     "STATUS_FILL",
@@ -54,6 +59,21 @@ _CLUSTER_CLASSES = ("flownb-workflow",)
 _SHAPES = ("path", "polygon", "ellipse")
 
 
+PLAN_MARKS = ("reuse", "run", "depends")
+"""What a plan says of a step (``PlanItem.status``); a node shows it as ``plan-<mark>``."""
+
+PLAN_FILL: dict[str, str] = {"reuse": "#f8f9fa", "run": "#d2e3fc", "depends": "#e8f0fe"}
+"""Node fill per plan mark: a reused step is dimmed, the others stand out (blue: will run)."""
+
+PLAN_STROKE: dict[str, str] = {"reuse": "#dadce0", "run": "#1a73e8", "depends": "#669df6"}
+"""Node border per plan mark (``depends`` is also dashed)."""
+
+PLAN_TEXT: dict[str, str] = {"reuse": "#80868b", "run": TEXT, "depends": TEXT}
+"""Label colour per plan mark: grey for a reused step."""
+
+PLAN_NOTE = "#5f6368"  # the second, smaller label line of a plan's node
+
+
 def check_status(status: str, path: str) -> str:
     """``status`` if it is one of :data:`STATUSES`; a ``ValueError`` naming them otherwise."""
     if status not in STATUS_FILL:
@@ -82,3 +102,22 @@ def status_css() -> str:
 
 STATUS_CSS = status_css()
 """The style sheet of :func:`status_css`, computed once."""
+
+
+def plan_css() -> str:
+    """CSS that colours nodes by their ``plan-<mark>`` class (a plan's graph, see
+    :mod:`flownb.render.plan`). It follows :data:`STATUS_CSS` in the SVG's style sheet, so a
+    plan's mark wins over the ``status-pending`` look its nodes also have."""
+    rules = []
+    for mark in PLAN_MARKS:
+        shapes = ", ".join(f"g.{cls}.plan-{mark} {shape}"
+                           for cls in _NODE_CLASSES for shape in _SHAPES)
+        dash = " stroke-dasharray: 4 2;" if mark == "depends" else ""
+        width = " stroke-width: 2;" if mark == "run" else ""
+        rules.append(f"{shapes} {{ fill: {PLAN_FILL[mark]}; stroke: {PLAN_STROKE[mark]};"
+                     f"{dash}{width} }}")
+    return "\n".join(rules)
+
+
+PLAN_CSS = plan_css()
+"""The style sheet of :func:`plan_css`, computed once."""

@@ -81,10 +81,14 @@ def dot_to_svg(dot: str, *, timeout: float = 30.0) -> str:
 
 def workflow_svg(description: Mapping[str, Any],
                  statuses: Mapping[str, str] | None = None, *, direction: str = "TB",
+                 marks: Mapping[str, str] | None = None,
+                 notes: Mapping[str, str] | None = None,
+                 tips: Mapping[str, str] | None = None,
                  timeout: float = 30.0, cache: bool = True) -> str:
     """The SVG of a workflow's graph description, with the status style sheet built in.
 
-    ``direction`` is ``"TB"`` (top to bottom) or ``"LR"`` (left to right), as for
+    ``direction`` is ``"TB"`` (top to bottom) or ``"LR"`` (left to right); ``marks``,
+    ``notes`` and ``tips`` (a plan's, step path → mark / second label line / tooltip) as for
     :func:`~flownb.render.dot.workflow_dot`.
 
     Recolour it later with :func:`svg_with_statuses` (no new layout). The last
@@ -92,7 +96,8 @@ def workflow_svg(description: Mapping[str, Any],
     another run of a workflow already drawn (each ``RunView``, each displayed run) does
     not run Graphviz again; ``cache=False`` always lays out.
     """
-    dot = workflow_dot(description, statuses, direction=direction)
+    dot = workflow_dot(description, statuses, direction=direction, marks=marks, notes=notes,
+                       tips=tips)
     if not cache:
         return _with_status_style(dot_to_svg(dot, timeout=timeout))
     key = (find_dot(), dot)
@@ -151,5 +156,5 @@ def _with_status_style(svg: str) -> str:
     tag = _SVG_OPEN_TAG.search(svg)
     if tag is None:
         return svg
-    block = f"\n<style {_STYLE_MARK}>\n{style.STATUS_CSS}\n</style>"
+    block = f"\n<style {_STYLE_MARK}>\n{style.STATUS_CSS}\n{style.PLAN_CSS}\n</style>"
     return svg[:tag.end()] + block + svg[tag.end():]

@@ -477,6 +477,58 @@ def cmd_diff(args: argparse.Namespace, io: Io) -> int:
     return EXIT_OK
 
 
+# -- plan, cache ----------------------------------------------------------------------------------
+
+
+def _plan_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="MODULE[:WF]", help="as for 'flownb run'")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--input", metavar="JSON", help="the workflow's input, as JSON")
+    given.add_argument("--input-file", metavar="FILE",
+                       help="a file holding the input as JSON ('-' reads stdin)")
+    p.add_argument("--state", metavar="JSON", help="the initial state, as JSON")
+    p.add_argument("--workflow", metavar="NAME",
+                   help="the workflow's name when MODULE:WF is a Registry")
+    p.add_argument("--json", action="store_true",
+                   help="print the plan as JSON (path → status, reason, cached_from)")
+
+
+def cmd_plan(args: argparse.Namespace, io: Io) -> int:
+    """What a run on this input would reuse and what it would run, and why; runs nothing."""
+    from .plan import plan_table
+
+    input_data = _json_arg("--input", args.input) if args.input is not None else None
+    if args.input_file is not None:
+        input_data = _json_arg("--input-file", _read_file(args.input_file))
+    state = _json_arg("--state", args.state) if args.state is not None else None
+    wf = load_target(args.target, name=args.workflow).workflow
+    plan = wf.plan(input_data, state=state)
+    if args.json:
+        _print_json(plan.to_dict())
+    else:
+        io.out.print(plan_table(plan))
+    return EXIT_OK
+
+
+def _cache_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("clear",),
+                   help="clear: forget every fingerprint of the store's step cache (runs "
+                        "stay; no step is reused until it ran again)")
+
+
+def cmd_cache(args: argparse.Namespace, io: Io) -> int:
+    store = resolve_store(None)
+    if store is None:
+        io.out.print(Text(escape_controls(f"nothing to clear: {_store_name(store)}")),
+                     soft_wrap=True)
+        return EXIT_OK
+    count = store.clear_cache()
+    io.out.print(Text(escape_controls(
+        f"forgot {count} cached step execution{'' if count == 1 else 's'} in "
+        f"{_store_name(store)}")), soft_wrap=True)
+    return EXIT_OK
+
+
 # -- watch, inbox ---------------------------------------------------------------------------------
 
 
@@ -613,6 +665,10 @@ COMMANDS: dict[str, Command] = {
                      _inbox_arguments, cmd_inbox),
     "watch": Command("follow a run that runs elsewhere (another process or machine) until "
                      "it finishes or suspends", _watch_arguments, cmd_watch),
+    "plan": Command("show what a run on this input would reuse and what it would run, and "
+                    "why (runs nothing)", _plan_arguments, cmd_plan),
+    "cache": Command("the step cache: 'cache clear' forgets every fingerprint",
+                     _cache_arguments, cmd_cache),
 }
 """Every subcommand by name."""
 

@@ -12,6 +12,9 @@ a tenth of the tick, the ticks space out to ten times its cost.
 
 User text is shown as in :mod:`flownb.terminal.tree`: never as markup, and with its control
 characters escaped, so none reaches the terminal.
+
+A step whose output was reused from an earlier run (SPEC §3d) says so: ``↺ reused`` after
+its status, on its plain line and in the tree.
 """
 
 from __future__ import annotations
@@ -39,16 +42,16 @@ from ..core.events import (
     WORKFLOW_START,
     Event,
 )
-from ..render.model import Notes, RunModel, RunModeler, step_seconds
+from ..render.model import NodeView, Notes, RunModel, RunModeler, step_seconds
 from ..render.status import graph_path
 from .tree import (
     GLYPHS,
     STYLES,
+    _Walker,
     format_duration,
     json_block,
     preview,
     read_field,
-    status_tree,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +62,24 @@ __all__ = ["LiveView", "failed_step", "outcome", "result_outcome", "run_model",
            "run_renderable"]
 
 _ITEM = re.compile(r"\[\d+\]$")
+
+REUSED = "↺ reused"
+"""The note of a step whose output was reused from an earlier run."""
+
+
+class _ReusedWalker(_Walker):
+    """The status tree of :mod:`flownb.terminal.tree`, with ``↺ reused`` after the facts of
+    a reused node."""
+
+    def facts_of(self, label: Text, shown: Any, *, container: bool = False) -> None:
+        super().facts_of(label, shown, container=container)
+        if isinstance(shown, NodeView) and shown.reused:
+            label.append(f"  {REUSED}", style="dim cyan")
+
+
+def _status_tree(description: Mapping[str, Any], model: RunModel) -> RenderableType:
+    """:func:`flownb.terminal.tree.status_tree` of a run's model, reused steps marked."""
+    return _ReusedWalker(model).tree(description)
 
 
 # -- a finished (or stored) run's outcome -------------------------------------------------------
@@ -123,7 +144,7 @@ def run_model(run: Run, *, modeler: RunModeler | None = None,
 
 def run_renderable(run: Run) -> RenderableType:
     """``Run.__rich__``: the status tree of the run, then its result (once it has one)."""
-    tree = status_tree(run.workflow.graph.description, run_model(run))
+    tree = _status_tree(run.workflow.graph.description, run_model(run))
     if run.result is None or run.status in ("running", "pending"):
         return tree
     return Group(tree, result_outcome(run.result))
@@ -183,7 +204,7 @@ class LiveView:
 
     def renderable(self) -> RenderableType:
         """The tree as it is now."""
-        return status_tree(self._description, self.model())
+        return _status_tree(self._description, self.model())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -258,6 +279,8 @@ class LiveView:
             seconds = None if result is None else step_seconds(result, event.timestamp)[0]
             if seconds is not None:
                 text.append(f"  {format_duration(seconds)}")
+            if event.payload.get("cached"):
+                text.append(f"  {REUSED}")
             payload = read_field(result, "payload")
             if node in self._foreach and not is_item and isinstance(payload, list):
                 text.append(f"  {len(payload)} items")

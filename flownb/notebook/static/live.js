@@ -53,6 +53,12 @@ function pill(status) {
   return h("span", { class: `flownb-pill status-${status}`, text: status });
 }
 
+// A step whose output an earlier run gave (SPEC §3d: it did not run again).
+function reusedBadge(from) {
+  const where = from ? ` from run ${from.run_id}${from.path ? ` · ${from.path}` : ""}` : "";
+  return h("span", { class: "flownb-reused-badge", text: "↺ reused", title: `reused${where}` });
+}
+
 // A long value: its first lines, and a button that asks the kernel for more.
 function folded(value, field, model, { error = false } = {}) {
   if (!value) return null;
@@ -353,6 +359,7 @@ class LiveView {
         if (cls.startsWith("status-") && cls !== `status-${status}`) g.classList.remove(cls);
       }
       g.classList.add(`status-${status}`);
+      g.classList.toggle("flownb-reused", (state.reused || []).includes(path));
       g.classList.toggle("flownb-selected", path === selected || selected.startsWith(path + "["));
       const progress = node && node.progress;
       g.setAttribute("data-status", status);
@@ -420,6 +427,7 @@ class LiveView {
   }
 
   drawSteps(state) {
+    const reused = new Set(state.reused || []);
     const rows = state.rows.map((row) => {
       const progress = row.progress;
       const time = h("td", { class: "flownb-time" });
@@ -449,7 +457,7 @@ class LiveView {
       },
       h("td", { class: "flownb-path" },
         h("span", { class: "flownb-cut", text: row.path, title: row.path })),
-      h("td", {}, pill(row.status)), time,
+      h("td", {}, pill(row.status), reused.has(row.path) ? reusedBadge(null) : null), time,
       h("td", { class: "flownb-num", text: row.attempts > 1 ? row.attempts : "" }), output);
       return tr;
     });
@@ -570,6 +578,7 @@ class LiveView {
     fill(this.inspector, 
       h("div", { class: "flownb-inspector-head" },
         h("b", { class: "flownb-cut", text: info.path, title: info.path }), pill(info.status),
+        info.cached_from ? reusedBadge(info.cached_from) : null,
         h("span", { class: "flownb-spacer" }),
         // Fork from here (SPEC §3d) keeps its place; exploring (issue 17) wires it.
         this.state && !this.state.read_only ? h("button", {
@@ -582,7 +591,9 @@ class LiveView {
         field("started", clockTime(info.started_at)), field("ended", clockTime(info.ended_at)),
         field("took", took),
         field("attempts", (info.attempts || []).length || null),
-        field("resumed", clockTime(info.resumed_at)), field("reused from", info.cached_from)),
+        field("resumed", clockTime(info.resumed_at)), field("reused from", info.cached_from
+          ? `run ${info.cached_from.run_id}${info.cached_from.path ? ` · ${info.cached_from.path}` : ""}`
+          : null)),
       attempts ? section("attempts", attempts) : null,
       section("error", info.error ? h("pre", { class: "flownb-pre flownb-error-text",
         text: info.error }) : null),
