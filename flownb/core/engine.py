@@ -113,6 +113,8 @@ class Execution:
         self.no_reuse: frozenset[str] = frozenset()
         self.cache_pending: dict[str, tuple[str, dict[str, Any], dict[str, str],
                                             dict[str, Any]]] = {}
+        # Step path -> [code, schema] fingerprints the run executed it with (core.changes)
+        self.prints: dict[str, list[str | None]] | None = None
         # ``wf.plan``: a dry run that runs nothing (core.plan) collects its items here
         self.planner: Any = None
         self._step_index: dict[str, Any] | None = None
@@ -181,6 +183,7 @@ class Execution:
             self.stored_json.discard(display)
 
     def record(self, key: str, data: dict[str, Any]) -> None:
+        data["at"] = clock.now()  # when: what a fork copies is what was recorded before it
         self.journal[key] = data
         if self.recorder is not None:
             self.recorder.journal_changed(key)
@@ -684,6 +687,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         # step (no reset on every exit path): a later step sets its own or reads nothing.
         reads = {}
         READS.set(reads)
+    state_before = ex.state  # set_state replaces it: reuse replays a state it set
     retry = step.retries or scope.workflow.retry_config
     attempts = 1 + (retry.attempts if retry is not None else 0)
     remote = scope.executor
@@ -727,7 +731,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         if taken is not None:  # reusable later: the recorder writes its entry with it
             ex.cache_pending[display] = (
                 taken.key or "", taken.parts, read_digests(ex, reads) if reads else {},
-                _effects(ex, step))
+                _effects(ex, step, state_before))
         _succeed(scope, sr, key, display, path, out)
         return out
     raise AssertionError("unreachable: the retry loop always returns or raises")
@@ -764,9 +768,10 @@ def _reuse(scope: Scope, step: Any, sr: StepResult, key: str, display: str,
     return out
 
 
-def _effects(ex: Execution, step: Any) -> dict[str, Any]:
-    """What a step did besides its output, replayed when it is reused: the state it set."""
-    if not step.signature.sets_state:
+def _effects(ex: Execution, step: Any, state_before: Any) -> dict[str, Any]:
+    """What a step did besides its output, replayed when it is reused: the state it set
+    (only if it called ``set_state``: each call puts a new object in ``ex.state``)."""
+    if not step.signature.sets_state or ex.state is state_before:
         return {}
     return {_STATE: to_stored(ex.state)}
 

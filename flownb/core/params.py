@@ -137,6 +137,10 @@ def _state_setter(site: Site) -> Callable[[Any], None]:
     return set_state
 
 
+def _context_data(site: Site) -> dict[str, Any]:
+    return dict(site.scope.execution.runtime_context)
+
+
 def _emitter(site: Site) -> Callable[[Any], None]:
     ex = site.scope.execution
     path = site.path
@@ -262,7 +266,7 @@ INJECTABLES: tuple[Injectable, ...] = (
                         apply=_set_collected), sets_state=True),
     Injectable("runtime_context", _ALL, attrgetter("scope.execution.runtime_context"),
                Crossing(pack=dict, rebuild=_context_copy),  # a copy: changes stay there
-               fingerprinted=lambda site: dict(site.scope.execution.runtime_context)),
+               fingerprinted=_context_data),
     Injectable("emit", _STEP, _emitter, Crossing(rebuild=_collecting_emit,
                                                  apply=_emit_collected)),
     Injectable("bail", _STEP, _always(bail), Crossing(rebuild=_always(bail))),

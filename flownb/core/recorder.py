@@ -57,6 +57,8 @@ def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
     }
     if ex.breakpoints:  # so a resumed or restarted run keeps pausing at the later ones
         meta["breakpoints"] = sorted(ex.breakpoints)
+    if ex.prints is not None:  # what each step's code was (core.changes)
+        meta["prints"] = ex.prints
     if ex.cache is not None:  # the run's cache=, kept for its resume
         meta["cache"] = ex.cache
     if ex.given_inputs:
@@ -108,6 +110,8 @@ def hydrate(ex: Execution, snap: Snapshot) -> None:
     ex.stored_targets = targets
     ex.breakpoints = frozenset(snap.meta.get("breakpoints") or ())
     ex.given_inputs = dict(snap.meta.get("given_inputs") or {})  # JSON: the step validates it
+    prints = snap.meta.get("prints")
+    ex.prints = dict(prints) if isinstance(prints, dict) else None
     cache = snap.meta.get("cache")
     ex.cache = cache if isinstance(cache, bool) else None
     schema = ex.workflow.state_schema

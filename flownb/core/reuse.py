@@ -165,3 +165,9 @@ def _schemas_digest(input_schema: Any, output_schema: Any) -> str:
 def step_of(display: str) -> str:
     """A step's dotted path without item markers (``CacheEntry.step``)."""
     return strip_items(display)
+
+
+def schema_digest(step: Any) -> str:
+    """The digest of a step's input and output schemas (part of its fingerprint; also what
+    ``core.changes`` keeps per step of a stored run)."""
+    return _schema_digest(step)

@@ -24,6 +24,7 @@ from ..errors import (
     field_errors_from_pydantic,
 )
 from . import clock, keys
+from .changes import changes, current_prints, refresh_prints
 from .codec import DEEP, Unstorable, from_stored, to_stored
 from .context import RuntimeContext
 from .engine import (
@@ -41,6 +42,7 @@ from .engine import (
 )
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
 from .feed import RunFeed
+from .fork import PENDING, apply_migrations, fork_run
 from .recorder import Recorder, hydrate
 from .replay import replay_problems
 from .results import StepResult, WorkflowResult
@@ -84,6 +86,8 @@ class Run:
         self._async_watchers: list[_AsyncWatcher] = []
         self._fresh = False  # loaded from the store just now and not used since
         self._graph: dict[str, Any] | None = None  # the stored graph description
+        self.parent_run_id: str | None = None  # forks (SPEC §3d): the run it was forked from
+        self.forked_at: str | None = None  # ... and the step it starts again at
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -135,6 +139,8 @@ class Run:
         self._version = snap.version
         self._created_at = snap.created_at
         self.origin = snap.meta.get("origin", self.origin)
+        self.parent_run_id = snap.meta.get("parent_run_id")
+        self.forked_at = snap.meta.get("forked_at")
         if snap.status in (SUCCESS, FAILED, SUSPENDED, CANCELED):
             result = snap.meta.get("result")
             if snap.status == SUCCESS and result is not None:
@@ -167,6 +173,12 @@ class Run:
         its condition decided so far; a loop inside a foreach item or another loop counts
         its furthest instance."""
         return keys.loop_iterations(self._ex.journal)
+
+    def changes(self) -> list[dict[str, str]]:
+        """What differs between this stored run and the workflow's current definition
+        (SPEC §4b): ``{"path", "kind": "added" | "removed" | "code" | "schema", "detail"}``
+        in graph order; ``[]`` when nothing changed or nothing is stored."""
+        return changes(self._ex, self._graph)
 
     def suspended_step(self, step: Any = None) -> tuple[str, Any]:
         """The ``(path, Step)`` of the suspended step ``step`` names (as ``resume`` reads
@@ -268,6 +280,10 @@ class Run:
                        breakpoints: Iterable[str] | str | None,
                        cache: bool | None = None) -> None:
         wf = self.workflow
+        if self.status == PENDING and self.parent_run_id is not None and not self._ex.active:
+            self._prepare_fork_start(input_data, runtime_context, initial_state, breakpoints,
+                                     cache)
+            return
         if self.status != "pending" or self._ex.active:
             raise ConcurrentRunError(
                 f"run '{self.run_id}' of workflow '{wf.id}' was already started (it is "
@@ -297,6 +313,7 @@ class Run:
         ex.runtime_context = RuntimeContext.of(runtime_context)
         self._created_at = clock.now()
         if self.store is not None:
+            ex.prints = current_prints(wf)  # what each step's code is (run.changes())
             self._recorder = Recorder(self.store, ex, 0, self.origin)
             self._new_input = stored_input  # stored by _drive, before anything runs
         self.status = RUNNING
@@ -369,6 +386,7 @@ class Run:
     async def resume(self, resume_data: Any = None, step: Any = None, *,
                      input_data: Any = _NO_INPUT,
                      runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                     migrate: Mapping[str, Callable[[Any], Any]] | None = None,
                      ) -> WorkflowResult:
         """Resume a suspended step with ``resume_data``; the rest of the run continues.
 
@@ -378,22 +396,26 @@ class Run:
         A step paused at its breakpoint takes no ``resume_data``: it runs with its input,
         or with ``input_data`` instead (invalid input raises ``InputValidationError`` and
         the run stays paused).
+        ``migrate={"step-id": fn}`` converts that step's stored output (``fn(old_json)``,
+        validated by its current schema) to carry the run across a schema change (§4b).
         """
         with self._naming_storage():
-            self._prepare_resume(resume_data, step, runtime_context, input_data)
+            self._prepare_resume(resume_data, step, runtime_context, input_data, migrate)
         return await self._drive(resumed=True)
 
     def stream_resume(self, resume_data: Any = None, step: Any = None, *,
                       input_data: Any = _NO_INPUT,
                       runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                      migrate: Mapping[str, Callable[[Any], Any]] | None = None,
                       ) -> AsyncIterator[Event]:
         """``resume`` as a stream of the resumed part's events."""
         with self._naming_storage():
-            self._prepare_resume(resume_data, step, runtime_context, input_data)
+            self._prepare_resume(resume_data, step, runtime_context, input_data, migrate)
         return self._stream(lambda: self._drive(resumed=True))
 
     def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any,
-                        input_data: Any = _NO_INPUT) -> None:
+                        input_data: Any = _NO_INPUT,
+                        migrate: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
         wf = self.workflow
         if self._ex.active:
             raise ConcurrentRunError(
@@ -449,12 +471,15 @@ class Run:
                     f"cannot be stored as JSON: {exc.describe()} (the run is still "
                     "suspended)", workflow_id=wf.id, step_path=display, run_id=self.run_id,
                     field_errors=_unstorable_fields(exc)) from None
+        migrated = self._migrate(migrate)
+        if self.store is not None:
             self._check_definition("resume")
         if runtime_context is not None:
             self._ex.runtime_context = RuntimeContext.of(runtime_context)
         self._ex.targets = {key: data}
         if self.store is not None:
-            recorder = Recorder(self.store, self._ex, self._version, self.origin)
+            refresh_prints(self._ex)
+            recorder = self._claimer(migrated)
             try:
                 recorder.claim()  # one writer wins
             except BaseException:
@@ -462,6 +487,30 @@ class Run:
                 raise
             self._recorder = recorder
         self.status = RUNNING
+
+    def _migrate(self, migrate: Mapping[str, Callable[[Any], Any]] | None,
+                 ) -> tuple[list[str], list[str]]:
+        """Apply ``migrate=`` (``core.fork.apply_migrations``) to the loaded run; on an
+        error the stored run is unchanged and this object is reloaded from it."""
+        if not migrate:
+            return [], []
+        try:
+            return apply_migrations(self, migrate)
+        except BaseException:
+            if self.store is not None:
+                self._load(self._fetch())
+            raise
+
+    def _claimer(self, migrated: tuple[list[str], list[str]]) -> Recorder:
+        """The recorder that claims the run, with the outputs ``migrate=`` converted in its
+        change log (so the claim writes them)."""
+        assert self.store is not None
+        recorder = Recorder(self.store, self._ex, self._version, self.origin)
+        for display in migrated[0]:
+            recorder.step_changed(display)
+        for key in migrated[1]:
+            recorder.journal_changed(key)
+        return recorder
 
     def _continue_data(self, display: str, target: Any, resume_data: Any,
                        input_data: Any) -> dict[str, Any]:
@@ -540,6 +589,7 @@ class Run:
         raise fail(f"step '{name}' is not suspended")
 
     async def restart(self, *, runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
+                      migrate: Mapping[str, Callable[[Any], Any]] | None = None,
                       ) -> WorkflowResult:
         """Continue a run whose process died mid-run (stored status ``running``).
 
@@ -561,6 +611,7 @@ class Run:
                     f"run '{self.run_id}' of workflow '{wf.id}' is {snap.status}; restart() "
                     "continues only a run whose process died while it was running",
                     workflow_id=wf.id, run_id=self.run_id)
+            migrated = self._migrate(migrate)
             self._check_definition("restart")
             self._ex.targets = {}
             for key, data in self._ex.stored_targets.items():
@@ -581,11 +632,63 @@ class Run:
                         step_path=display) from None
             if runtime_context is not None:
                 self._ex.runtime_context = RuntimeContext.of(runtime_context)
-            recorder = Recorder(self.store, self._ex, self._version, self.origin)
+            refresh_prints(self._ex)
+            recorder = self._claimer(migrated)
             recorder.claim()
             self._recorder = recorder
             self.status = RUNNING
         return await self._drive(resumed=True)
+
+    # -- forking --------------------------------------------------------------------------------
+
+    def fork(self, step: Any, *, input_data: Any = None, resume_data: Any = None,
+             state: Any = None, run_id: str | None = None,
+             migrate: Mapping[str, Callable[[Any], Any]] | None = None) -> Run:
+        """A new run that starts again at ``step`` (SPEC §3d): stored, not started; this run
+        never changes. What this run recorded before ``step`` is copied, not re-run;
+        ``step`` runs again with ``input_data`` (default: its original input) and ``state``
+        (default: the state stored with this run); what follows runs with the current
+        definition. ``resume_data`` answers ``step`` if it suspends. ``await
+        fork.start()`` runs it.
+
+        >>> fork = run.fork("score", input_data={"text": "shorter"})   # doctest: +SKIP
+        >>> result = await fork.start()                                 # doctest: +SKIP
+        """
+        with self._naming_storage():
+            return fork_run(self, step, input_data=_NO_INPUT if input_data is None
+                            else input_data, resume_data=resume_data, state=state,
+                            run_id=run_id, migrate=migrate, no_input=_NO_INPUT)
+
+    def _prepare_fork_start(self, input_data: Any, runtime_context: Any, initial_state: Any,
+                            breakpoints: Iterable[str] | str | None,
+                            cache: bool | None) -> None:
+        """``start()`` of a stored fork: claim it (one start wins) and run it from its copy."""
+        wf = self.workflow
+        if input_data is not None or initial_state is not None:
+            raise FlownbError(
+                f"run '{self.run_id}' of workflow '{wf.id}' is a fork of run "
+                f"'{self.parent_run_id}': it has its input and state; start() it without "
+                "input_data and initial_state (give them to fork())", workflow_id=wf.id,
+                run_id=self.run_id)
+        ex = self._ex
+        ex.breakpoints = self._breakpoints(breakpoints)
+        if cache is not None:
+            ex.cache = cache
+        if runtime_context is not None:
+            ex.runtime_context = RuntimeContext.of(runtime_context)
+        ex.targets = {}
+        for key, data in ex.stored_targets.items():
+            step = ex.step_by_display(keys.node_path(key))
+            schema = getattr(step, "resume_schema", None)
+            ex.targets[key] = from_stored(schema, data) if schema is not None else data
+        if self.store is not None:
+            self._fresh = False
+            refresh_prints(ex)
+            recorder = Recorder(self.store, ex, self._version, self.origin)
+            recorder.status = RUNNING
+            recorder.claim()  # one start wins
+            self._recorder = recorder
+        self.status = RUNNING
 
     # -- cancelling -----------------------------------------------------------------------------
 
