@@ -10,7 +10,8 @@ from flownb import config
 
 @pytest.fixture(autouse=True)
 def _isolated_storage(tmp_path, monkeypatch):
-    """Runs go to a fresh MemoryStore unless a test sets its own storage."""
+    """Runs go to a fresh MemoryStore unless a test sets its own storage; step reuse is
+    off (``configure(cache=...)``'s default) in every test that does not turn it on."""
     from flownb.storage import MemoryStore
 
     monkeypatch.chdir(tmp_path)
@@ -19,6 +20,7 @@ def _isolated_storage(tmp_path, monkeypatch):
     flownb.configure(storage=store)
     yield store
     monkeypatch.setattr(config, "_configured", config._UNSET)
+    flownb.configure(cache=None)
 
 
 @pytest.fixture

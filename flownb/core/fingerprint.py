@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import dis
 import enum
 import functools
 import hashlib
@@ -187,19 +188,26 @@ def _user_module_name(name: str | None, fallback_file: str | None) -> bool:
 @dataclass(frozen=True, slots=True)
 class _CodeInfo:
     digest: str
-    names: tuple[str, ...]  # sorted co_names of the code and its nested code objects
+    names: tuple[str, ...]  # sorted global names it loads (itself and nested code objects)
+    attrs: tuple[str, ...]  # every co_name (attributes too): what a user module is read for
 
 
 # keyed by id(code), holding a weak reference whose callback drops the entry with the code
 _CODE_CACHE: dict[int, tuple[weakref.ref[types.CodeType], _CodeInfo]] = {}
 
 
-def _bytecode(code: types.CodeType, names: set[str]) -> str:
-    names.update(code.co_names)
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
+
+
+def _bytecode(code: types.CodeType, names: set[str], attrs: set[str]) -> str:
+    # Only names loaded as globals are reads of the globals: ``input_data.n`` names ``n``
+    # in co_names too, and must not make a module-level ``n`` part of the fingerprint.
+    attrs.update(code.co_names)
+    names.update(i.argval for i in dis.get_instructions(code) if i.opname in _GLOBAL_OPS)
     consts = []
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            consts.append("code:" + _bytecode(const, names))
+            consts.append("code:" + _bytecode(const, names, attrs))
         elif isinstance(const, frozenset):
             consts.append("frozenset:" + repr(sorted(repr(c) for c in const)))
         else:
@@ -230,9 +238,11 @@ def _code_info(code: types.CodeType) -> _CodeInfo:
     if entry is not None and entry[0]() is code:
         return entry[1]
     names: set[str] = set()
-    byte_digest = _bytecode(code, names)
+    attrs: set[str] = set()
+    byte_digest = _bytecode(code, names, attrs)
     source = _source(code)
-    info = _CodeInfo(_sha(f"{source}\x00{byte_digest}"), tuple(sorted(names)))
+    info = _CodeInfo(_sha(f"{source}\x00{byte_digest}"), tuple(sorted(names)),
+                     tuple(sorted(attrs)))
     forget = functools.partial(_CODE_CACHE.pop, id(code), None)
     _CODE_CACHE[id(code)] = (weakref.ref(code, lambda _ref: forget()), info)
     return info
@@ -336,10 +346,10 @@ class _Walk:
         glob = fn.__globals__
         for read in info.names:
             if read in glob:
-                parts.append(f"global {read}={self.token(glob[read], read, info.names)}")
+                parts.append(f"global {read}={self.token(glob[read], read, info.attrs)}")
         for free, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
             try:
-                parts.append(f"closure {free}={self.token(cell.cell_contents, free, info.names)}")
+                parts.append(f"closure {free}={self.token(cell.cell_contents, free, info.attrs)}")
             except ValueError:  # an empty cell
                 parts.append(f"closure {free}=<empty>")
         return "fn:" + _sha("\x00".join(parts))

@@ -666,10 +666,6 @@ def test_get_step_result_of_a_step_that_did_not_run_counts_as_read(calls):
     assert calls["reader"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.py _effects: a step that declares set_state records the whole state as its "
-    "effect even when it did not call set_state, so reusing it puts back the state of "
-    "the run it came from over what earlier steps set in this run"))
 def test_reused_step_that_declares_set_state_but_did_not_call_it_leaves_state(calls):
     async def setter(input_data: Num, set_state) -> Num:
         calls.hit("setter")
@@ -692,10 +688,6 @@ def test_reused_step_that_declares_set_state_but_did_not_call_it_leaves_state(ca
     assert second.state == {"v": 2}  # set by "setter" in this run; "maybe" set nothing
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fingerprint.py _Walk.function: every name in co_names that is also a module global "
-    "counts as a global read, attribute names included (input_data.n reads global n), "
-    "so changing an unrelated global named like an attribute makes the step run again"))
 def test_attribute_named_like_a_global_is_not_a_global_read(calls, monkeypatch):
     monkeypatch.setitem(globals(), "n", 1)
     wf = ab(calls, cache=True)
