@@ -3,7 +3,11 @@
 Every stored run keeps, in its meta (``"prints"``), the fingerprint of each step's code
 and schemas as the run executed it: taken when the run starts, and again, for the steps
 that had not completed, when it is resumed, restarted or a fork of it starts. A
-fingerprint is ``[code, schema]`` digests (``core.fingerprint``, ``core.reuse``).
+fingerprint is ``[code, schema]`` digests: the step function's own code (its source and
+bytecode, ``fingerprint.own_code_digest``: a lookup, cheap enough for every run) and its
+schemas. So ``changes()`` sees an edit of the step's own function; an edit of a helper it
+calls, or of a global it reads, is seen by reuse (whose fingerprint follows them) but not
+here.
 
 ``changes(ex, stored_graph)`` lists what differs between that and the current definition,
 in graph order: ``added`` (a step the stored run never saw), ``removed`` (in the stored
@@ -17,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .description import walk
-from .fingerprint import code_fingerprint
+from .fingerprint import own_code_digest
 from .keys import strip_items
 from .reuse import schema_digest
 
@@ -35,7 +39,7 @@ def current_prints(workflow: Any) -> dict[str, list[str | None]]:
     out: dict[str, list[str | None]] = {}
     for path, step in workflow.steps.items():
         if not getattr(step, "is_workflow", False):
-            out[path] = [code_fingerprint(step.execute).digest, schema_digest(step)]
+            out[path] = [own_code_digest(step.execute), schema_digest(step)]
     return out
 
 
@@ -74,8 +78,8 @@ def changes(ex: Execution, stored_graph: Mapping[str, Any] | None) -> list[dict[
         kept = (" It completed in the stored run, so a resume does not run it again; "
                 "fork the run to re-run it.") if path in done else ""
         if old[0] != code:
-            out.append(_change(path, CODE, f"the code of step '{path}' (or of what it calls "
-                                           f"or reads) changed since the run stored it.{kept}"))
+            out.append(_change(path, CODE, f"the code of step '{path}' changed since the run "
+                                           f"stored it.{kept}"))
         elif old[1] != schema:
             out.append(_change(path, SCHEMA, f"the input or output schema of step '{path}' "
                                              f"changed since the run stored it.{kept}"))

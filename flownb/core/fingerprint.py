@@ -413,3 +413,14 @@ def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
     except Exception as exc:
         return CodeFingerprint(None, f"{label} could not be fingerprinted: {exc!r}", ())
     return CodeFingerprint(_sha(token), None, tuple(sorted(walk.by_type)))
+
+
+def own_code_digest(fn: Callable[..., Any]) -> str | None:
+    """The digest of ``fn``'s own code only (its source and bytecode, cached per code
+    object: a dictionary lookup), without the functions it calls or the values it reads.
+    What a stored run keeps per step (``core.changes``): cheap enough for every run. Other
+    callables (a partial, a bound method, a callable object) take :func:`code_fingerprint`.
+    """
+    if type(fn) is types.FunctionType:
+        return _code_info(fn.__code__).digest
+    return code_fingerprint(fn).digest

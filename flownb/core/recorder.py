@@ -239,7 +239,7 @@ class Recorder:
                 self._steps[display] = None
             self._due = True
             self._join()  # written on the loop's next turn at the latest
-        elif kind == STEP_START and self._due:
+        elif kind == STEP_START and self._due and "cached" not in event.payload:
             # A step that the engine does not await a write for (a nested workflow, a
             # foreach, a map, a sleep) starts: what finished before it is written now,
             # with the starting step's own record (running).
@@ -252,7 +252,7 @@ class Recorder:
         if sr.status != "success":
             return
         ex = self.ex
-        self._cache.append((_cache_entry_type())(
+        self._cache.append((_CACHE_ENTRY or _cache_entry_type())(
             key=key, workflow_id=ex.workflow_id, step=strip_items(display),
             run_id=ex.run_id, path=display, output=record["output"], parts=parts,
             reads=reads, effects=effects, created_at=sr.ended_at or clock.now()))
@@ -336,7 +336,7 @@ class Recorder:
                 meta = None
         update_type = _UPDATE or _update_type()
         status = None if self.status == self._sent_status else self.status
-        if self._cache:
+        if self._cache and (self.status != "running" or len(self._cache) >= CACHE_BATCH):
             return update_type(ex.run_id, expected_version=self.version, status=status,
                                updated_at=clock.now(), meta=meta, steps=steps,
                                journal=journal, cache=tuple(self._cache))
@@ -446,9 +446,21 @@ _UPDATE: type[Update] | None = None
 
 def _cache_entry_type() -> type[CacheEntry]:
     """``flownb.storage.cache.CacheEntry`` (imported late, as ``Update`` is)."""
-    from ..storage.cache import CacheEntry
+    global _CACHE_ENTRY
+    if _CACHE_ENTRY is None:
+        from ..storage.cache import CacheEntry
 
-    return CacheEntry
+        _CACHE_ENTRY = CacheEntry
+    return _CACHE_ENTRY
+
+
+_CACHE_ENTRY: type[CacheEntry] | None = None
+
+CACHE_BATCH = 64
+"""Step-cache entries wait for the run's last write (its end or suspension), or until this
+many are pending: an entry is not needed until a later run looks it up, and losing the
+unwritten ones with a dead process only loses their reuse. So a step's commit does not also
+carry an indexed row of the cache (a miss would cost a SQLite step about half again)."""
 
 _REPLAYED = frozenset({"success", "suspended"})
 

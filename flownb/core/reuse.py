@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from pydantic_core import to_json
+
 from .codec import Unstorable, to_stored
 from .fingerprint import code_fingerprint, value_digest
 from .keys import strip_items
@@ -82,7 +84,8 @@ class Taken:
 
 def take(scope: Scope, step: Any, value: Any) -> Taken:
     """The fingerprint of ``step`` about to run on the validated input ``value``."""
-    if any(i.name == "run_id" for i in step.signature.fingerprinted):
+    declared = step.signature.fingerprinted
+    if declared and any(i.name == "run_id" for i in declared):
         # its run's id is in its fingerprint: no other run can match it, so neither look
         # nor write an entry that can never be used
         return Taken(None, reason="it reads its run's id (run_id)")
@@ -95,18 +98,21 @@ def take(scope: Scope, step: Any, value: Any) -> Taken:
         return Taken(None, reason=f"its input is not JSON data ({exc.describe()})")
     parts: dict[str, Any] = {"code": code.digest, "schema": _schema_digest(step),
                              "input": stored_input}
-    if step.signature.fingerprinted:
+    if declared:
         site = Site(scope, value, (), None, 0, None, step)
-        for injectable in step.signature.fingerprinted:
+        for injectable in declared:
             assert injectable.fingerprinted is not None
             digest = _data_digest(injectable.fingerprinted(site))
             if digest is None:
                 return Taken(None, reason=f"its {injectable.name} is not JSON data")
             parts[injectable.name] = digest
-    text = json.dumps([step.id, parts], sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
-    key = hashlib.sha256(text.encode()).hexdigest()[:40]
-    return Taken(key, parts, code.by_type)
+    # The key: the step's id and every part, the input as its stored JSON text (pydantic's
+    # encoder: the field order of a model is fixed, so equal inputs give equal text).
+    digest = hashlib.sha256(step.id.encode())
+    for name, part in parts.items():
+        digest.update(b"\x00" + name.encode() + b"\x00")
+        digest.update(part.encode() if type(part) is str else to_json(part))
+    return Taken(digest.hexdigest()[:40], parts, code.by_type)
 
 
 def find(store: Store, ex: Execution, key: str) -> CacheEntry | None:

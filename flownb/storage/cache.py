@@ -1,7 +1,8 @@
 """The step cache's index: what a store keeps so that a step execution can be reused.
 
 A run with reuse on (SPEC §3d) writes one :class:`CacheEntry` for each step execution that
-succeeded and may be reused, in the same write as the step's record (``Update.cache``). A
+succeeded and may be reused, in one of the run's writes (``Update.cache``: its last one, or
+one in every ``core.recorder.CACHE_BATCH`` entries). A
 later run that reaches a step with the same fingerprint (``key``) finds it with
 :meth:`Store.cache_find` — one indexed read — and reuses its output instead of running
 the step. ``cache_last`` finds the latest entry of a step whatever its fingerprint: what
