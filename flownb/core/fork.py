@@ -4,10 +4,12 @@ What a fork copies is exactly what a resume at ``step`` would not run again: eve
 that completed before ``step`` started (step records by their ``ended_at``, journal
 records — loop iterations and verdicts, branch decisions — by the time they were recorded,
 ``at``). For a foreach item (``"review[2]"``) the other items of that foreach are copied
-too: only that item runs again. ``step`` itself runs again with the given input (the
-engine's ``given_inputs``, the mechanism a breakpoint's edited input uses), never reused;
-``resume_data`` is handed to it as a resume would (``targets``). Everything after it runs
-with the current definition of the workflow.
+too: only that item runs again; so are the steps that ran beside ``step`` on the other
+branches of a ``.parallel`` (SPEC §2: stored siblings are not re-run by a fork).
+``step`` itself runs again with the given input (the engine's ``given_inputs``, the
+mechanism a breakpoint's edited input uses), never reused; its original input by default,
+which must still fit its current input schema. ``resume_data`` is handed to it as a resume
+would (``targets``). Everything after it runs with the current definition of the workflow.
 
 The fork is checked against the current definition (``replay_problems``, after
 ``migrate=``) and stored as a new run with status ``pending`` and ``parent_run_id`` /
@@ -139,12 +141,38 @@ def _iteration_key(snap: Snapshot, display: str) -> str:
     return keys[-1] if keys else display
 
 
-def _copied(snap: Snapshot, display: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _parallel_entries(description: Mapping[str, Any]) -> dict[str, int]:
+    """Node path → an id of the ``.parallel`` entry that holds it (units of one
+    ``.parallel`` share it), for the nodes a ``.parallel`` holds directly."""
+    from .description import walk
+
+    nodes = list(walk(description))  # keeps the entries alive while their ids are used
+    return {n.path: id(n.entry) for n in nodes if n.holder == "parallel"}
+
+
+def _beside(parallel: Mapping[str, int], node: str, forked: str) -> bool:
+    """Is graph node ``node`` on another branch of a ``.parallel`` than ``forked`` (at the
+    first level where their paths part)? Then it neither comes before nor after it: it ran
+    beside it, and a fork copies it whatever its time (SPEC §2: stored siblings are not
+    re-run by a fork)."""
+    a, b = node.split("."), forked.split(".")
+    for depth in range(min(len(a), len(b))):
+        if a[depth] != b[depth]:
+            left, right = ".".join(a[:depth + 1]), ".".join(b[:depth + 1])
+            entry = parallel.get(left)
+            return entry is not None and entry == parallel.get(right)
+    return False
+
+
+def _copied(snap: Snapshot, display: str, key: str,
+            description: Mapping[str, Any] | None = None,
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The parent's records a fork at ``display`` keeps (see the module docstring)."""
     started = snap.steps[display].get("started_at") or 0.0
     base = strip_items(display)
     item = display != base  # a foreach item: its sibling items are kept whatever their time
     siblings = display[:display.rfind("[")] + "[" if item else None
+    parallel = _parallel_entries(description) if description is not None else {}
     steps: dict[str, Any] = {}
     for d, rec in snap.steps.items():
         if d == display or d.startswith((display + ".", display + "[")):
@@ -153,7 +181,8 @@ def _copied(snap: Snapshot, display: str, key: str) -> tuple[dict[str, Any], dic
             continue
         ended = rec.get("ended_at")
         if (siblings is not None and d.startswith(siblings)) or (
-                ended is not None and ended <= started):
+                ended is not None and ended <= started) or (
+                parallel and _beside(parallel, _node(d), base)):
             steps[d] = rec
     journal: dict[str, Any] = {}
     for k, rec in snap.journal.items():
@@ -162,7 +191,8 @@ def _copied(snap: Snapshot, display: str, key: str) -> tuple[dict[str, Any], dic
         at = rec.get("at")
         if rec.get("status") not in (None, "success"):
             continue
-        if (siblings is not None and k.startswith(siblings)) or at is None or at <= started:
+        if (siblings is not None and k.startswith(siblings)) or at is None or at <= started \
+                or (parallel and _beside(parallel, _node(k), base)):
             journal[k] = rec
     return steps, journal
 
@@ -181,7 +211,22 @@ def fork_snapshot(run: Run, snap: Snapshot, step: Any, *, input_data: Any, resum
     key = _iteration_key(snap, display)
     original = snap.steps[display]
     if input_data is no_input:
+        # Its original input, which must still fit the step's current input schema
+        # (checked here, so a fork never stores an input its step refuses on start).
         given = original.get("payload")
+        schema = target.input_schema
+        if display == strip_items(display) and display + "[0]" in snap.steps:
+            schema = list[schema]  # type: ignore[valid-type]  # a whole foreach: its list
+        try:
+            if schema is not None:
+                from_stored(schema, given)
+        except ValidationError as exc:
+            errors = field_errors_from_pydantic(exc)
+            raise InputValidationError(
+                f"cannot fork run '{run.run_id}' of workflow '{wf.id}' at '{display}': its "
+                f"original input no longer matches the step's input_schema "
+                f"({describe_field_errors(errors)}); give input_data= (nothing was stored)",
+                workflow_id=wf.id, step_path=display, field_errors=errors) from None
     else:
         given = _checked(run, display, target.input_schema, input_data, InputValidationError,
                          "input")
@@ -200,7 +245,7 @@ def fork_snapshot(run: Run, snap: Snapshot, step: Any, *, input_data: Any, resum
     for name in ("cache", "prints"):
         if name in snap.meta:
             meta[name] = snap.meta[name]
-    steps, journal = _copied(snap, display, key)
+    steps, journal = _copied(snap, display, key, wf.graph.description)
     now = clock.now()
     fork = Snapshot(run_id=run_id, workflow_id=wf.id, status=PENDING, version=1,
                     created_at=now, updated_at=now, input=snap.input,
