@@ -169,10 +169,12 @@ class RunDiff(Mapping[str, StepDiff]):
                 "steps": [d.to_dict() for d in self._steps.values()]}
 
     def _repr_html_(self) -> str:
-        """Jupyter: both runs side by side, the changed steps marked and their differences."""
-        from ..render.diff import diff_html
+        """Jupyter: both runs side by side, each as its step graph (from the graph stored
+        with the run) over its step table, the changed steps marked in both, then their
+        differences. Without Graphviz or a stored graph, the tables and a line saying why."""
+        from ..render.diff import diff_view_html
 
-        return diff_html(self)
+        return diff_view_html(self)
 
     def __repr__(self) -> str:
         return (f"RunDiff(a={self.a.run_id!r}, b={self.b.run_id!r}, steps={len(self)}, "

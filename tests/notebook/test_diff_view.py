@@ -79,8 +79,19 @@ def test_many_steps_are_folded_and_a_missing_value_is_named(monkeypatch):
 def test_colours_come_from_jupyterlab_variables():
     html = compare(result("a", s=ok(1)), result("b", s=ok(2)))._repr_html_()
     style = html.split("<style>")[1].split("</style>")[0]
-    colours = re.findall(r"(?:color|background):\s*([^;]+);", style)
-    assert colours and all(c.startswith("var(--jp-") for c in colours)
+    # its own colours are named once, each from a JupyterLab variable (light fallback) ...
+    own = dict(re.findall(r"(--fd-[a-z0-9]+): ([^;]+);", style))
+    assert set(own) == {"--fd-fg", "--fd-fg2", "--fd-fg3", "--fd-bg", "--fd-line",
+                        "--fd-changed", "--fd-only", "--fd-a", "--fd-b"}
+    assert all(re.fullmatch(r"var\(--jp-[a-z0-9-]+, [^()]*(\([^()]*\))?\)", v)
+               for v in own.values()), own
+    # ... and every colour is one of those, a JupyterLab variable, or one mixed with nothing
+    colours = re.findall(r"(?<![-\w])(?:color|background|fill|stroke):\s*([^;]+);", style)
+    allowed = (r"var\(--(fd|jp)-[a-z0-9-]+(, #[0-9a-f]{6})?\)|transparent|none|inherit|"
+               r"color-mix\(in srgb, var\(--fd-[a-z0-9]+\) \d+%, transparent\)")
+    assert colours and all(re.fullmatch(allowed, c) for c in colours), colours
+    # JupyterLab's *-color3 are light in its dark theme too: never a background here
+    assert "-color3" not in style.replace("--jp-ui-font-color3", "")
 
 
 def test_two_identical_runs_show_no_differences_section():
