@@ -33,7 +33,7 @@ def test_the_course_is_there():
     names = [path.name for path in NOTEBOOKS]
     for expected in ("01-quickstart.ipynb", "02-control-flow.ipynb",
                      "03-human-in-the-loop.ipynb", "04-streaming-and-events.ipynb",
-                     "05-a-real-pipeline.ipynb"):
+                     "05-a-real-pipeline.ipynb", "07-exploring.ipynb"):
         assert expected in names
 
 
