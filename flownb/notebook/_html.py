@@ -24,8 +24,9 @@ from ..core.schema import to_jsonable
 from ..render import style
 from ..render.model import EventRow, Row, preview
 
-__all__ = ["RUNS_SHOWN", "badge", "elapsed", "event_log", "fold_items", "preview",
-           "result_block", "run_table", "step_table", "suspension_table", "timeline_table"]
+__all__ = ["RUNS_SHOWN", "badge", "changes_notice", "elapsed", "event_log", "fold_items",
+           "fork_label", "fork_points", "preview", "result_block", "run_table", "step_table",
+           "suspension_table", "timeline_table"]
 
 RUNS_SHOWN = 20  # `%flow runs` lists the latest 20 unless told --limit N or --all
 ITEMS_SHOWN = 10  # `%flow inspect` folds the events of a foreach of more items than this
@@ -152,13 +153,61 @@ def _time(timestamp: float | None) -> str:
     return _dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def run_table(runs: Sequence[Any], *, total: int | None = None) -> str:
+def fork_points(runs: Iterable[Any], store: Any) -> dict[str, str | None]:
+    """Run id → the step a fork among ``runs`` (``RunInfo`` with a ``parent_run_id``) was
+    forked at, read from ``store`` (``None`` when it cannot be read); other runs are left
+    out, so only forks cost a read."""
+    points: dict[str, str | None] = {}
+    for info in runs:
+        if getattr(info, "parent_run_id", None) is None:
+            continue
+        snap = None
+        if store is not None:
+            try:
+                snap = store.load(info.run_id)
+            except Exception:  # a listing never fails for want of one detail
+                snap = None
+        at = snap.meta.get("forked_at") if snap is not None else None
+        points[info.run_id] = at if isinstance(at, str) else None
+    return points
+
+
+def fork_label(parent: str, at: str | None) -> str:
+    """``"fork of PARENT at STEP"`` (plain text: escape it where it goes)."""
+    return f"fork of {parent}" + (f" at {at}" if at else "")
+
+
+def changes_notice(changes: Sequence[Mapping[str, Any]]) -> str:
+    """The notice of what changed in the workflow since a stored run (``run.changes()``,
+    SPEC §4b) as HTML, every part escaped; ``""`` when nothing did."""
+    if not changes:
+        return ""
+    items = "".join(
+        f'<li><code>{escape_html(str(c.get("path", "")))}</code> '
+        f'<b>{escape_html(str(c.get("kind", "")))}</b>: '
+        f'{escape_html(str(c.get("detail", "")))}</li>' for c in changes)
+    return ('<div class="flownb-changes" style="border-left:3px solid '
+            "var(--jp-warn-color1,#f57c00);padding:2px 8px;margin:4px 0;"
+            'color:var(--jp-ui-font-color1,#1f1f1f)">⚠ the workflow changed since this run '
+            f'was stored:<ul style="margin:2px 0;padding-left:18px">{items}</ul></div>')
+
+
+def run_table(runs: Sequence[Any], *, total: int | None = None,
+              forks: Mapping[str, str | None] | None = None) -> str:
     """Stored runs (``RunInfo``): id, workflow, status, started, duration, waiting steps;
-    when ``total`` is more than these, a line says how many more there are."""
+    when ``total`` is more than these, a line says how many more there are. A fork's id
+    says under it which run it is a fork of, and at which step (``forks``: run id → the
+    step, from :func:`fork_points`)."""
     rows = []
     for info in runs:
         waiting = ", ".join(".".join(p) for p in info.suspended)
-        rows.append([f"<code>{escape_html(info.run_id)}</code>", escape_html(info.workflow_id),
+        run_id = f"<code>{escape_html(info.run_id)}</code>"
+        parent = getattr(info, "parent_run_id", None)
+        if parent is not None:
+            label = fork_label(parent, (forks or {}).get(info.run_id))
+            run_id += (f'<div class="flownb-fork-of" style="color:var(--jp-ui-font-color2,'
+                       f'#5f6368);font-size:11px">⑂ {escape_html(label)}</div>')
+        rows.append([run_id, escape_html(info.workflow_id),
                      badge(info.status), _time(info.created_at),
                      _duration(info.updated_at - info.created_at), escape_html(waiting)])
     table = _table(["run id", "workflow", "status", "started", "duration", "waiting for"],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -37,6 +37,7 @@ from .fields import (
     REQUIRED_MARK,
     Field,
     FieldInputError,
+    ListField,
     ModelField,
     build_fields,
     error_html,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from ..core.workflow import Workflow
     from .view import RunView
 
-__all__ = ["InputForm", "ResumeForm", "answered_card_html"]
+__all__ = ["EditInputForm", "ForkForm", "InputForm", "ResumeForm", "answered_card_html"]
 
 _OK_STYLE = "color:var(--jp-success-color1,#188038)"
 _MUTED = "color:var(--jp-ui-font-color2,#5f6368)"
@@ -183,6 +184,33 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
             self.show_errors(errors)
             return False, None, None
         return True, values, validated
+
+    def prefill(self, value: Any) -> None:
+        """Show ``value`` (a recorded input, say) in the fields, except the parts the
+        schema's current constraints reject: those fields stay empty (a required one is
+        marked and says "Field required" on submit), as a default that breaks its own
+        constraints does."""
+        if value is None:
+            return
+        self.root.write(to_jsonable(value))
+        try:
+            validate(self.schema, self.values())
+            return
+        except FieldInputError:
+            return
+        except ValidationError as exc:
+            errors = field_errors_from_pydantic(exc)
+        by_path = {f.path: f for f in self.root.walk()}
+        for err in errors:
+            if err["type"] == "missing":
+                continue  # nothing was filled in there anyway
+            target = "" if err["field"] == "(root)" else err["field"]
+            while target and target not in by_path:
+                target = target.rpartition(".")[0]
+            field = by_path.get(target)
+            if field is None or isinstance(field, ModelField):
+                continue  # a model's own rule: no one field to empty
+            field.write([] if isinstance(field, ListField) else None)
 
     def _order(self, path: str) -> int:
         for i, field in enumerate(self.root.walk()):
@@ -425,11 +453,220 @@ class InputForm(_SchemaForm):
             self.button.disabled = False
 
 
+class _StepInputForm(_SchemaForm):
+    """A form for the input of one step of ``run`` (its ``input_schema``), pre-filled with
+    ``recorded`` (what the step got, or was about to get) as far as the schema's current
+    constraints accept it; once submitted, a read-only card."""
+
+    _verb = "submitted"
+
+    def __init__(self, run: Run, step: str, recorded: Any, *, heading: str,
+                 button: str, icon: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from ..core.keys import strip_items
+
+        self.run = run
+        self.step_path = step
+        self.submitted_at: _dt.datetime | None = None
+        self.submitting = False  # between a valid submit and its outcome
+        self.answer: Any = None
+        self.on_dismiss: Callable[[_StepInputForm], None] | None = None
+        target = run.workflow.steps.get(strip_items(step))
+        schema = getattr(target, "input_schema", None)
+        self._setup_fields(schema if schema is not None else Any, "input")
+        self.prefill(recorded)
+        self.heading = widgets.HTML(value=heading)
+        self.button = widgets.Button(description=button, button_style="primary", icon=icon)
+        self.button.add_class("flownb-submit")
+        self.button.on_click(lambda _b: spawn(self._submit_clicked()))
+        self.dismiss_button = widgets.Button(description="Close", icon="times",
+                                             tooltip="close this form, changing nothing")
+        self.dismiss_button.add_class("flownb-dismiss")
+        self.dismiss_button.on_click(lambda _b: self.dismiss())
+        self.output = widgets.VBox([])
+        self.children = [self.heading, self.fields_box,
+                         widgets.HBox([self.button, self.dismiss_button, self.message,
+                                       self.legend]), self.output]
+
+    @property
+    def submitted(self) -> bool:
+        """Whether this form was submitted (it shows its card then)."""
+        return self.submitted_at is not None
+
+    def dismiss(self) -> None:
+        """Close the form unsubmitted (the Close button); the view showing it lets it go."""
+        callback, self.on_dismiss = self.on_dismiss, None
+        if callback is not None:
+            callback(self)
+        self.close()
+
+    def _accepted(self, validated: Any, status: str) -> None:
+        """The submit went through: stamp it, and show the card instead of the inputs."""
+        self.clear_errors()
+        self.submitted_at = _now()
+        self.answer = to_jsonable(validated)
+        self.button.disabled = True
+        card = widgets.HTML(value=self._card(status))
+        card.add_class("flownb-answered")
+        old = [c for c in self.children if c is not self.output]
+        self.children = [card, self.output]
+        self.root.close()
+        for part in old:
+            close_tree(part)
+            part.close()
+
+    def _card(self, status: str) -> str:
+        assert self.submitted_at is not None
+        return answered_card_html(self.step_path, self.run.run_id, self.submitted_at,
+                                  self.answer, status, verb=self._verb)
+
+    async def submit(self) -> WorkflowResult | None:
+        raise NotImplementedError
+
+    async def _submit_clicked(self) -> None:
+        self.button.disabled = True
+        try:
+            result = await self.submit()
+        except Exception as exc:  # shown where the person clicked, not lost in a log
+            self._say(str(exc), ok=False)
+            self.button.disabled = False
+            return
+        if result is None and not self.submitted:
+            self.button.disabled = False
+
+
+class ForkForm(_StepInputForm):
+    """Fork from here (SPEC §3d): a form for the input of step ``step`` of ``run`` (a step
+    that ran), pre-filled with the input it recorded.
+
+    ``await form.submit()`` validates the values (errors inline, nothing stored when one is
+    invalid: it returns ``None``), then ``run.fork(step, input_data=values)`` makes the fork
+    (``form.fork``), its live view shows below the form (``form.view``: the original run's
+    view stays as it is) and the fork runs; returns the fork's ``WorkflowResult``. The
+    submitted form becomes a card: the step, "forked at HH:MM:SS" and the values.
+    """
+
+    _verb = "forked"
+
+    def __init__(self, run: Run, step: str, **kwargs: Any) -> None:
+        result = run.steps.get(step)
+        recorded = result.payload if result is not None else None
+        heading = (f"Fork run <code>{escape_html(run.run_id)}</code> from "
+                   f"<b>{escape_html(step)}</b>"
+                   f' <span style="{_MUTED}">a new run: what ran before this step is '
+                   "copied, this step runs again with the input below, the steps after it "
+                   "with the current definition; this run stays as it is</span>")
+        super().__init__(run, step, recorded, heading=heading, button="Fork and run",
+                         icon="code-fork", **kwargs)
+        self.add_class("flownb-fork-form")
+        self.fork: Run | None = None
+        self.view: RunView | None = None
+        self.result: WorkflowResult | None = None
+
+    async def submit(self) -> WorkflowResult | None:
+        """Validate, fork, show the fork's view below and run it; its result, or ``None``
+        (``form.errors`` filled, nothing stored) when the input is invalid."""
+        from .view import RunView
+
+        if self.fork is not None:
+            return self.result  # forked already: this form is its card now
+        ok, values, validated = self._check()
+        if not ok:
+            return None
+        try:
+            fork = self.run.fork(self.step_path, input_data=values)
+        except InputValidationError as exc:
+            self.show_errors(exc.field_errors)
+            return None
+        self.fork = fork
+        self.view = RunView(fork)
+        self.output.children = [self.view]
+        self._accepted(validated, f"forked as run {fork.run_id}")
+        self.result = await fork.start()
+        return self.result
+
+    def _card(self, status: str) -> str:
+        assert self.submitted_at is not None and self.fork is not None
+        return answered_card_html(self.step_path, self.run.run_id, self.submitted_at,
+                                  self.answer, "", verb=self._verb, fork=self.fork.run_id)
+
+    def _static_html(self) -> str:
+        if self.submitted_at is None or self.fork is None:
+            return ""
+        return self._card("")
+
+    def __repr__(self) -> str:
+        state = f"forked as {self.fork.run_id}" if self.fork is not None else \
+            "closed" if self.closed else "open"
+        return f"ForkForm(step={self.step_path!r}, run={self.run.run_id!r}, {state})"
+
+
+class EditInputForm(_StepInputForm):
+    """Edit input at a breakpoint (SPEC §3d): a form for the input of step ``step``, where
+    ``run`` is paused before it, pre-filled with the input it was about to get.
+
+    ``await form.submit()`` validates the values and continues the run with them
+    (``run.resume(step=step, input_data=values)``), returning the ``WorkflowResult``; on an
+    invalid value it returns ``None`` with the errors inline, and the run stays paused.
+    Submitted, the form is a card: "continued with edited input at HH:MM:SS" and the values.
+    """
+
+    _verb = "continued with edited input"
+
+    def __init__(self, run: Run, step: str, **kwargs: Any) -> None:
+        result = run.steps.get(step)
+        payload = result.suspend_payload if result is not None else None
+        recorded = payload.get("input") if isinstance(payload, Mapping) else None
+        heading = (f"<b>{escape_html(step)}</b> is paused at a breakpoint"
+                   f' <span style="{_MUTED}">(run {escape_html(run.run_id)}): edit its input, '
+                   "then continue</span>")
+        super().__init__(run, step, recorded, heading=heading, button="Continue",
+                         icon="play", **kwargs)
+        self.add_class("flownb-edit-input-form")
+        self.result: WorkflowResult | None = None
+
+    async def submit(self) -> WorkflowResult | None:
+        """Validate and continue the run with the values; its result, or ``None``."""
+        if self.result is not None:
+            return self.result
+        ok, values, validated = self._check()
+        if not ok:
+            return None
+        self._say("continuing…")
+        self.submitting = True
+        try:
+            result = await self.run.resume(step=self.step_path, input_data=values)
+        except InputValidationError as exc:
+            self.show_errors(exc.field_errors)
+            return None
+        except BaseException:
+            self.message.value = ""
+            raise
+        finally:
+            self.submitting = False
+        self.result = result
+        self._accepted(validated, result.status)
+        return result
+
+    def _static_html(self) -> str:
+        if self.submitted_at is None or self.result is None:
+            return ""
+        return self._card(self.result.status)
+
+    def __repr__(self) -> str:
+        state = (f"continued at {self.submitted_at:%H:%M:%S}" if self.submitted_at is not None
+                 else "closed" if self.closed else "open")
+        return f"EditInputForm(step={self.step_path!r}, run={self.run.run_id!r}, {state})"
+
+
 def answered_card_html(step: str, run_id: str, answered_at: _dt.datetime, answer: Any,
-                       status: str) -> str:
+                       status: str, *, verb: str = "answered", fork: str | None = None,
+                       ) -> str:
     """The read-only card an answered resume form becomes: the step, "answered at
     HH:MM:SS", one row per value (nested values by their dotted path), and the run's
-    status. Every user string is escaped.
+    status. Every user string is escaped. ``verb`` replaces "answered" (an edited input:
+    "continued with edited input"; a fork: "forked", with ``fork`` the fork's run id in
+    place of the status).
 
     >>> import datetime as dt
     >>> "answered at 09:05:00" in answered_card_html(
@@ -445,12 +682,17 @@ def answered_card_html(step: str, run_id: str, answered_at: _dt.datetime, answer
         '<div class="flownb-answered-card" style="border-left:3px solid '
         "var(--jp-success-color1,#188038);padding:4px 8px;margin:4px 0\">"
         f'<div><span style="{_OK_STYLE}">✓</span> <b>{escape_html(step)}</b> '
-        f'<span class="flownb-answered-at" title="{when}">answered at '
+        f'<span class="flownb-answered-at" title="{when}">{escape_html(verb)} at '
         f"{answered_at:%H:%M:%S}</span>"
-        f' <span style="{_MUTED}">· run {escape_html(run_id)} is now '
-        f"{escape_html(status)}</span></div>"
+        f' <span style="{_MUTED}">· {_card_outcome(run_id, status, fork)}</span></div>'
         f'<table class="flownb-answer" style="font-size:12px;margin-top:2px">{rows}</table>'
         "</div>")
+
+
+def _card_outcome(run_id: str, status: str, fork: str | None) -> str:
+    if fork is not None:
+        return f"run {escape_html(run_id)} → fork <code>{escape_html(fork)}</code>"
+    return f"run {escape_html(run_id)} is now {escape_html(status)}"
 
 
 def _answer_rows(value: Any, path: str = "") -> list[tuple[str, str]]:

@@ -66,6 +66,9 @@ TIMELINE_ITEMS = 200
 EVENTS_SHOWN = 50
 """Recent events the events tab shows."""
 
+CHANGES_SHOWN = 20
+"""Changes of the workflow since a stored run (``run.changes()``) listed in its notice."""
+
 INSPECTOR_KEYS = ("path", "status", "input", "output", "error", "traceback", "attempts",
                   "started_at", "ended_at", "suspend_payload", "resume_data", "resumed_at",
                   "cached_from", "items")
@@ -132,15 +135,23 @@ def model_state(model: RunModel, *, now: float | None, result: Any = None,
                 has_result: bool = False, expanded: Iterable[str] = (),
                 read_only: bool = False, notice: str | None = None,
                 events: bool = False, seq: int = 0,
-                can_rerun: bool = False) -> dict[str, Any]:
+                can_rerun: bool = False, breakpoints: Iterable[str] = (),
+                changes: Iterable[Mapping[str, str]] = ()) -> dict[str, Any]:
     """The ``model`` trait of the live view: ``model`` as the browser draws it, bounded.
 
     ``now`` is the kernel's clock when the model was made (the browser counts running
     times up from it); ``reused`` lists the nodes reused from an earlier run; ``result`` the
     run's output when ``has_result`` (folded unless
     ``"result"`` is in ``expanded``); ``events`` whether to include the recent events;
-    ``can_rerun`` whether the view offers Re-run (a button in its header).
+    ``can_rerun`` whether the view offers Re-run (a button in its header);
+    ``breakpoints`` the suspended steps that are paused at a breakpoint (listed again under
+    ``"breakpoints"`` with a preview of their input: the view offers Continue and Edit
+    input for them instead of a resume form); ``changes`` what differs between the stored run and
+    the current definition (``run.changes()``, shown as a notice; at most
+    :data:`CHANGES_SHOWN` of them, and ``changes_total``).
     """
+    paused = set(breakpoints)
+    changed = list(changes)
     nodes = {}
     for path, node in model.nodes.items():
         nodes[path] = {"status": node.status, "seconds": node.seconds, "running": node.running,
@@ -168,6 +179,12 @@ def model_state(model: RunModel, *, now: float | None, result: Any = None,
         "reused": model.reused,  # the nodes whose output an earlier run gave (SPEC §3d)
         "suspended": [{"path": s.path, "payload": preview(s.payload, 200)}
                       for s in model.suspended],
+        "breakpoints": [{"path": s.path, "input": preview(
+            s.payload.get("input") if isinstance(s.payload, Mapping) else None, 200)}
+            for s in model.suspended if s.path in paused],
+        "changes": [{"path": str(c.get("path", "")), "kind": str(c.get("kind", "")),
+                     "detail": str(c.get("detail", ""))} for c in changed[:CHANGES_SHOWN]],
+        "changes_total": len(changed),
         "result": fold(result, expanded="result" in set(expanded)) if has_result else None,
         "events_total": model.events_total,
         "events": None,

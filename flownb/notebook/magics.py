@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
@@ -161,11 +162,13 @@ class FlowMagics(Magics):
             self._namespace[args.output] = plan
 
     def _runs(self, args: argparse.Namespace, _cell: str | None) -> None:
-        if args.wf is not None:
-            runs = self._workflow(args.wf, args.workflow).runs(status=args.status)
-        else:
-            from ..config import resolve_store
+        from ..config import resolve_store
 
+        if args.wf is not None:
+            wf = self._workflow(args.wf, args.workflow)
+            runs = wf.runs(status=args.status)
+            store = resolve_store(wf.storage)
+        else:
             store = resolve_store(None)
             runs = store.list_runs(status=args.status) if store is not None else []
         if not runs:
@@ -173,7 +176,8 @@ class FlowMagics(Magics):
             display(HTML(f"<i>no stored runs{escape_html(what)}</i>"))
             return
         shown = runs if args.all else runs[:args.limit or _html.RUNS_SHOWN]
-        display(HTML(_html.run_table(shown, total=len(runs))))
+        display(HTML(_html.run_table(shown, total=len(runs),
+                                     forks=_html.fork_points(shown, store))))
 
     def _resume(self, args: argparse.Namespace, _cell: str | None) -> None:
         from .view import RunView
@@ -196,8 +200,19 @@ class FlowMagics(Magics):
         display(RunView(wf.create_run(run_id=args.run_id)))
 
     def _inspect(self, args: argparse.Namespace, _cell: str | None) -> None:
-        snap, _store = self._snapshot(args.run_id)
-        display(HTML(inspect_html(snap, show_all=args.all)))
+        from ..config import resolve_store
+
+        snap, store = self._snapshot(args.run_id)
+        # What changed since (SPEC §4b), against the notebook's definition of its workflow
+        # when the notebook has it (the drawing itself needs no user code).
+        changes: list[dict[str, str]] = []
+        wf = self._workflow_by_id(snap.workflow_id, store)
+        if wf is not None and resolve_store(wf.storage) is store:
+            try:
+                changes = wf.create_run(run_id=snap.run_id).changes()
+            except Exception:  # the drawing does not depend on it
+                changes = []
+        display(HTML(inspect_html(snap, show_all=args.all, changes=changes)))
 
     def _inbox(self, args: argparse.Namespace, _cell: str | None) -> None:
         from .inbox import Inbox
@@ -281,10 +296,13 @@ def _input_of(wf: Any, command: str, cell: str | None, given: str | None) -> Any
     return data
 
 
-def inspect_html(snap: Any, *, show_all: bool = False) -> str:
+def inspect_html(snap: Any, *, show_all: bool = False,
+                 changes: Sequence[Mapping[str, Any]] = ()) -> str:
     """A stored run drawn from its snapshot alone (no user code): graph, steps, outcome,
     each suspension with its answer, events (a long foreach's folded unless ``show_all``).
-    Every cell is left-aligned (JupyterLab right-aligns table cells that do not say)."""
+    Every cell is left-aligned (JupyterLab right-aligns table cells that do not say).
+    ``changes`` (``run.changes()``) shows as a notice under the header; a fork says what
+    it is a fork of."""
     from ..render.model import RunModeler
     from ..render.svg import workflow_svg
 
@@ -300,9 +318,14 @@ def inspect_html(snap: Any, *, show_all: bool = False) -> str:
     if answers:
         answers = f'<div style="margin-top:8px"><b>suspensions</b>{answers}</div>'
     timeline = _html.timeline_table(snap.steps, snap.created_at, show_all=show_all)
+    parent, at = meta.get("parent_run_id"), meta.get("forked_at")
+    fork = ""
+    if isinstance(parent, str):
+        label = _html.fork_label(parent, at if isinstance(at, str) else None)
+        fork = f' <span class="flownb-fork-of">⑂ {escape_html(label)}</span>'
     return (f'<div class="flownb-inspect" style="text-align:left"><b>'
             f"{escape_html(snap.workflow_id)}</b> · run <code>{escape_html(snap.run_id)}</code>"
-            f' {_html.badge(snap.status)}'
+            f' {_html.badge(snap.status)}{fork}{_html.changes_notice(changes)}'
             f'<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
             f"<div>{graph}</div><div>{_html.step_table(model.rows)}{outcome}</div></div>"
             f'{answers}<div style="margin-top:8px"><b>events</b>{timeline}</div></div>')

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .._text import escape_controls, escape_html
+from ..config import resolve_store
 from ..core.events import WORKFLOW_FINISH, Event
 from ..core.feed import RunFeed
+from ._html import fork_label, fork_points
 from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView
@@ -119,7 +121,8 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
         self.page = min(self.page, last)
         first = self.page * PAGE
         shown = runs[first:first + PAGE]
-        options = [(_run_label(info), info.run_id) for info in shown]
+        forks = fork_points(shown, resolve_store(self.workflow.storage))
+        options = [(_run_label(info, forks.get(info.run_id)), info.run_id) for info in shown]
         selected = self.runs.value
         self.runs.unobserve_all("value")
         self.runs.options = options
@@ -198,14 +201,17 @@ def _run_id(view: RunView) -> str | None:
     return view.run.run_id if view.run is not None else None
 
 
-def _run_label(info: Any) -> str:
+def _run_label(info: Any, forked_at: str | None = None) -> str:
     started = _dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M:%S")
     seconds = info.updated_at - info.created_at
     waiting = ""
     if info.suspended:
         waiting = " · waiting for " + ", ".join(".".join(p) for p in info.suspended)
+    fork = ""
+    if getattr(info, "parent_run_id", None) is not None:
+        fork = " · ⑂ " + fork_label(info.parent_run_id, forked_at)
     return escape_controls(f"{info.status:<9} {started} · {seconds:.2f} s · {info.run_id}"
-                           f"{waiting}")
+                           f"{fork}{waiting}")
 
 
 def playground_notebook(target: str | Path, module: str, attr: str | None = None, *,

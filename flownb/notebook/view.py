@@ -51,7 +51,7 @@ from ..storage.base import POLL_INTERVAL, watch_versions
 from . import _html, live
 from ._tasks import spawn
 from ._widgets import close_tree
-from .forms import ResumeForm
+from .forms import EditInputForm, ForkForm, ResumeForm
 
 if TYPE_CHECKING:
     from ..core.run import Run
@@ -75,6 +75,10 @@ _UNDECIDED = ("running", "suspended")
 
 # The statuses of a run that is over: its view offers Re-run.
 _DECIDED = ("success", "failed", "canceled")
+
+# The statuses of a step that ran and can be forked from (SPEC §3d); a breakpoint's pause is
+# suspended too, but its step never ran.
+_FORKABLE = ("success", "failed", "suspended", "canceled")
 
 _UNKNOWN = object()  # a run's input not seen (yet)
 
@@ -115,6 +119,14 @@ class RunView(anywidget.AnyWidget):
     the run counts them and keeps the last ``max_events`` (the events tab shows the last
     of them).
 
+    Exploring (SPEC §3d): ``view.fork_form(path)`` is the inspector's Fork from here (a
+    form pre-filled with the step's recorded input; submitted, it forks and runs the fork,
+    whose own view shows below it; this view keeps the original). A run paused at a
+    breakpoint shows Continue (``await view.continue_step(path)``) and Edit input
+    (``view.edit_input_form(path)``) instead of a resume form; ``view.breakpoints`` lists
+    the steps paused before. ``view.changes`` is ``run.changes()`` of a stored run (SPEC
+    §4b), shown as a notice under the header.
+
     A stored run that is running or suspended (``RunView(run_id)``, not executing in this
     process) is followed from its store while it may still change: ``view.following`` says
     whether it is, ``poll_interval`` (default 0.25 s) is the time between two checks of its
@@ -145,8 +157,8 @@ class RunView(anywidget.AnyWidget):
     timeline = t.Dict().tag(sync=True)
     """Gantt bars (:func:`flownb.notebook.live.timeline`) while the timeline tab is open."""
     forms = t.List(t.Instance(widgets.Widget)).tag(sync=True, **widgets.widget_serialization)
-    """The resume forms: those answered in this view (each shows its answer), then one per
-    step waiting now."""
+    """The forms: the resume forms answered in this view (each shows its answer), then one
+    per step waiting now; the edit-input forms of breakpoints; the fork forms."""
 
     def __init__(self, source: Any, *, workflow: Any = None, interval: float = 0.12,
                  max_events: int = 200, poll_interval: float = POLL_INTERVAL,
@@ -163,6 +175,10 @@ class RunView(anywidget.AnyWidget):
         self._started: float | None = None
         self._forms: dict[str, ResumeForm] = {}  # the waiting steps' forms
         self._answered: list[ResumeForm] = []  # forms of steps that waited: their answers
+        self._edits: dict[str, EditInputForm] = {}  # a breakpoint's edit-input form, by step
+        self._edited: list[EditInputForm] = []  # ... those submitted: their cards
+        self._forks: list[ForkForm] = []  # Fork from here: open forms and forks' cards
+        self.changes: list[dict[str, str]] = []  # what changed since the run was stored
         self._stop_following: Callable[[], None] | None = None
         self._closed = False
         self._input: Any = _UNKNOWN  # the shown run's input, for Re-run
@@ -185,6 +201,7 @@ class RunView(anywidget.AnyWidget):
         self.on_msg(self._on_message)
         if self.run is not None:
             self._watch(self.run)
+            self.changes = _changes_of(self.run)
         self._flush()
         self._start_following()
 
@@ -272,6 +289,8 @@ class RunView(anywidget.AnyWidget):
         if self._feed is not None:
             self._feed.close()
         self._earlier_events = self.stats["events"]
+        if self.run is None or self.run.run_id != run.run_id:
+            self.changes = []  # a new run of the current definition: nothing changed
         self.run = run
         self._started = None
         self._input = _UNKNOWN
@@ -345,7 +364,8 @@ class RunView(anywidget.AnyWidget):
                 close_tree(form)
                 form.close()
         self._forms = {}
-        self.forms = list(self._answered)
+        self._drop_edits(keep=())
+        self._set_forms()
         self._follow(fresh)
         return fresh.status in _UNDECIDED
 
@@ -414,7 +434,8 @@ class RunView(anywidget.AnyWidget):
                          "</div>"
         return HTMLText(f"<b>{escape_html(model.workflow_id)}</b> · run <code>"
                         f"{escape_html(model.run_id)}</code> {_html.badge(model.status)}"
-                        f"{_html.elapsed(model.seconds, model.running)}{read_only}")
+                        f"{_html.elapsed(model.seconds, model.running)}{read_only}"
+                        f"{_html.changes_notice(self.changes)}")
 
     # -- the inspector ----------------------------------------------------------------------
 
@@ -450,9 +471,115 @@ class RunView(anywidget.AnyWidget):
         info = self.inspector
         if info is None:
             return {}
-        return live.bounded_inspector(info, expanded=self.expanded,
-                                      item_status=self.item_status,
-                                      item_offset=self.item_offset)
+        shown = live.bounded_inspector(info, expanded=self.expanded,
+                                       item_status=self.item_status,
+                                       item_offset=self.item_offset)
+        shown["can_fork"] = self.can_fork(info["path"])
+        return shown
+
+    # -- fork from here (SPEC §3d) ----------------------------------------------------------
+
+    def can_fork(self, path: str) -> bool:
+        """Whether the inspector offers Fork from here for step or item ``path``: the view
+        has the run's workflow, the run is not running, and the step ran (it succeeded,
+        failed, suspended itself or was canceled; not a step still pending, running,
+        skipped, paused at its breakpoint, or a foreach as a whole: fork one of its items).
+        """
+        from ..core.engine import is_breakpoint_pause
+        from ..core.keys import strip_items
+
+        run = self.run
+        if run is None or run.status in ("pending", "running"):
+            return False
+        result = run.steps.get(path)
+        if result is None or result.status not in _FORKABLE or result.started_at is None:
+            return False
+        if is_breakpoint_pause(result):
+            return False
+        node = self.model.nodes.get(path)
+        if node is not None and node.progress is not None:
+            return False  # a foreach: its items are forked one by one
+        return strip_items(path) in run.workflow.steps
+
+    def fork_form(self, path: str) -> ForkForm:
+        """Fork from here: open (or return the open) form for the input of step ``path``,
+        pre-filled with the input it recorded; shown with the view's forms. ``await
+        form.submit()`` forks the run at ``path`` with the values and runs the fork, whose
+        own live view shows below the form (this view keeps showing this run). Raises
+        ``ValueError`` when the step cannot be forked from (:meth:`can_fork`)."""
+        if not self.can_fork(path):
+            raise ValueError(f"cannot fork from '{path}': only a step of this run that ran "
+                             "(not a running, pending, skipped or paused one) can be forked")
+        assert self.run is not None
+        for form in self._forks:
+            if form.step_path == path and form.run is self.run and not form.submitted \
+                    and not form.closed:
+                return form
+        form = ForkForm(self.run, path)
+        form.on_dismiss = self._form_dismissed
+        self._forks.append(form)
+        self._set_forms()
+        return form
+
+    @property
+    def fork_forms(self) -> list[ForkForm]:
+        """The fork forms shown (open ones and the cards of forks made here)."""
+        return list(self._forks)
+
+    def _form_dismissed(self, form: Any) -> None:
+        if form in self._forks:
+            self._forks.remove(form)
+        for path, edit in list(self._edits.items()):
+            if edit is form:
+                del self._edits[path]
+        self._set_forms()
+
+    # -- breakpoints (SPEC §3d) ---------------------------------------------------------------
+
+    @property
+    def breakpoints(self) -> list[str]:
+        """The paths of the steps the run is paused before at a breakpoint now."""
+        from ..core.engine import is_breakpoint_pause
+
+        run = self.run
+        if run is None or run.status != "suspended":
+            return []
+        paths = [".".join(p) for p in run.suspended]
+        return [p for p in paths if is_breakpoint_pause(run.steps.get(p))]
+
+    def _paused(self, path: str | None) -> str:
+        paused = self.breakpoints
+        if path is None:
+            if len(paused) != 1:
+                raise ValueError("name the step to continue: the run is paused before "
+                                 + (", ".join(repr(p) for p in paused) or "no step"))
+            return paused[0]
+        if path not in paused:
+            raise ValueError(f"the run is not paused at a breakpoint before '{path}' (paused "
+                             f"before: {', '.join(repr(p) for p in paused) or 'none'})")
+        return path
+
+    async def continue_step(self, path: str | None = None) -> Any:
+        """Continue the run paused before step ``path`` (the Continue button; ``None``:
+        the one step paused) with its input as it is; returns the ``WorkflowResult`` (with
+        ``"*"``, paused before the next step)."""
+        step = self._paused(path)
+        assert self.run is not None
+        return await self.run.resume(step=step)
+
+    def edit_input_form(self, path: str | None = None) -> EditInputForm:
+        """The Edit input form of the step ``path`` the run is paused before (opened on
+        first use, shown with the view's forms), pre-filled with the input it is about to
+        get: ``await form.submit()`` continues the run with the values."""
+        step = self._paused(path)
+        assert self.run is not None
+        form = self._edits.get(step)
+        if form is None or form.closed or form.run is not self.run:
+            form = EditInputForm(self.run, step)
+            form.on_dismiss = self._form_dismissed
+            self._edits[step] = form
+            self._set_forms()
+        return form
 
     # -- events -----------------------------------------------------------------------------
 
@@ -478,10 +605,21 @@ class RunView(anywidget.AnyWidget):
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         kind = content.get("kind") if isinstance(content, dict) else None
+        path = content.get("path") if isinstance(content, dict) else None
         if kind == "cancel":
             self.cancel()
         elif kind == "rerun":
             self.rerun()
+        elif kind in ("fork", "continue", "edit_input") and isinstance(path, str):
+            try:
+                if kind == "fork":
+                    self.fork_form(path)
+                elif kind == "edit_input":
+                    self.edit_input_form(path)
+                else:
+                    spawn(self.continue_step(path))
+            except ValueError:  # a click on a control the run has moved past
+                self._flush()
 
     def cancel(self) -> None:
         """Cancel the run shown (the Cancel button)."""
@@ -528,7 +666,9 @@ class RunView(anywidget.AnyWidget):
             close_tree(form)
             form.close()
         self._forms, self._answered = {}, []
-        self.forms = []
+        self._drop_edits(keep=())
+        self._edited = []
+        self._set_forms()
         self._input = input_data
         spawn(fresh.start(input_data))
         return fresh
@@ -555,7 +695,8 @@ class RunView(anywidget.AnyWidget):
         self.state = live.model_state(
             model, now=clock.now(), result=result, has_result=has_result,
             expanded=self.expanded, read_only=self.run is None, notice=notice,
-            events=self.tab == "events", seq=self._updates, can_rerun=self.can_rerun)
+            events=self.tab == "events", seq=self._updates, can_rerun=self.can_rerun,
+            breakpoints=self.breakpoints, changes=self.changes)
 
     def _send_timeline(self, model: RunModel) -> None:
         if self.tab == "timeline":
@@ -593,11 +734,17 @@ class RunView(anywidget.AnyWidget):
             return "", str(exc)
 
     def _sync_forms(self, model: RunModel) -> None:
-        """One resume form per suspended step while the run waits; none otherwise."""
+        """One resume form per suspended step while the run waits; none otherwise. A step
+        paused at its breakpoint gets Continue and Edit input instead (its edit form goes
+        once the run moved past it, unless it was submitted: then it shows its card)."""
         run = self.run
         if run is None:
             return
-        waiting = [s.path for s in model.suspended]
+        paused = set(self.breakpoints)
+        if any(path not in paused for path in self._edits):
+            self._drop_edits(keep=paused)
+            self._set_forms()
+        waiting = [s.path for s in model.suspended if s.path not in paused]
         if list(self._forms) == waiting:
             return
         forms = {}
@@ -610,7 +757,24 @@ class RunView(anywidget.AnyWidget):
         # submit may still be finishing when the run's last update comes).
         self._answered.extend(f for f in self._forms.values() if f not in forms.values())
         self._forms = forms
-        self.forms = [*self._answered, *forms.values()]
+        self._set_forms()
+
+    def _drop_edits(self, keep: Any) -> None:
+        """Let go of the edit-input forms of steps not in ``keep``: a submitted one stays
+        as its card, the others close."""
+        for path, form in list(self._edits.items()):
+            if path in keep:
+                continue
+            del self._edits[path]
+            if form.submitted or form.submitting:  # its card, or soon
+                self._edited.append(form)
+            else:
+                close_tree(form)
+                form.close()
+
+    def _set_forms(self) -> None:
+        self.forms = [*self._answered, *self._forms.values(), *self._edited,
+                      *self._edits.values(), *(f for f in self._forks if not f.closed)]
 
     @property
     def resume_forms(self) -> dict[str, ResumeForm]:
@@ -628,12 +792,26 @@ class RunView(anywidget.AnyWidget):
         if self._stop_following is not None:
             self._stop_following()
             self._stop_following = None
-        for form in [*self._answered, *self._forms.values()]:
+        for form in [*self._answered, *self._forms.values(), *self._edited,
+                     *self._edits.values(), *self._forks]:
             close_tree(form)
             form.close()
-        self._forms, self._answered = {}, []
+        self._forms, self._answered, self._edits, self._edited = {}, [], {}, []
+        self._forks = []
         close_tree(self)
         super().close()
+
+
+def _changes_of(run: Run) -> list[dict[str, str]]:
+    """``run.changes()`` of a run that is stored and not running here (SPEC §4b), else
+    ``[]``; a fault while comparing is logged, never a failed view."""
+    if run.status in ("pending", "running"):
+        return []
+    try:
+        return list(run.changes())
+    except Exception:
+        log.exception("flownb: could not compare run %r with its workflow", run.run_id)
+        return []
 
 
 def _import_workflow(origin: str, snap: Any, store: Any) -> tuple[Run | None, str | None]:

@@ -255,7 +255,7 @@ def _positive(text: str) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, io: Io) -> int:
-    from .inspect import RUNS_SHOWN, more_runs, runs_table
+    from .inspect import RUNS_SHOWN, fork_points, more_runs, runs_table
 
     store = resolve_store(None)
     runs = store.list_runs(workflow_id=args.workflow, status=args.status) if store else []
@@ -263,7 +263,7 @@ def cmd_runs(args: argparse.Namespace, io: Io) -> int:
         _print_json([info.to_dict() for info in runs[:args.limit]])
     elif runs:
         shown = runs if args.all else runs[:args.limit or RUNS_SHOWN]
-        io.out.print(runs_table(shown))
+        io.out.print(runs_table(shown, fork_points(shown, store)))
         if len(shown) < len(runs):
             io.out.print(more_runs(len(shown), len(runs)), soft_wrap=True)
     else:
@@ -373,8 +373,23 @@ def cmd_inspect(args: argparse.Namespace, io: Io) -> int:
     if args.json:
         _print_json(snap.to_json())
     else:
-        io.out.print(inspect_run(snap, show_all=args.all))
+        io.out.print(inspect_run(snap, show_all=args.all, changes=_changes_of(snap, store)))
     return EXIT_OK
+
+
+def _changes_of(snap: Any, store: Any) -> list[dict[str, str]]:
+    """``run.changes()`` of the stored run ``snap`` against the workflow its origin names
+    now (SPEC §4b), or ``[]`` when that cannot be loaded (the report does not need it)."""
+    origin = snap.meta.get("origin")
+    if not origin:
+        return []
+    try:
+        wf = load_origin(origin, snap.workflow_id)
+        if resolve_store(wf.storage) is not store:
+            return []  # it keeps its runs elsewhere: this run is not one of them
+        return wf.create_run(run_id=snap.run_id).changes()
+    except Exception:  # an origin that no longer loads, or no longer fits
+        return []
 
 
 def _playground_arguments(p: argparse.ArgumentParser) -> None:

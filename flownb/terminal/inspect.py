@@ -43,8 +43,9 @@ if TYPE_CHECKING:
     from ..core.results import RunInfo
     from ..storage.base import Snapshot
 
-__all__ = ["ITEMS_SHOWN", "RUNS_SHOWN", "Fold", "fold_items", "format_time", "inspect_run",
-           "more_runs", "runs_table", "steps_table", "suspensions_table", "timeline_table"]
+__all__ = ["ITEMS_SHOWN", "RUNS_SHOWN", "Fold", "changes_notice", "fold_items", "fork_points",
+           "format_time", "inspect_run", "more_runs", "runs_table", "steps_table",
+           "suspensions_table", "timeline_table"]
 
 RUNS_SHOWN = 20  # `flownb runs` lists the latest 20 unless told --limit N or --all
 ITEMS_SHOWN = 10  # a foreach of more items than this is folded by `flownb inspect`
@@ -87,8 +88,32 @@ def more_runs(shown: int, total: int) -> Text:
                 "(--limit N or --all lists more)", style="dim")
 
 
-def runs_table(runs: Sequence[RunInfo]) -> Table:
+def fork_points(runs: Sequence[RunInfo], store: Any) -> dict[str, str | None]:
+    """Run id → the step each fork among ``runs`` was forked at (from its stored meta;
+    ``None`` when unreadable). Runs that are not forks are left out (no read for them)."""
+    points: dict[str, str | None] = {}
+    for info in runs:
+        if info.parent_run_id is None:
+            continue
+        try:
+            snap = store.load(info.run_id) if store is not None else None
+        except Exception:  # a listing never fails for want of one detail
+            snap = None
+        at = snap.meta.get("forked_at") if snap is not None else None
+        points[info.run_id] = at if isinstance(at, str) else None
+    return points
+
+
+def _fork_text(parent: str, at: str | None) -> Text:
+    return Text(escape_controls(f"⑂ fork of {parent}" + (f" at {at}" if at else "")),
+                style="dim")
+
+
+def runs_table(runs: Sequence[RunInfo],
+               forks: Mapping[str, str | None] | None = None) -> Table:
     """Stored runs, one row each: id, workflow, status (with the suspended steps), created.
+    A fork's id has a second line, "⑂ fork of PARENT at STEP" (``forks``: run id → the
+    step it was forked at, :func:`fork_points`).
 
     On a narrow terminal the run id, status and time keep their width (an id is copied into
     ``flownb resume``); the workflow name is cut with an ellipsis and the waiting steps fold.
@@ -98,11 +123,15 @@ def runs_table(runs: Sequence[RunInfo]) -> Table:
         status = status_text(info.status)
         if info.suspended:
             status.append(": " + escape_controls(", ".join(".".join(p) for p in info.suspended)))
-        rows.append((_cell(info.run_id), _cell(info.workflow_id), status,
+        run_id: Text = _cell(info.run_id)
+        if info.parent_run_id is not None:
+            run_id = Text("\n").join([run_id, _fork_text(info.parent_run_id,
+                                                        (forks or {}).get(info.run_id))])
+        rows.append((run_id, _cell(info.workflow_id), status,
                      format_time(info.created_at)))
     table = _table()
     table.add_column("run id", no_wrap=True,
-                     min_width=max((len(r[0]) for r in rows), default=6))
+                     min_width=max((len(r[0].plain.split("\n")[0]) for r in rows), default=6))
     table.add_column("workflow", overflow="fold")
     table.add_column("status", overflow="fold",
                      min_width=max((len(r[2].plain.split(":")[0]) for r in rows), default=6))
@@ -297,10 +326,28 @@ def suspensions_table(steps: Mapping[str, Any], width: int = 100) -> Table | Non
     return table
 
 
-def inspect_run(snapshot: Snapshot, *, show_all: bool = False) -> RenderableType:
+def changes_notice(changes: Sequence[Mapping[str, Any]]) -> RenderableType | None:
+    """What changed in the workflow since a stored run (``run.changes()``, SPEC §4b): a
+    heading and one line per change, escaped; ``None`` when nothing did."""
+    if not changes:
+        return None
+    lines = [Text("⚠ the workflow changed since this run was stored:", style="bold yellow")]
+    for change in changes:
+        line = Text("  ")
+        line.append(escape_controls(str(change.get("path", ""))), style="bold")
+        line.append(" " + escape_controls(str(change.get("kind", ""))), style="yellow")
+        line.append(": " + escape_controls(str(change.get("detail", ""))))
+        lines.append(line)
+    return Group(*lines)
+
+
+def inspect_run(snapshot: Snapshot, *, show_all: bool = False,
+                changes: Sequence[Mapping[str, Any]] = ()) -> RenderableType:
     """Everything a stored run holds: header, step tree, step table, timeline, the
     suspensions and their answers, outcome. A foreach of many items is folded and a long
-    list result cut (:func:`fold_items`), unless ``show_all``."""
+    list result cut (:func:`fold_items`), unless ``show_all``. ``changes``
+    (``run.changes()``, computed by the caller: this module imports no user code) shows
+    as a notice under the header; a fork says what it was forked from."""
     meta = snapshot.meta
     header = Table.grid(padding=(0, 2))
     header.add_column(style="dim")
@@ -313,7 +360,13 @@ def inspect_run(snapshot: Snapshot, *, show_all: bool = False) -> RenderableType
     if meta.get("origin"):
         header.add_row("origin", _cell(meta["origin"]))
     header.add_row("input", Text(preview(snapshot.input, 80)))
+    parent, at = meta.get("parent_run_id"), meta.get("forked_at")
+    if isinstance(parent, str):
+        header.add_row("forked", _fork_text(parent, at if isinstance(at, str) else None))
     parts: list[RenderableType] = [header, Text()]
+    notice = changes_notice(changes)
+    if notice is not None:
+        parts += [notice, Text()]
     facts = RunFacts(steps=snapshot.steps, status=snapshot.status,
                      iterations=loop_iterations(snapshot.journal))
     if snapshot.graph:

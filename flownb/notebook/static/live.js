@@ -127,6 +127,7 @@ class LiveView {
   build() {
     const model = this.model;
     this.head = h("div", { class: "flownb-head" });
+    this.changes = h("div", { class: "flownb-changes-box" });
     this.legend = h("div", { class: "flownb-legend" },
       STATUSES.map((s) => h("span", { class: `flownb-legend-item status-${s}` },
         h("span", { class: "flownb-swatch" }), s)));
@@ -157,7 +158,7 @@ class LiveView {
     this.result = h("div", { class: "flownb-result-box" });
     this.formsBox = h("div", { class: "flownb-forms" });
     this.root = h("div", { class: "flownb-live flownb-run-view" },
-      this.head, this.tools, this.body, this.inspector, this.result, this.formsBox);
+      this.head, this.changes, this.tools, this.body, this.inspector, this.result, this.formsBox);
     this.el.append(this.root);
     this.bindGraph();
   }
@@ -580,10 +581,14 @@ class LiveView {
         h("b", { class: "flownb-cut", text: info.path, title: info.path }), pill(info.status),
         info.cached_from ? reusedBadge(info.cached_from) : null,
         h("span", { class: "flownb-spacer" }),
-        // Fork from here (SPEC §3d) keeps its place; exploring (issue 17) wires it.
+        // Fork from here (SPEC §3d): the kernel opens a form pre-filled with the step's
+        // recorded input below the view; only a step that ran can be forked from.
         this.state && !this.state.read_only ? h("button", {
-          class: "flownb-tool flownb-fork", text: "Fork from here", disabled: true,
-          title: "a new run from this step's recorded input: comes with exploring (issue 17)",
+          class: "flownb-tool flownb-fork", text: "Fork from here", disabled: !info.can_fork,
+          title: info.can_fork
+            ? "a new run that runs this step again with an input you edit (this run stays as it is)"
+            : "only a step that ran can be forked from (not a pending, running, skipped or paused one)",
+          onclick: () => model.send({ kind: "fork", path: info.path }),
         }) : null,
         h("button", { class: "flownb-tool", text: "×", title: "close the inspector",
           onclick: () => { model.set("selected", ""); model.save_changes(); } })),
@@ -612,10 +617,53 @@ class LiveView {
     } else if ((state.status === "failed" || state.status === "canceled")) {
       body = h("pre", { class: "flownb-pre flownb-error-text", text: state.error || state.status });
     } else if (state.status === "suspended" && state.suspended.length) {
-      body = h("div", {}, "waiting for: ",
-        h("b", { text: state.suspended.map((s) => s.path).join(", ") }));
+      const paused = state.breakpoints || [];
+      const pausedPaths = new Set(paused.map((b) => b.path));
+      const waiting = state.suspended.filter((s) => !pausedPaths.has(s.path));
+      body = h("div", {},
+        waiting.length ? h("div", {}, "waiting for: ",
+          h("b", { text: waiting.map((s) => s.path).join(", ") })) : null,
+        paused.map((b) => this.drawBreakpoint(b, state)));
     }
     fill(this.result, body ? h("div", { class: "flownb-result" }, body) : "");
+  }
+
+  // A step the run is paused before (SPEC §3d): Continue runs it with its input as it is,
+  // Edit input opens a form for its input below the view (the kernel makes it).
+  drawBreakpoint(pause, state) {
+    const model = this.model;
+    const send = (kind, busy) => (event) => {
+      event.target.disabled = true;
+      if (busy) event.target.textContent = busy;
+      model.send({ kind, path: pause.path });
+    };
+    const live = !state.read_only;
+    return h("div", { class: "flownb-breakpoint", "data-path": pause.path },
+      h("span", { class: "flownb-breakpoint-mark", text: "⏸", "aria-hidden": "true" }),
+      h("span", {}, "paused before ", h("b", { text: pause.path }), " (breakpoint)"),
+      pause.input ? h("code", { class: "flownb-cut flownb-breakpoint-input", text: pause.input,
+        title: pause.input }) : null,
+      h("span", { class: "flownb-spacer" }),
+      live ? h("button", { class: "flownb-button flownb-continue", text: "Continue",
+        title: `run ${pause.path} with this input`, onclick: send("continue", "Continuing…") }) : null,
+      live ? h("button", { class: "flownb-button flownb-edit-input", text: "Edit input",
+        title: `change the input of ${pause.path}, then continue`, onclick: send("edit_input") }) : null);
+  }
+
+  // What changed in the workflow since this stored run (SPEC §4b): a notice, one line each.
+  drawChanges(state) {
+    const changes = state.changes || [];
+    if (!changes.length) {
+      fill(this.changes);
+      return;
+    }
+    const more = (state.changes_total || 0) - changes.length;
+    fill(this.changes, h("div", { class: "flownb-changes", role: "note" },
+      h("div", { class: "flownb-changes-title",
+        text: "⚠ the workflow changed since this run was stored" }),
+      h("ul", {}, changes.map((c) => h("li", {},
+        h("code", { text: c.path }), " ", h("b", { text: c.kind }), ": ", c.detail))),
+      more > 0 ? h("div", { class: "flownb-muted", text: `and ${more.toLocaleString()} more` }) : null));
   }
 
   async drawForms() {
@@ -650,6 +698,7 @@ class LiveView {
     if (state.now !== null && state.now !== undefined) this.skew = Date.now() / 1000 - state.now;
     this.root.dataset.status = state.status;
     this.drawHead(state);
+    this.drawChanges(state);
     this.restyle(state);
     this.drawSide(state);
     this.drawResult(state);
