@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .description import walk
-from .fingerprint import own_code_digest
 from .keys import strip_items
 from .reuse import schema_digest
 
@@ -36,6 +35,8 @@ ADDED, REMOVED, CODE, SCHEMA = "added", "removed", "code", "schema"
 def current_prints(workflow: Any) -> dict[str, list[str | None]]:
     """Step path → ``[code digest, schema digest]`` of every step (not nested workflows)
     of ``workflow`` as defined now; the code digest is ``None`` when it cannot be read."""
+    from .fingerprint import own_code_digest  # loaded by the first stored run
+
     out: dict[str, list[str | None]] = {}
     for path, step in workflow.steps.items():
         if not getattr(step, "is_workflow", False):

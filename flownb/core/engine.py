@@ -106,15 +106,18 @@ class Execution:
         # journal key -> the input a person gave a step at its breakpoint: it runs with
         # that input every time (a resume of its own suspension, a restart), not the replayed one
         self.given_inputs: dict[str, Any] = {}
-        # Reuse (core.reuse): the run's ``cache=`` (None: the settings decide), the journal
-        # keys never reused in it (the step a fork re-runs), and, per display path, the
-        # cache entry of a step that just succeeded, which the recorder writes with it.
+        # Reuse (core.reuse): the run's ``cache=`` (None: the settings decide) and, per
+        # display path, the cache entry of a step that just succeeded, for the recorder.
         self.cache: bool | None = None
-        self.no_reuse: frozenset[str] = frozenset()
         self.cache_pending: dict[str, tuple[str, dict[str, Any], dict[str, str],
                                             dict[str, Any]]] = {}
         # Step path -> [code, schema] fingerprints the run executed it with (core.changes)
         self.prints: dict[str, list[str | None]] | None = None
+        # A fork's parent and step ({"parent_run_id", "forked_at"}), kept in every write
+        self.lineage: dict[str, str] = {}
+        # [[time, state as stored], ...] from the first set_state on (the state before it
+        # first): the state each step saw, for a fork's default (core.fork)
+        self.states: list[list[Any]] | None = None
         # ``wf.plan``: a dry run that runs nothing (core.plan) collects its items here
         self.planner: Any = None
         self._step_index: dict[str, Any] | None = None
@@ -175,6 +178,15 @@ class Execution:
             feed.run_event(Event(type, self.run_id, self.workflow_id, path, payload, timestamp))
 
     # records
+    def set_state(self, state: Any) -> None:
+        """The workflow state changes (``set_state``, a reused step's effect); a stored run
+        keeps when (``states``), so a fork can start from the state a step saw."""
+        if self.storing:
+            if self.states is None:
+                self.states = [[0.0, to_stored(self.state)]]
+            self.states.append([clock.now(), to_stored(state)])
+        self.state = state
+
     def set_step(self, display: str, sr: StepResult) -> None:
         self.steps[display] = sr
         if self.recorder is not None:
@@ -667,7 +679,7 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     recorder = ex.recorder
     taken: Taken | None = None
     if (recorder is not None and not resuming and cache_on(step, scope)
-            and key not in ex.no_reuse and key not in ex.given_inputs):
+            and key not in ex.given_inputs):
         taken = take(scope, step, value)
         if taken.key is None:
             taken = None
@@ -752,7 +764,7 @@ def _reuse(scope: Scope, step: Any, sr: StepResult, key: str, display: str,
     if entry.effects:  # the state it set, set again
         schema = ex.workflow.state_schema
         state = entry.effects[_STATE]
-        ex.state = from_stored(schema, state) if schema is not None else state
+        ex.set_state(from_stored(schema, state) if schema is not None else state)
     sr.output = out
     sr.status = SUCCESS
     sr.attempts = 0

@@ -233,7 +233,7 @@ def fork_snapshot(run: Run, snap: Snapshot, step: Any, *, input_data: Any, resum
     meta: dict[str, Any] = {
         "parent_run_id": snap.run_id, "forked_at": display,
         "given_inputs": {key: given},
-        "state": snap.meta.get("state") if state is None else _checked_state(run, state),
+        "state": _seen_state(snap, display) if state is None else _checked_state(run, state),
         "targets": {}, "suspended_paths": [], "suspended_keys": {},
     }
     if resume_data is not None:
@@ -251,6 +251,19 @@ def fork_snapshot(run: Run, snap: Snapshot, step: Any, *, input_data: Any, resum
                     created_at=now, updated_at=now, input=snap.input,
                     graph=wf.graph.description, meta=meta, steps=steps, journal=journal)
     return fork, display
+
+
+def _seen_state(snap: Snapshot, display: str) -> Any:
+    """The state the step at ``display`` saw when it started: the last one set before
+    (``meta["states"]``, kept from a run's first ``set_state`` on), else the stored state
+    (nothing ever set it, or a run stored before the history was kept)."""
+    started = snap.steps[display].get("started_at") or 0.0
+    seen = None
+    for at, state in snap.meta.get("states") or ():
+        if at > started:
+            break
+        seen = [state]
+    return seen[0] if seen is not None else snap.meta.get("state")
 
 
 def _checked(run: Run, display: str, schema: Any, value: Any, error: type[Any],

@@ -132,7 +132,7 @@ def _state_setter(site: Site) -> Callable[[Any], None]:
         state = validate(schema, new_state) if schema is not None else new_state
         if ex.storing:
             _storable(state, "set_state(): the new state")
-        ex.state = state
+        ex.set_state(state)
 
     return set_state
 
@@ -237,7 +237,7 @@ def _collecting_set_state(packed: Any, schema: Any,
 def _set_collected(site: Site, states: list[Any]) -> None:
     ex = site.scope.execution
     schema = ex.workflow.state_schema
-    ex.state = from_stored(schema, states[-1]) if schema is not None else states[-1]
+    ex.set_state(from_stored(schema, states[-1]) if schema is not None else states[-1])
 
 
 _ALL = frozenset({STEP, MAP, CONDITION})

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .codec import from_stored
+from .description import walk
 from .engine import SUCCESS, Execution, Scope, Suspended, run_entries
-from .keys import strip_items
+from .keys import node_path, strip_items
 from .reuse import cache_on, find, take
 from .signals import Bail, StepFailed
 
@@ -181,12 +182,34 @@ async def make_plan(wf: Any, store: Store | None, value: Any, state: Any,
     # condition or .map failed on reused values (the run would fail there too).
     with contextlib.suppress(Suspended, Bail, StepFailed):
         await run_entries(Scope(ex, wf, "", (), value), wf, value)
-    return Plan(wf, _in_graph_order(wf, planner.items))
+    return Plan(wf, _in_graph_order(wf, planner.items, _not_taken(ex)))
 
 
-def _in_graph_order(wf: Any, reached: dict[str, PlanItem]) -> dict[str, PlanItem]:
+def _not_taken(ex: Execution) -> set[str]:
+    """Paths of the branch arms the dry run decided against (and what they hold)."""
+    decided: dict[str, int] = {}
+    for key, rec in ex.journal.items():
+        if "choice" in rec:
+            decided.setdefault(node_path(key), rec["choice"])
+    out: set[str] = set()
+    for node in walk(ex.workflow.graph.description):
+        if node.holder == "branch" and node.unit is not None:
+            arms: list[Any] = list(node.entry.get("branches") or [])  # type: ignore[call-overload]
+            prefix = node.path.rsplit(".", 1)[0] + "." if "." in node.path else ""
+            decision = f"{prefix}{node.entry.get('id')}[?]"
+            choice = decided.get(node_path(decision))
+            index = next((i for i, arm in enumerate(arms)
+                          if arm["step"]["id"] == node.path.rsplit(".", 1)[-1]), None)
+            if choice is not None and index is not None and index != choice:
+                out.add(node.path)
+    return out
+
+
+def _in_graph_order(wf: Any, reached: dict[str, PlanItem],
+                    not_taken: set[str]) -> dict[str, PlanItem]:
     """The reached items in graph order (foreach items under their step), and a
-    ``"depends"`` item for each leaf step the walk did not reach when something runs."""
+    ``"depends"`` item for each leaf step the walk did not reach when something runs
+    (not for the steps of a branch arm the walk decided against: they will not run)."""
     by_step: dict[str, list[str]] = {}
     for display in reached:
         by_step.setdefault(strip_items(display), []).append(display)
@@ -201,7 +224,8 @@ def _in_graph_order(wf: Any, reached: dict[str, PlanItem]) -> dict[str, PlanItem
                 out[display] = reached[display]
                 if reached[display].status == RUN:
                     last_run = display
-        elif last_run is not None:  # before any run: a branch not taken
+        elif last_run is not None and not any(
+                path == arm or path.startswith(arm + ".") for arm in not_taken):
             out[path] = PlanItem(DEPENDS, f"its input comes from a step that will run "
                                           f"(after '{last_run}')")
     return out

@@ -57,6 +57,10 @@ def meta_of(ex: Execution, *, result: Any = None, error: str | None = None,
     }
     if ex.breakpoints:  # so a resumed or restarted run keeps pausing at the later ones
         meta["breakpoints"] = sorted(ex.breakpoints)
+    if ex.lineage:  # a fork's parent and the step it starts again at
+        meta.update(ex.lineage)
+    if ex.states is not None:  # when the state changed (a fork's default state)
+        meta["states"] = ex.states
     if ex.prints is not None:  # what each step's code was (core.changes)
         meta["prints"] = ex.prints
     if ex.cache is not None:  # the run's cache=, kept for its resume
@@ -110,6 +114,9 @@ def hydrate(ex: Execution, snap: Snapshot) -> None:
     ex.stored_targets = targets
     ex.breakpoints = frozenset(snap.meta.get("breakpoints") or ())
     ex.given_inputs = dict(snap.meta.get("given_inputs") or {})  # JSON: the step validates it
+    ex.lineage = {k: snap.meta[k] for k in ("parent_run_id", "forked_at") if k in snap.meta}
+    states = snap.meta.get("states")
+    ex.states = list(states) if isinstance(states, list) else None
     prints = snap.meta.get("prints")
     ex.prints = dict(prints) if isinstance(prints, dict) else None
     cache = snap.meta.get("cache")
@@ -247,7 +254,7 @@ class Recorder:
 
     def _add_cache_entry(self, display: str, sr: StepResult, record: dict[str, Any]) -> None:
         """The step at ``display`` may be reused later (``core.reuse``): its cache entry
-        goes in the write that stores its record."""
+        waits for the run's last write (or ``CACHE_BATCH`` entries: ``_take``)."""
         key, parts, reads, effects = self.ex.cache_pending.pop(display)
         if sr.status != "success":
             return

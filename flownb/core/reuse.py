@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_json
 
 from .codec import Unstorable, to_stored
-from .fingerprint import code_fingerprint, value_digest
 from .keys import strip_items
 from .params import Site
 from .schema import json_shape
@@ -89,6 +88,8 @@ def take(scope: Scope, step: Any, value: Any) -> Taken:
         # its run's id is in its fingerprint: no other run can match it, so neither look
         # nor write an entry that can never be used
         return Taken(None, reason="it reads its run's id (run_id)")
+    from .fingerprint import code_fingerprint  # with its imports (ast, dis): on first use
+
     code = code_fingerprint(step.execute)
     if code.digest is None:
         return Taken(None, reason=code.reason or f"the code of step '{step.id}' cannot be read")
@@ -108,11 +109,11 @@ def take(scope: Scope, step: Any, value: Any) -> Taken:
             parts[injectable.name] = digest
     # The key: the step's id and every part, the input as its stored JSON text (pydantic's
     # encoder: the field order of a model is fixed, so equal inputs give equal text).
-    digest = hashlib.sha256(step.id.encode())
+    key = hashlib.sha256(step.id.encode())
     for name, part in parts.items():
-        digest.update(b"\x00" + name.encode() + b"\x00")
-        digest.update(part.encode() if type(part) is str else to_json(part))
-    return Taken(digest.hexdigest()[:40], parts, code.by_type)
+        key.update(b"\x00" + name.encode() + b"\x00")
+        key.update(part.encode() if type(part) is str else to_json(part))
+    return Taken(key.hexdigest()[:40], parts, code.by_type)
 
 
 def find(store: Store, ex: Execution, key: str) -> CacheEntry | None:
@@ -149,6 +150,8 @@ def _output_digest(ex: Execution, path: str) -> str | None:
 
 def _data_digest(value: Any) -> str | None:
     try:
+        from .fingerprint import value_digest
+
         return value_digest(to_stored(value))
     except Unstorable:
         return None

@@ -199,11 +199,6 @@ def test_two_starts_of_one_stored_fork_from_two_handles_one_wins(store):
     assert calls == ["b:1", "c:11"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "recorder.meta_of (flownb/core/recorder.py) rebuilds the whole meta on every write "
-    "without 'parent_run_id'/'forked_at', so the first write of a started fork drops them: "
-    "Run._load of the fork then has parent_run_id None (RunInfo still has it: the stores "
-    "keep the column set at insert)"))
 def test_a_started_fork_keeps_its_parent_when_reattached(store):
     run, _ = started(approval(), {"text": "x"})
     fork = run.fork("before")
@@ -629,10 +624,6 @@ def test_invalid_state_raises_and_stores_nothing(store):
     assert store.list_runs() == listed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SPEC §3d: a fork's default state is the state the step saw; only the run's final "
-    "state is stored (recorder.new_snapshot meta['state']), so a fork of a completed run "
-    "at 'b' gets the state after b"))
 def test_a_forks_default_state_is_the_state_the_step_saw(store):
     run, _ = started(stateful(), {"n": 0})
     calls.clear()

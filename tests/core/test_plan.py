@@ -424,3 +424,20 @@ def test_plan_is_a_mapping_in_graph_order(calls):
     assert doc["score"] == {"status": "run", "reason": "code changed: score",
                             "cached_from": None}
     assert "reuse=1" in repr(plan) and "run=1" in repr(plan) and "depends=1" in repr(plan)
+
+
+def test_a_branch_arm_decided_against_is_not_listed_as_depends(calls):
+    def branchy(suffix: str) -> flownb.Workflow:
+        return (create_workflow(id="branchy", input_schema=Topic, output_schema=Any,
+                                cache=True)
+                .then(mk(calls, "first"))
+                .branch([(lambda input_data: input_data.n > 0, mk(calls, "pos", suffix)),
+                         (lambda input_data: input_data.n <= 0, mk(calls, "neg"))])
+                .map(lambda input_data: next(iter(input_data.values())))
+                .then(mk(calls, "last")).commit())
+
+    branchy("+").invoke({"topic": "t", "n": 1})
+    plan = branchy("++").plan({"topic": "t", "n": 1})  # pos's code changed
+    assert {p: i.status for p, i in plan.items()} == {
+        "first": "reuse", "pos": "run", "last": "depends"}  # no "neg": it will not run
+    assert plan["pos"].reason == "code changed: pos"
