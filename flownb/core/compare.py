@@ -112,6 +112,9 @@ class RunSide:
     workflow_id: str | None
     status: str | None
     steps: dict[str, dict[str, Any]]
+    graph: dict[str, Any] | None = None
+    """Its graph description (a stored run's, or a ``Run``'s workflow's), for drawing it;
+    ``None`` for a ``WorkflowResult`` (the display then looks the run up by id)."""
 
 
 class RunDiff(Mapping[str, StepDiff]):
@@ -214,7 +217,23 @@ def _side(value: Any, store: Store | None, name: str) -> RunSide:
         workflow_id = getattr(getattr(value, "workflow", None), "id", None)
     return RunSide(run_id=getattr(value, "run_id", None), workflow_id=workflow_id,
                    status=getattr(value, "status", None),
-                   steps={str(path): _record(r) for path, r in records.items()})
+                   steps={str(path): _record(r) for path, r in records.items()},
+                   graph=_graph_of(value))
+
+
+def _graph_of(value: Any) -> dict[str, Any] | None:
+    """The graph description of a stored run (``Snapshot.graph``) or of a ``Run``: the one
+    stored with it, else its workflow's."""
+    graph = getattr(value, "graph", None)  # a Snapshot
+    if isinstance(graph, Mapping) and graph:
+        return dict(graph)
+    stored = getattr(value, "_graph", None)  # a Run reattached from its store
+    if isinstance(stored, Mapping) and stored:
+        return dict(stored)
+    workflow = getattr(value, "workflow", None)
+    if workflow is not None and getattr(workflow, "committed", False):
+        return dict(workflow.graph.description)
+    return None
 
 
 def _load(run_id: str, store: Store | None) -> Any:

@@ -242,6 +242,8 @@ def _runs_arguments(p: argparse.ArgumentParser) -> None:
     bound.add_argument("--limit", type=_positive, metavar="N",
                        help="list the latest N runs (default 20; with --json: every run)")
     bound.add_argument("--all", action="store_true", help="list every run")
+    p.add_argument("--delete", metavar="RUN_ID", action="append",
+                   help="forget this stored run and its step-cache entries (repeatable)")
 
 
 def _positive(text: str) -> int:
@@ -258,6 +260,8 @@ def cmd_runs(args: argparse.Namespace, io: Io) -> int:
     from .inspect import RUNS_SHOWN, fork_points, more_runs, runs_table
 
     store = resolve_store(None)
+    if args.delete:
+        return _delete_runs(args.delete, store, io)
     runs = store.list_runs(workflow_id=args.workflow, status=args.status) if store else []
     if args.json:
         _print_json([info.to_dict() for info in runs[:args.limit]])
@@ -272,6 +276,19 @@ def cmd_runs(args: argparse.Namespace, io: Io) -> int:
             + (" matching the filters" if args.workflow or args.status else ""))),
             soft_wrap=True)
     return EXIT_OK
+
+
+def _delete_runs(run_ids: list[str], store: Store | None, io: Io) -> int:
+    """``flownb runs --delete RUN_ID``: forget each run (and its cache entries, SPEC §3d);
+    exit 1 when one of them is not stored."""
+    missing = 0
+    for run_id in run_ids:
+        deleted = store is not None and store.delete(run_id)
+        missing += not deleted
+        text = (f"deleted run {run_id} from {_store_name(store)}" if deleted else
+                f"no stored run {run_id} in {_store_name(store)}")
+        (io.out if deleted else io.err).print(Text(escape_controls(text)), soft_wrap=True)
+    return EXIT_FAILED if missing else EXIT_OK
 
 
 # A PNG at Graphviz's own 96 dpi is a thumbnail (a three-step chain is 128 px wide); twice

@@ -187,14 +187,19 @@ def test_a_run_that_is_not_stored_says_so_on_its_side():
 
 def test_stored_runs_compared_by_id_are_drawn_from_their_snapshots(store):
     first, second = two_versions()
-    other = MemoryStore()
-    assert "<svg" not in diff_view_html(compare(first.run_id, second.run_id), store=other)
+    other = MemoryStore()  # each side carries the graph stored with its run: no lookup
+    assert diff_view_html(compare(first.run_id, second.run_id), store=other).count("<svg") == 2
     html = compare(first.run_id, second.run_id)._repr_html_()
     assert html.count("<svg") == 2 and html.count("success diff-changed\">") == 2
 
 
 def test_where_a_graph_comes_from(store):
-    first, _ = two_versions()
+    first, second = two_versions()  # WorkflowResults: their graph is looked up when drawn
+    assert compare(first, second).a.graph is None
+    assert compare(first, second.run_id).b.graph == store.load(second.run_id).graph
+    wf = build(step("a"), step("b", lambda d: {"score": 3}), step("c"))
+    run = wf.create_run(run_id=first.run_id)  # a Run: the graph stored with it
+    assert compare(run, second).a.graph == store.load(first.run_id).graph
     own = {"id": "own", "entries": []}
     assert side_description(SimpleNamespace(graph=own, run_id="r", workflow_id="w")) == \
         (own, None)

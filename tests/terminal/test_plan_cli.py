@@ -118,3 +118,22 @@ async def test_plain_lines_mark_a_reused_step(console, still_clock):
     view = LiveView(run, console=console)
     console.print(view.renderable())
     assert any(line.endswith("a  0 ms  ↺ reused") for line in lines(console.export_text()))
+
+
+def test_flownb_runs_delete_forgets_the_run_and_its_cache_entries(cli, write_module, db):
+    path = write_module("cachedflows3", CACHED)
+    target = f"{path}:cached"
+    run_id = json.loads(cli("--storage", db, "run", target, "--input", "1", "--json").out)[
+        "run_id"]
+    other = json.loads(cli("--storage", db, "run", target, "--input", "2", "--json").out)[
+        "run_id"]
+    got = cli("--storage", db, "runs", "--delete", run_id)
+    assert got.code == 0 and got.out.startswith(f"deleted run {run_id} from ")
+    listed = json.loads(cli("--storage", db, "runs", "--json").out)
+    assert [r["run_id"] for r in listed] == [other]
+    plan = json.loads(cli("--storage", db, "plan", target, "--input", "1", "--json").out)
+    assert plan["add"]["status"] == "run"  # its cache entries went with it
+    plan = json.loads(cli("--storage", db, "plan", target, "--input", "2", "--json").out)
+    assert plan["add"]["status"] == "reuse"  # the other run's stay
+    missing = cli("--storage", db, "runs", "--delete", "nope\x1b[2J")
+    assert missing.code == 1 and "no stored run nope\\x1b[2J in " in missing.err
