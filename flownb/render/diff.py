@@ -143,7 +143,22 @@ CSS = """
 .flownb-diff table.fd-diffs th:first-child { width: 30%; }
 .flownb-diff details { margin: 6px 0; }
 .flownb-diff summary { cursor: pointer; }
+.flownb-diff svg g.node text + text { font-size: 7.5px; }
+.flownb-diff svg g.node[class*="status-"] text { fill: var(--fd-fg); }
+.flownb-diff svg g.node[class*="status-"] text + text { fill: var(--fd-fg2); }
 """  # noqa: E501
+# The nodes' status fills are tints of the theme's colours over the page (the static SVG's
+# light fills glare in a dark theme); the note line is drawn a little smaller than Graphviz
+# measured it (nothing measures it in the page), so it stays inside its node.
+_TINTS = {"pending": ("--fd-fg3", 8), "running": ("--fd-only", 16), "success": ("--fd-b", 16),
+          "failed": ("--fd-a", 16), "suspended": ("--fd-changed", 16),
+          "canceled": ("--fd-fg3", 12), "skipped": ("--fd-fg3", 4)}
+CSS += "".join(
+    ", ".join(f".flownb-diff svg g.node.status-{status} {shape}"
+              for shape in ("path", "polygon", "ellipse"))
+    + f" {{ fill: color-mix(in srgb, var({_TINTS[status][0]}) {_TINTS[status][1]}%, "
+    "transparent); }\n"
+    for status in STATUSES)
 
 
 def diff_html(diff: RunDiff, graphs: Mapping[str, tuple[str | None, str | None]] | None = None,

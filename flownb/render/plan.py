@@ -202,6 +202,10 @@ def plan_mimebundle(plan: Any, include: Any = None, exclude: Any = None) -> dict
 
 # Scoped to .flownb-plan. Colours are JupyterLab's theme variables with light fallbacks; the
 # graph's own colours (a static SVG) are replaced by them, so a dark theme reads well too.
+# Graphviz measures labels in Helvetica: where there is none, fonts of about its width come
+# first, and the note line is drawn a little smaller than measured (nothing measures it in
+# the page), so it stays inside its node. A step's path wraps only when it must (a
+# "reused from" run id is what gives way).
 PLAN_HTML_CSS = """
 .flownb-plan { --fp-bg: var(--jp-layout-color1, #ffffff); --fp-bg2: var(--jp-layout-color2, #eeeeee);
   --fp-fg: var(--jp-ui-font-color1, rgba(0,0,0,.87)); --fp-fg2: var(--jp-ui-font-color2, rgba(0,0,0,.6));
@@ -224,7 +228,10 @@ PLAN_HTML_CSS = """
   background: color-mix(in srgb, var(--fp-fg3) 6%, var(--fp-bg)); }
 .flownb-plan .flownb-plan-body { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .flownb-plan .flownb-plan-graph { max-width: 100%; overflow: auto; }
-.flownb-plan .flownb-plan-graph > svg { display: block; max-width: 100%; height: auto; }
+.flownb-plan .flownb-plan-graph > svg { display: block; max-width: 100%; height: auto; overflow: visible; }
+.flownb-plan svg text { font-family: Helvetica, Arial, "Liberation Sans", "Nimbus Sans",
+  "DejaVu Sans Condensed", sans-serif; }
+.flownb-plan svg g.node text + text { font-size: 7.5px; }
 .flownb-plan svg g.graph > polygon:first-child,
 .flownb-plan svg g.graph > g > a > polygon:first-child { fill: transparent; stroke: none; }
 .flownb-plan svg text { fill: var(--fp-fg); }
@@ -259,6 +266,7 @@ PLAN_HTML_CSS = """
   border-bottom: 1px solid var(--fp-line); padding: 2px 8px; }
 .flownb-plan table.flownb-plan-list td { text-align: left; vertical-align: top; padding: 2px 8px;
   border-bottom: 1px solid var(--fp-line); overflow-wrap: anywhere; }
+.flownb-plan table.flownb-plan-list td:first-child { overflow-wrap: break-word; }
 .flownb-plan table.flownb-plan-list code { font-family: var(--jp-code-font-family, monospace);
   color: inherit; background: none; }
 .flownb-plan tr.plan-reuse td { color: var(--fp-fg2); }

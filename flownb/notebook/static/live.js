@@ -639,7 +639,7 @@ class LiveView {
     };
     const live = !state.read_only;
     return h("div", { class: "flownb-breakpoint", "data-path": pause.path },
-      h("span", { class: "flownb-breakpoint-mark", text: "⏸", "aria-hidden": "true" }),
+      h("span", { class: "flownb-breakpoint-mark", "aria-hidden": "true" }),  // drawn in CSS
       h("span", {}, "paused before ", h("b", { text: pause.path }), " (breakpoint)"),
       pause.input ? h("code", { class: "flownb-cut flownb-breakpoint-input", text: pause.input,
         title: pause.input }) : null,
