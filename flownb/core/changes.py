@@ -25,7 +25,7 @@ from .keys import strip_items
 from .reuse import schema_digest
 
 if TYPE_CHECKING:
-    from .engine import Execution
+    from .execution import Execution
 
 __all__ = ["changes", "current_prints", "refresh_prints"]
 

@@ -14,22 +14,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import WorkflowDefinitionError, describe_field_errors, field_errors_from_pydantic
 from . import clock
-from .codec import Unstorable, from_stored, to_stored
-from .context import RuntimeContext
+from .breakpoints import at_breakpoint, listed, pause
+from .codec import Unstorable
 from .events import (
     STEP_RESULT,
     STEP_START,
     STEP_SUSPENDED,
     STEP_WAITING,
-    Event,
 )
-from .feed import EventBuffer
+from .execution import (
+    CANCELED,
+    FAILED,
+    RUNNING,
+    SUCCESS,
+    SUSPENDED,
+    Scope,
+)
 from .graph import (
     BranchEntry,
     ForeachEntry,
@@ -40,12 +46,12 @@ from .graph import (
     StepEntry,
 )
 from .invoke import call_condition, call_user, callable_kwargs, step_kwargs
-from .keys import decision_key, item_part, iteration_part, strip_items, verdict_key
+from .keys import decision_key, item_part, iteration_part, verdict_key
 from .mapping import ConstSource, ContextSource, InitSource, MapSource, StepSource, pluck
 from .params import READS
-from .remote import item_scope, nested_executor, run_remote, top_executor
+from .remote import item_scope, nested_executor, run_remote
 from .results import StepResult
-from .reuse import Taken, cache_on, find, read_digests, take
+from .reuse import MISS, Taken, cache_on, effects_of, find, read_digests, reuse_entry, take
 from .schema import validate
 from .signals import (
     USER_ERRORS,
@@ -58,220 +64,9 @@ from .signals import (
 )
 from .tasks import gather_all
 
-if TYPE_CHECKING:
-    from ..storage.cache import CacheEntry
-    from .recorder import Recorder
-
-__all__ = ["Execution", "Scope", "StepFailed", "Suspended"]
+__all__ = ["StepFailed", "Suspended", "run_entries", "run_step"]
 
 log = logging.getLogger("flownb")
-
-Listener = tuple[Callable[[Event], Any], bool]
-_new_event = tuple.__new__
-
-SUCCESS, FAILED, SUSPENDED, RUNNING, CANCELED = (
-    "success", "failed", "suspended", "running", "canceled")
-
-
-# -- the run's mutable state -----------------------------------------------------------------
-
-
-class Execution:
-    """Everything a run knows while it executes; JSON-able through ``storage.snapshot``."""
-
-    def __init__(self, run_id: str, workflow: Any) -> None:
-        self.run_id = run_id
-        self.workflow = workflow
-        self.workflow_id: str = workflow.id
-        self.input: Any = None
-        self.steps: dict[str, StepResult] = {}
-        self.journal: dict[str, dict[str, Any]] = {}
-        self.state: Any = None
-        self.runtime_context = RuntimeContext()
-        self.targets: dict[str, Any] = {}  # journal key -> validated resume data
-        self.suspended: dict[str, str] = {}  # display path -> journal key
-        self.stored_json: set[str] = set()  # keys whose outputs are still raw JSON
-        self.stored_targets: dict[str, Any] = {}  # resume data of a claimed run, as stored
-        self.replay_problems: list[str] = []  # stored values the definition no longer reads
-        self.storing = False  # a store records this run: values must be storable
-        self.listeners: tuple[Listener, ...] = ()  # replaced on change, never mutated
-        self.buffer: EventBuffer | None = None  # what the run's feeds read (run.feed)
-        self.observed = False  # anything reads events: listeners or a feed
-        self.active = False  # executing now (between start/resume and their return)
-        self.recorder: Recorder | None = None  # writes the run to its store (core.recorder)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        # Step paths (no item markers) to pause before, or {"*"}; stored in the run's meta
-        # so a resumed or restarted run keeps pausing at the later ones.
-        self.breakpoints: frozenset[str] = frozenset()
-        # journal key -> the input a person gave a step at its breakpoint: it runs with
-        # that input every time (a resume of its own suspension, a restart), not the replayed one
-        self.given_inputs: dict[str, Any] = {}
-        # Reuse (core.reuse): the run's ``cache=`` (None: the settings decide) and, per
-        # display path, the cache entry of a step that just succeeded, for the recorder.
-        self.cache: bool | None = None
-        self.cache_pending: dict[str, tuple[str, dict[str, Any], dict[str, str],
-                                            dict[str, Any]]] = {}
-        # Step path -> [code, schema] fingerprints the run executed it with (core.changes)
-        self.prints: dict[str, list[str | None]] | None = None
-        # A fork's parent and step ({"parent_run_id", "forked_at"}), kept in every write
-        self.lineage: dict[str, str] = {}
-        # [[time, state as stored], ...] from the first set_state on (the state before it
-        # first): the state each step saw, for a fork's default (core.fork)
-        self.states: list[list[Any]] | None = None
-        # ``wf.plan``: a dry run that runs nothing (core.plan) collects its items here
-        self.planner: Any = None
-        self._step_index: dict[str, Any] | None = None
-
-    # events
-    def listen(self, entry: Listener, *, first: bool = False) -> None:
-        """Add an observer: ``(callback, critical)``. ``critical``: its errors fail the run
-        (the store); else a watcher, whose errors are logged."""
-        self.listeners = (entry, *self.listeners) if first else (*self.listeners, entry)
-        self.observed = True
-
-    def unlisten(self, entry: Listener) -> None:
-        if entry in self.listeners:
-            rest = list(self.listeners)
-            rest.remove(entry)
-            self.listeners = tuple(rest)
-        self.observed = bool(self.listeners) or self.buffer is not None
-
-    def emit(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
-             timestamp: float | None = None) -> None:
-        """Tell the observers. ``timestamp`` defaults to now; a step's start and result
-        pass the time their result records, so the event and the result agree."""
-        feed = self.buffer
-        if feed is not None:
-            # The feeds' buffer first, in a few statements: with only a view watching, this
-            # is all an event costs (a count and a tuple in a bounded deque).
-            if timestamp is None:
-                timestamp = clock.now()
-            feed.count += 1
-            feed.recent.append((type, path, payload, timestamp))
-            if not self.listeners and path:
-                return
-        elif not self.listeners:
-            return
-        elif timestamp is None:
-            timestamp = clock.now()
-        self._tell(type, path, payload, timestamp, feed)
-
-    def _tell(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
-              timestamp: float, feed: EventBuffer | None) -> None:
-        if self.listeners:
-            # ``tuple.__new__`` skips the named tuple's Python-level ``__new__``: this runs
-            # twice per step whenever anything watches the run.
-            event = _new_event(Event, (type, self.run_id, self.workflow_id, path, payload,
-                                       timestamp))
-            # ``listeners`` is replaced, never mutated, so a callback that unsubscribes does
-            # not disturb this loop, and no copy is needed.
-            for callback, critical in self.listeners:
-                if critical:
-                    callback(event)
-                    continue
-                try:
-                    callback(event)
-                except Exception:
-                    log.exception("flownb: an observer of run %s failed on %s",
-                                  self.run_id, type)
-        if feed is not None and not path:  # a run-level event: start, suspended, finish
-            feed.run_event(Event(type, self.run_id, self.workflow_id, path, payload, timestamp))
-
-    # records
-    def set_state(self, state: Any) -> None:
-        """The workflow state changes (``set_state``, a reused step's effect); a stored run
-        keeps when (``states``), so a fork can start from the state a step saw."""
-        if self.storing:
-            if self.states is None:
-                self.states = [[0.0, to_stored(self.state)]]
-            self.states.append([clock.now(), to_stored(state)])
-        self.state = state
-
-    def set_step(self, display: str, sr: StepResult) -> None:
-        self.steps[display] = sr
-        if self.recorder is not None:
-            self.recorder.step_changed(display)
-        if self.stored_json:
-            self.stored_json.discard(display)
-
-    def record(self, key: str, data: dict[str, Any]) -> None:
-        data["at"] = clock.now()  # when: what a fork copies is what was recorded before it
-        self.journal[key] = data
-        if self.recorder is not None:
-            self.recorder.journal_changed(key)
-        self.stored_json.discard(key)
-
-    def recorded(self, key: str, display: str) -> tuple[str | None, Any]:
-        """(status, output) recorded for ``key``, or (None, None)."""
-        if key == display:
-            sr = self.steps.get(display)
-            return (sr.status, sr.output) if sr is not None else (None, None)
-        rec = self.journal.get(key)
-        return (rec.get("status"), rec.get("output")) if rec else (None, None)
-
-    def live_output(self, key: str, display: str, schema: Any) -> Any:
-        """A recorded output as a Python value of ``schema`` (validating stored JSON once)."""
-        _, output = self.recorded(key, display)
-        if key not in self.stored_json:
-            return output
-        value = from_stored(schema, output)
-        if key == display:
-            self.steps[display].output = value
-        else:
-            self.journal[key]["output"] = value
-        self.stored_json.discard(key)
-        return value
-
-    def step_by_display(self, display: str) -> Any:
-        if self._step_index is None:
-            self._step_index = self.workflow.steps
-        return self._step_index.get(strip_items(display))
-
-    def output_of(self, display: str) -> Any:
-        sr = self.steps.get(display)
-        if sr is None or sr.status != SUCCESS:
-            return None
-        if display in self.stored_json:
-            step = self.step_by_display(display)
-            schema = step.output_schema if step is not None else Any
-            return self.live_output(display, display, schema)
-        return sr.output
-
-    def targets_under(self, key: str) -> bool:
-        """Is a resume target inside the container recorded at ``key``?"""
-        return any(t.startswith((key + ".", key + "[")) for t in self.targets)
-
-    def suspended_paths(self) -> list[list[str]]:
-        return [display.split(".") for display in self.suspended]
-
-
-_TOP: Any = object()  # a run's top scope: resolve the executor from the workflow/config
-
-
-class Scope:
-    """Where a piece of the graph runs: the workflow that directly contains it, the key
-    and display prefixes of its place in the run, and the executor of its steps."""
-
-    __slots__ = ("cache", "execution", "executor", "init", "key_prefix", "path_prefix",
-                 "workflow")
-
-    def __init__(self, execution: Execution, workflow: Any, key_prefix: str,
-                 path_prefix: tuple[str, ...], init: Any, executor: Any = _TOP,
-                 cache: bool | None = None) -> None:
-        self.execution = execution
-        # reuse of its steps: the innermost workflow's setting that is not None (core.reuse)
-        self.cache: bool | None = workflow.cache if workflow.cache is not None else cache
-        self.workflow = workflow
-        self.key_prefix = key_prefix
-        self.path_prefix = path_prefix
-        self.init = init  # the validated input of ``workflow`` (what get_init_data returns)
-        # None: the engine runs user code itself (the local executor); else a remote one
-        self.executor = top_executor(workflow) if executor is _TOP else executor
-
-    def construct(self, index: int, text: str) -> str:
-        where = ".".join(self.path_prefix)
-        inside = f" (in '{where}')" if where else ""
-        return f"{text} (construct {index + 1} of workflow '{self.workflow.id}'{inside})"
 
 
 # -- running a workflow's entries ------------------------------------------------------------
@@ -557,66 +352,13 @@ async def run_step(scope: Scope, step: Any, value: Any, *, key_part: str | None 
         if isinstance(target, dict) and "input" in target:
             ex.given_inputs[key] = target["input"]  # stored in the run's meta
         resuming = False
-    elif status is None and ex.breakpoints and _listed(ex, step, display):
-        _pause(scope, step, value, key, path, display)
+    elif status is None and ex.breakpoints and listed(ex, step, display):
+        pause(scope, step, value, key, path, display)
     if ex.given_inputs and key in ex.given_inputs:
         value = ex.given_inputs[key]
     if step.is_workflow:
         return await _run_nested(scope, step, value, key, path, display)
     return await _run_leaf(scope, step, value, key, path, display, resuming)
-
-
-BREAKPOINT = "before"
-
-
-def is_breakpoint_payload(payload: Any) -> bool:
-    """Is ``payload`` what a breakpoint's pause records (not a step's own suspend)?"""
-    return (isinstance(payload, dict) and payload.get("breakpoint") == BREAKPOINT
-            and set(payload) == {"breakpoint", "input"})
-
-
-def is_breakpoint_pause(sr: StepResult | None) -> bool:
-    """Is ``sr`` a breakpoint's pause? Its payload has the pause's shape and the step never
-    ran (no attempt): a step that suspends itself with that very payload ran once."""
-    return (sr is not None and sr.status == SUSPENDED and not sr.attempts
-            and is_breakpoint_payload(sr.suspend_payload))
-
-
-def at_breakpoint(ex: Execution, key: str, display: str) -> bool:
-    """Is the suspended execution at ``key`` paused at a breakpoint?"""
-    sr = ex.steps.get(display)
-    if key != display and not is_breakpoint_payload(
-            ex.journal.get(key, {}).get("suspend_payload")):
-        return False
-    return is_breakpoint_pause(sr)
-
-
-def _listed(ex: Execution, step: Any, display: str) -> bool:
-    if "*" in ex.breakpoints:
-        return not step.is_workflow  # "*": every step that runs code, one at a time
-    return strip_items(display) in ex.breakpoints
-
-
-def _pause(scope: Scope, step: Any, value: Any, key: str, path: tuple[str, ...],
-           display: str) -> None:
-    """Suspend before ``step`` runs: its breakpoint. The payload shows the input it would
-    get, as JSON data; an input its schema refuses is left for the step to fail on."""
-    ex = scope.execution
-    try:
-        value = validate(step.input_schema, value)
-        shown = to_stored(value)
-    except (ValidationError, Unstorable):
-        return
-    payload = {"breakpoint": BREAKPOINT, "input": shown}
-    now = clock.now()
-    sr = StepResult(SUSPENDED, payload=value, suspend_payload=payload, started_at=now,
-                    ended_at=now)
-    ex.set_step(display, sr)
-    ex.emit(STEP_SUSPENDED, path, {"suspend_payload": payload})
-    if key != display:
-        ex.record(key, {"status": SUSPENDED, "suspend_payload": payload})
-    ex.suspended[display] = key
-    raise Suspended()
 
 
 async def _run_nested(scope: Scope, wf: Any, value: Any, key: str, path: tuple[str, ...],
@@ -686,8 +428,8 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         else:
             entry = find(recorder.store, ex, taken.key)
             if entry is not None:
-                reused = _reuse(scope, step, sr, key, display, path, value, entry)
-                if reused is not _MISS:
+                reused = reuse_entry(scope, step, sr, key, display, path, value, entry)
+                if reused is not MISS:
                     return reused
     if recorder is not None and recorder.due:
         await recorder.sync()  # what finished before, and this step's start, are stored
@@ -743,52 +485,10 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
         if taken is not None:  # reusable later: the recorder writes its entry with it
             ex.cache_pending[display] = (
                 taken.key or "", taken.parts, read_digests(ex, reads) if reads else {},
-                _effects(ex, step, state_before))
+                effects_of(ex, step, state_before))
         _succeed(scope, sr, key, display, path, out)
         return out
     raise AssertionError("unreachable: the retry loop always returns or raises")
-
-
-_MISS: Any = object()
-
-
-def _reuse(scope: Scope, step: Any, sr: StepResult, key: str, display: str,
-           path: tuple[str, ...], value: Any, entry: CacheEntry) -> Any:
-    """Finish ``step`` with the output of an earlier execution (``entry``) instead of
-    running it; ``_MISS`` if that output no longer validates."""
-    ex = scope.execution
-    try:
-        out = from_stored(step.output_schema, entry.output)
-    except ValidationError:
-        return _MISS
-    if entry.effects:  # the state it set, set again
-        schema = ex.workflow.state_schema
-        state = entry.effects[_STATE]
-        ex.set_state(from_stored(schema, state) if schema is not None else state)
-    sr.output = out
-    sr.status = SUCCESS
-    sr.attempts = 0
-    sr.cached_from = entry.cached_from
-    sr.ended_at = sr.started_at
-    if ex.observed:
-        ex.emit(STEP_START, path, {"payload": value, "resumed": False, "cached": True},
-                sr.started_at)
-        ex.emit(STEP_RESULT, path,
-                {"status": SUCCESS, "output": out, "attempts": 0, "cached": True}, sr.ended_at)
-    if key != display:
-        ex.record(key, {"status": SUCCESS, "output": out})
-    return out
-
-
-def _effects(ex: Execution, step: Any, state_before: Any) -> dict[str, Any]:
-    """What a step did besides its output, replayed when it is reused: the state it set
-    (only if it called ``set_state``: each call puts a new object in ``ex.state``)."""
-    if not step.signature.sets_state or ex.state is state_before:
-        return {}
-    return {_STATE: to_stored(ex.state)}
-
-
-_STATE = "new_state"  # CacheEntry.effects: the state a step set
 
 
 def _suspend_step(scope: Scope, step: Any, sr: StepResult, key: str, display: str,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
 
 if TYPE_CHECKING:
-    from .engine import Execution
+    from .execution import Execution
 
 __all__ = ["EventBuffer", "RunFeed"]
 

@@ -11,7 +11,7 @@ from .params import Signature, Site, local_kwargs
 from .signals import USER_ERRORS, ExitInThread, StepFailed
 
 if TYPE_CHECKING:
-    from .engine import Scope
+    from .execution import Scope
 
 __all__ = ["call_condition", "call_user", "callable_kwargs", "step_kwargs"]
 

@@ -29,7 +29,7 @@ from .schema import validate
 from .signals import bail, suspend
 
 if TYPE_CHECKING:
-    from .engine import Scope
+    from .execution import Scope
 
 __all__ = ["READS", "CONDITION", "CONDITION_PARAMS", "INJECTABLES", "MAP", "MAP_PARAMS", "STEP",
            "STEP_PARAMS", "Crossing", "Injectable", "Signature", "Site", "Stays", "by_name",

@@ -25,7 +25,8 @@ from pydantic import ValidationError
 
 from .codec import from_stored
 from .description import walk
-from .engine import SUCCESS, Execution, Scope, Suspended, run_entries
+from .engine import Suspended, run_entries
+from .execution import SUCCESS, Execution, Scope
 from .keys import node_path, strip_items
 from .reuse import cache_on, find, take
 from .signals import Bail, StepFailed

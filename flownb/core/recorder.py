@@ -37,7 +37,7 @@ from .schema import to_jsonable
 if TYPE_CHECKING:
     from ..storage.base import Snapshot, Store, Update
     from ..storage.cache import CacheEntry
-    from .engine import Execution
+    from .execution import Execution
 
 __all__ = ["Recorder", "hydrate", "meta_of", "new_snapshot"]
 

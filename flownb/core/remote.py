@@ -30,7 +30,7 @@ from .params import INJECTABLES, Crossing, Site, Stays, by_name
 from .signals import BailSignal, SuspendSignal
 
 if TYPE_CHECKING:
-    from .engine import Scope
+    from .execution import Scope
 
 __all__ = ["as_remote", "item_scope", "nested_executor", "remote_problems", "run_on_worker",
            "run_remote", "top_executor"]

@@ -20,7 +20,7 @@ from ..errors import describe_field_errors, field_errors_from_pydantic
 from .description import fingerprint, walk
 
 if TYPE_CHECKING:
-    from .engine import Execution
+    from .execution import Execution
 
 __all__ = ["Place", "current_places", "replay_problems", "stored_places"]
 

@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from pydantic_core import to_json
 
-from .codec import Unstorable, to_stored
+from .codec import Unstorable, from_stored, to_stored
+from .events import STEP_RESULT, STEP_START
 from .keys import strip_items
 from .params import Site
 from .schema import json_shape
@@ -38,10 +40,11 @@ from .schema import json_shape
 if TYPE_CHECKING:
     from ..storage.base import Store
     from ..storage.cache import CacheEntry
-    from .engine import Execution, Scope
+    from .execution import Execution, Scope
+    from .results import StepResult
 
-__all__ = ["Taken", "cache_on", "default_cache", "find", "read_digests",
-           "set_default_cache", "take"]
+__all__ = ["MISS", "Taken", "cache_on", "default_cache", "effects_of", "find", "read_digests",
+           "reuse_entry", "set_default_cache", "take"]
 
 _default_cache = False
 
@@ -180,3 +183,49 @@ def schema_digest(step: Any) -> str:
     """The digest of a step's input and output schemas (part of its fingerprint; also what
     ``core.changes`` keeps per step of a stored run)."""
     return _schema_digest(step)
+
+
+# -- a hit: the step finishes with the stored output --------------------------------------------
+
+
+MISS: Any = object()
+"""What ``reuse_entry`` returns when the entry's output no longer validates."""
+
+
+def reuse_entry(scope: Scope, step: Any, sr: StepResult, key: str, display: str,
+           path: tuple[str, ...], value: Any, entry: CacheEntry) -> Any:
+    """Finish ``step`` with the output of an earlier execution (``entry``) instead of
+    running it; ``MISS`` if that output no longer validates."""
+    ex = scope.execution
+    try:
+        out = from_stored(step.output_schema, entry.output)
+    except ValidationError:
+        return MISS
+    if entry.effects:  # the state it set, set again
+        schema = ex.workflow.state_schema
+        state = entry.effects[_STATE]
+        ex.set_state(from_stored(schema, state) if schema is not None else state)
+    sr.output = out
+    sr.status = "success"
+    sr.attempts = 0
+    sr.cached_from = entry.cached_from
+    sr.ended_at = sr.started_at
+    if ex.observed:
+        ex.emit(STEP_START, path, {"payload": value, "resumed": False, "cached": True},
+                sr.started_at)
+        ex.emit(STEP_RESULT, path,
+                {"status": "success", "output": out, "attempts": 0, "cached": True}, sr.ended_at)
+    if key != display:
+        ex.record(key, {"status": "success", "output": out})
+    return out
+
+
+def effects_of(ex: Execution, step: Any, state_before: Any) -> dict[str, Any]:
+    """What a step did besides its output, replayed when it is reused: the state it set
+    (only if it called ``set_state``: each call puts a new object in ``ex.state``)."""
+    if not step.signature.sets_state or ex.state is state_before:
+        return {}
+    return {_STATE: to_stored(ex.state)}
+
+
+_STATE = "new_state"  # CacheEntry.effects: the state a step set

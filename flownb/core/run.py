@@ -24,23 +24,13 @@ from ..errors import (
     field_errors_from_pydantic,
 )
 from . import clock, keys
+from .breakpoints import at_breakpoint
 from .changes import changes, current_prints, refresh_prints
 from .codec import DEEP, Unstorable, from_stored, to_stored
 from .context import RuntimeContext
-from .engine import (
-    CANCELED,
-    FAILED,
-    RUNNING,
-    SUCCESS,
-    SUSPENDED,
-    Execution,
-    Scope,
-    StepFailed,
-    Suspended,
-    at_breakpoint,
-    run_entries,
-)
+from .engine import StepFailed, Suspended, run_entries
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
+from .execution import CANCELED, FAILED, RUNNING, SUCCESS, SUSPENDED, Execution, Scope
 from .feed import RunFeed
 from .fork import PENDING, apply_migrations, fork_run
 from .recorder import Recorder, hydrate

@@ -485,7 +485,7 @@ class RunView(anywidget.AnyWidget):
         failed, suspended itself or was canceled; not a step still pending, running,
         skipped, paused at its breakpoint, or a foreach as a whole: fork one of its items).
         """
-        from ..core.engine import is_breakpoint_pause
+        from ..core.breakpoints import is_breakpoint_pause
         from ..core.keys import strip_items
 
         run = self.run
@@ -539,7 +539,7 @@ class RunView(anywidget.AnyWidget):
     @property
     def breakpoints(self) -> list[str]:
         """The paths of the steps the run is paused before at a breakpoint now."""
-        from ..core.engine import is_breakpoint_pause
+        from ..core.breakpoints import is_breakpoint_pause
 
         run = self.run
         if run is None or run.status != "suspended":

@@ -157,7 +157,7 @@ def cmd_resume(args: argparse.Namespace, io: Io) -> int:
     run = wf.create_run(run_id=snap.run_id)
     interactive = sys.stdin.isatty()
     asker = io.err if args.json else io.out
-    from ..core.engine import is_breakpoint_pause
+    from ..core.breakpoints import is_breakpoint_pause
 
     step, target = _pick_step(run, args.step, asker if interactive else None)
     result_of = run.steps.get(step)

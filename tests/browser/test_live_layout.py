@@ -275,9 +275,9 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     inspector = small.locator(".flownb-inspector")
     expect(inspector).to_be_visible()
     expect(inspector).to_contain_text("HELLO!")
-    fork = inspector.locator(".flownb-fork")  # its place kept until exploring (issue 17)
-    expect(fork).to_be_disabled()
-    expect(fork).to_have_attribute("title", re.compile("issue 17"))
+    fork = inspector.locator(".flownb-fork")  # a step that ran can be forked from (§3d)
+    expect(fork).to_be_enabled()
+    expect(fork).to_have_attribute("title", re.compile("runs this step again"))
     screenshot(small, f"live-small-{theme}")
     small.locator('.flownb-tab[data-tab="timeline"]').click()
     expect(small.locator(".flownb-gantt-row")).to_have_count(2)  # one bar per step
