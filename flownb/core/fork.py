@@ -50,6 +50,7 @@ def fork_run(run: Run, step: Any, *, input_data: Any, resume_data: Any, state: A
              no_input: Any) -> Run:
     """``run.fork(...)``: build, check and store the fork; return it (not started)."""
     from ..errors import FlownbError
+    from .continuing import check_definition
     from .recorder import stored_record
     from .run import Run
 
@@ -66,7 +67,7 @@ def fork_run(run: Run, step: Any, *, input_data: Any, resume_data: Any, state: A
     child._graph = fork.graph
     child._load(fork)
     changed = apply_migrations(child, migrate)
-    child._check_definition("fork")
+    check_definition(child, "fork")
     for display in changed[0]:
         fork.steps[display] = stored_record(child._ex.steps[display])
     for key in changed[1]:

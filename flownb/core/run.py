@@ -15,8 +15,6 @@ from ..errors import (
     ConcurrentRunError,
     FlownbError,
     InputValidationError,
-    ResumeError,
-    ResumeValidationError,
     RunNotFoundError,
     StorageError,
     WorkflowDefinitionError,
@@ -24,17 +22,23 @@ from ..errors import (
     field_errors_from_pydantic,
 )
 from . import clock, keys
-from .breakpoints import at_breakpoint
-from .changes import changes, current_prints, refresh_prints
+from .changes import changes, current_prints
 from .codec import DEEP, Unstorable, from_stored, to_stored
 from .context import RuntimeContext
+from .continuing import (
+    NO_INPUT,
+    prepare_fork_start,
+    prepare_restart,
+    prepare_resume,
+    resolve_suspended,
+    unstorable_fields,
+)
 from .engine import StepFailed, Suspended, run_entries
 from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
 from .execution import CANCELED, FAILED, RUNNING, SUCCESS, SUSPENDED, Execution, Scope
 from .feed import RunFeed
-from .fork import PENDING, apply_migrations, fork_run
+from .fork import PENDING, fork_run
 from .recorder import Recorder, hydrate
-from .replay import replay_problems
 from .results import StepResult, WorkflowResult
 from .schema import validate
 
@@ -47,7 +51,6 @@ __all__ = ["Run"]
 log = logging.getLogger("flownb")
 
 Watcher = Callable[[Event], Any]
-_NO_INPUT: Any = object()  # resume(): no input_data given
 
 
 class Run:
@@ -175,7 +178,7 @@ class Run:
         ``step=``); what a resume form or prompt needs: ``Step.resume_schema`` says what to
         ask, ``run.steps[path].suspend_payload`` what the step said. Raises ``ResumeError``
         (listing the suspended steps) when it names none, or several."""
-        display, _key = self._resolve(step)
+        display, _key = resolve_suspended(self, step)
         return display, self._ex.step_by_display(display)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -271,7 +274,7 @@ class Run:
                        cache: bool | None = None) -> None:
         wf = self.workflow
         if self.status == PENDING and self.parent_run_id is not None and not self._ex.active:
-            self._prepare_fork_start(input_data, runtime_context, initial_state, breakpoints,
+            prepare_fork_start(self, input_data, runtime_context, initial_state, breakpoints,
                                      cache)
             return
         if self.status != "pending" or self._ex.active:
@@ -341,7 +344,7 @@ class Run:
         wf = self.workflow
         return InputValidationError(
             f"invalid {what} for workflow '{wf.id}': it cannot be stored as JSON: "
-            f"{exc.describe()}", workflow_id=wf.id, field_errors=_unstorable_fields(exc))
+            f"{exc.describe()}", workflow_id=wf.id, field_errors=unstorable_fields(exc))
 
     def _initial_state(self, initial_state: Any) -> Any:
         schema = self.workflow.state_schema
@@ -374,7 +377,7 @@ class Run:
     # -- resuming -----------------------------------------------------------------------------
 
     async def resume(self, resume_data: Any = None, step: Any = None, *,
-                     input_data: Any = _NO_INPUT,
+                     input_data: Any = NO_INPUT,
                      runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                      migrate: Mapping[str, Callable[[Any], Any]] | None = None,
                      ) -> WorkflowResult:
@@ -390,193 +393,18 @@ class Run:
         validated by its current schema) to carry the run across a schema change (§4b).
         """
         with self._naming_storage():
-            self._prepare_resume(resume_data, step, runtime_context, input_data, migrate)
+            prepare_resume(self, resume_data, step, runtime_context, input_data, migrate)
         return await self._drive(resumed=True)
 
     def stream_resume(self, resume_data: Any = None, step: Any = None, *,
-                      input_data: Any = _NO_INPUT,
+                      input_data: Any = NO_INPUT,
                       runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                       migrate: Mapping[str, Callable[[Any], Any]] | None = None,
                       ) -> AsyncIterator[Event]:
         """``resume`` as a stream of the resumed part's events."""
         with self._naming_storage():
-            self._prepare_resume(resume_data, step, runtime_context, input_data, migrate)
+            prepare_resume(self, resume_data, step, runtime_context, input_data, migrate)
         return self._stream(lambda: self._drive(resumed=True))
-
-    def _prepare_resume(self, resume_data: Any, step: Any, runtime_context: Any,
-                        input_data: Any = _NO_INPUT,
-                        migrate: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
-        wf = self.workflow
-        if self._ex.active:
-            raise ConcurrentRunError(
-                f"run '{self.run_id}' of workflow '{wf.id}' is executing right now; wait for "
-                "it before resuming", workflow_id=wf.id, run_id=self.run_id)
-        # Never started here, and (asking the store) not elsewhere either.
-        if self.status == "pending" and (self.store is None
-                                         or self.store.load(self.run_id) is None):
-            raise RunNotFoundError(
-                f"run '{self.run_id}' of workflow '{wf.id}' was never started, so there "
-                "is nothing to resume", workflow_id=wf.id, run_id=self.run_id)
-        if self.store is not None and not self._fresh:
-            # Another process may have moved the run on; the claim below would catch a
-            # stale view anyway, but reloading gives the precise error (not suspended).
-            self._load(self._fetch())
-        self._fresh = False
-        if self.status == RUNNING:
-            raise ConcurrentRunError(
-                f"run '{self.run_id}' of workflow '{wf.id}' is running (another resume or "
-                "process holds it); if the process running it died, call run.restart()",
-                workflow_id=wf.id, run_id=self.run_id)
-        if self.status != SUSPENDED:
-            raise ResumeError(
-                f"run '{self.run_id}' of workflow '{wf.id}' is {self.status}, not suspended; "
-                "only a suspended run can be resumed", workflow_id=wf.id, run_id=self.run_id)
-        display, key = self._resolve(step)
-        target = self._ex.step_by_display(display)
-        schema = getattr(target, "resume_schema", None)
-        data = resume_data
-        if at_breakpoint(self._ex, key, display):
-            data = self._continue_data(display, target, resume_data, input_data)
-        elif input_data is not _NO_INPUT:
-            raise ResumeError(
-                f"run '{self.run_id}' of workflow '{wf.id}': step '{display}' suspended "
-                "itself, so it takes resume_data; input_data continues only a step paused "
-                "at its breakpoint", workflow_id=wf.id, run_id=self.run_id)
-        elif schema is not None:
-            try:
-                data = validate(schema, resume_data)
-            except ValidationError as exc:
-                errors = field_errors_from_pydantic(exc)
-                raise ResumeValidationError(
-                    f"invalid resume data for step '{display}' of workflow '{wf.id}': "
-                    f"{describe_field_errors(errors)} (the run is still suspended)",
-                    workflow_id=wf.id, step_path=display, run_id=self.run_id,
-                    field_errors=errors) from None
-        if self.store is not None:
-            try:
-                to_stored(data)
-            except Unstorable as exc:
-                raise ResumeValidationError(
-                    f"invalid resume data for step '{display}' of workflow '{wf.id}': it "
-                    f"cannot be stored as JSON: {exc.describe()} (the run is still "
-                    "suspended)", workflow_id=wf.id, step_path=display, run_id=self.run_id,
-                    field_errors=_unstorable_fields(exc)) from None
-        migrated = self._migrate(migrate)
-        if self.store is not None:
-            self._check_definition("resume")
-        if runtime_context is not None:
-            self._ex.runtime_context = RuntimeContext.of(runtime_context)
-        self._ex.targets = {key: data}
-        if self.store is not None:
-            refresh_prints(self._ex)
-            recorder = self._claimer(migrated)
-            try:
-                recorder.claim()  # one writer wins
-            except BaseException:
-                self._ex.targets = {}
-                raise
-            self._recorder = recorder
-        self.status = RUNNING
-
-    def _migrate(self, migrate: Mapping[str, Callable[[Any], Any]] | None,
-                 ) -> tuple[list[str], list[str]]:
-        """Apply ``migrate=`` (``core.fork.apply_migrations``) to the loaded run; on an
-        error the stored run is unchanged and this object is reloaded from it."""
-        if not migrate:
-            return [], []
-        try:
-            return apply_migrations(self, migrate)
-        except BaseException:
-            if self.store is not None:
-                self._load(self._fetch())
-            raise
-
-    def _claimer(self, migrated: tuple[list[str], list[str]]) -> Recorder:
-        """The recorder that claims the run, with the outputs ``migrate=`` converted in its
-        change log (so the claim writes them)."""
-        assert self.store is not None
-        recorder = Recorder(self.store, self._ex, self._version, self.origin)
-        for display in migrated[0]:
-            recorder.step_changed(display)
-        for key in migrated[1]:
-            recorder.journal_changed(key)
-        return recorder
-
-    def _continue_data(self, display: str, target: Any, resume_data: Any,
-                       input_data: Any) -> dict[str, Any]:
-        """What continues a step paused at its breakpoint: ``{}`` (its own input) or
-        ``{"input": ...}`` (validated against the step's input schema, storable)."""
-        wf = self.workflow
-        if resume_data is not None:
-            raise ResumeError(
-                f"run '{self.run_id}' of workflow '{wf.id}': step '{display}' is paused at "
-                "its breakpoint and has not run yet, so it takes no resume_data; continue it "
-                f"with run.resume(step='{display}') or with other input through "
-                f"run.resume(step='{display}', input_data=...)", workflow_id=wf.id,
-                run_id=self.run_id)
-        if input_data is _NO_INPUT:
-            return {}
-        try:
-            value = validate(target.input_schema, input_data)
-        except ValidationError as exc:
-            errors = field_errors_from_pydantic(exc)
-            raise InputValidationError(
-                f"invalid input for step '{display}' of workflow '{wf.id}': "
-                f"{describe_field_errors(errors)} (the run is still paused at its "
-                "breakpoint)", workflow_id=wf.id, step_path=display,
-                field_errors=errors) from None
-        if self.store is not None:
-            self._storable(value, f"input of step '{display}'")
-        return {"input": value}
-
-    def _check_definition(self, action: str) -> None:
-        """Before claiming: does the stored run still fit the current definition? Raises
-        ``WorkflowDefinitionError`` naming each step and field; the run stays untouched."""
-        problems = replay_problems(self._ex, self._graph)
-        if not problems:
-            return
-        wf = self.workflow
-        raise WorkflowDefinitionError(
-            f"cannot {action} run '{self.run_id}': the definition of workflow '{wf.id}' "
-            "changed since it was stored, and what it stored no longer fits: "
-            + "; ".join(problems) + ". The stored run is unchanged; continue it with a "
-            "definition that fits (for example the one that made it).",
-            problems=problems, workflow_id=wf.id, run_id=self.run_id)
-
-    def _resolve(self, step: Any) -> tuple[str, str]:
-        """The (display path, journal key) of the suspended step ``step`` names."""
-        wf = self.workflow
-        suspended = self._ex.suspended
-        listing = ", ".join(f"'{p}'" for p in suspended) or "none"
-
-        def fail(text: str) -> ResumeError:
-            return ResumeError(f"run '{self.run_id}' of workflow '{wf.id}': {text} "
-                               f"(suspended: {listing})", workflow_id=wf.id,
-                               run_id=self.run_id)
-
-        if step is None:
-            if len(suspended) == 1:
-                display = next(iter(suspended))
-                return display, suspended[display]
-            raise fail("several steps are suspended; pass step= to say which")
-        if isinstance(step, (list, tuple)):
-            name = ".".join(str(p) for p in step)
-        elif isinstance(step, str):
-            name = step
-        elif hasattr(step, "id"):
-            name = step.id
-        else:
-            raise fail(f"step= must be a Step, an id or a path, not {type(step).__name__}")
-        if name in suspended:
-            return name, suspended[name]
-        matches = [p for p in suspended if p.startswith((name + ".", name + "["))]
-        if not matches:
-            matches = [p for p in suspended if p.rsplit(".", 1)[-1].split("[", 1)[0] == name]
-        if len(matches) == 1:
-            return matches[0], suspended[matches[0]]
-        if matches:
-            raise fail(f"'{name}' matches several suspended steps; name one")
-        raise fail(f"step '{name}' is not suspended")
 
     async def restart(self, *, runtime_context: RuntimeContext | Mapping[str, Any] | None = None,
                       migrate: Mapping[str, Callable[[Any], Any]] | None = None,
@@ -587,46 +415,7 @@ class Run:
         Call it only when the process that ran it is gone.
         """
         with self._naming_storage():
-            wf = self.workflow
-            if self.store is None:
-                raise ResumeError(f"workflow '{wf.id}' keeps no stored runs; nothing to restart",
-                                  workflow_id=wf.id, run_id=self.run_id)
-            if self._ex.active:
-                raise ConcurrentRunError(f"run '{self.run_id}' is executing in this process",
-                                         workflow_id=wf.id, run_id=self.run_id)
-            snap = self._fetch()
-            self._load(snap)
-            if snap.status != RUNNING:
-                raise ResumeError(
-                    f"run '{self.run_id}' of workflow '{wf.id}' is {snap.status}; restart() "
-                    "continues only a run whose process died while it was running",
-                    workflow_id=wf.id, run_id=self.run_id)
-            migrated = self._migrate(migrate)
-            self._check_definition("restart")
-            self._ex.targets = {}
-            for key, data in self._ex.stored_targets.items():
-                display = next((d for d, k in self._ex.suspended.items() if k == key), key)
-                step = self._ex.step_by_display(display)
-                schema = getattr(step, "resume_schema", None)
-                if at_breakpoint(self._ex, key, display):
-                    schema = None  # {"input": ...}: the step validates its input itself
-                try:
-                    self._ex.targets[key] = (from_stored(schema, data) if schema is not None
-                                             else data)
-                except ValidationError as exc:
-                    fields = describe_field_errors(field_errors_from_pydantic(exc))
-                    raise WorkflowDefinitionError(
-                        f"cannot restart run '{self.run_id}': the resume data stored for step "
-                        f"'{display}' no longer matches its resume_schema ({fields}); the "
-                        "stored run is unchanged", workflow_id=wf.id, run_id=self.run_id,
-                        step_path=display) from None
-            if runtime_context is not None:
-                self._ex.runtime_context = RuntimeContext.of(runtime_context)
-            refresh_prints(self._ex)
-            recorder = self._claimer(migrated)
-            recorder.claim()
-            self._recorder = recorder
-            self.status = RUNNING
+            prepare_restart(self, runtime_context, migrate)
         return await self._drive(resumed=True)
 
     # -- forking --------------------------------------------------------------------------------
@@ -637,7 +426,7 @@ class Run:
         """A new run that starts again at ``step`` (SPEC §3d): stored, not started; this run
         never changes. What this run recorded before ``step`` is copied, not re-run;
         ``step`` runs again with ``input_data`` (default: its original input) and ``state``
-        (default: the state stored with this run); what follows runs with the current
+        (default: the state it saw); what follows runs with the current
         definition. ``resume_data`` answers ``step`` if it suspends. ``await
         fork.start()`` runs it.
 
@@ -645,40 +434,9 @@ class Run:
         >>> result = await fork.start()                                 # doctest: +SKIP
         """
         with self._naming_storage():
-            return fork_run(self, step, input_data=_NO_INPUT if input_data is None
+            return fork_run(self, step, input_data=NO_INPUT if input_data is None
                             else input_data, resume_data=resume_data, state=state,
-                            run_id=run_id, migrate=migrate, no_input=_NO_INPUT)
-
-    def _prepare_fork_start(self, input_data: Any, runtime_context: Any, initial_state: Any,
-                            breakpoints: Iterable[str] | str | None,
-                            cache: bool | None) -> None:
-        """``start()`` of a stored fork: claim it (one start wins) and run it from its copy."""
-        wf = self.workflow
-        if input_data is not None or initial_state is not None:
-            raise FlownbError(
-                f"run '{self.run_id}' of workflow '{wf.id}' is a fork of run "
-                f"'{self.parent_run_id}': it has its input and state; start() it without "
-                "input_data and initial_state (give them to fork())", workflow_id=wf.id,
-                run_id=self.run_id)
-        ex = self._ex
-        ex.breakpoints = self._breakpoints(breakpoints)
-        if cache is not None:
-            ex.cache = cache
-        if runtime_context is not None:
-            ex.runtime_context = RuntimeContext.of(runtime_context)
-        ex.targets = {}
-        for key, data in ex.stored_targets.items():
-            step = ex.step_by_display(keys.node_path(key))
-            schema = getattr(step, "resume_schema", None)
-            ex.targets[key] = from_stored(schema, data) if schema is not None else data
-        if self.store is not None:
-            self._fresh = False
-            refresh_prints(ex)
-            recorder = Recorder(self.store, ex, self._version, self.origin)
-            recorder.status = RUNNING
-            recorder.claim()  # one start wins
-            self._recorder = recorder
-        self.status = RUNNING
+                            run_id=run_id, migrate=migrate, no_input=NO_INPUT)
 
     # -- cancelling -----------------------------------------------------------------------------
 
@@ -835,9 +593,6 @@ class Run:
 _NOT_STORED: Any = object()
 
 
-def _unstorable_fields(exc: Unstorable) -> list[dict[str, Any]]:
-    return [{"field": exc.path or "(root)", "type": "unstorable",
-             "message": f"cannot be stored as JSON: it {exc.reason}"}]
 
 
 class _AsyncWatcher:
