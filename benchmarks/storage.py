@@ -11,18 +11,26 @@ fill with tables and runs; a local server: ``tests/postgres_server.py`` starts o
 100-step chain on ``PostgresStore`` against one PostgreSQL commit of a small row per step,
 and 100 runs x 10 steps started together against the same runs one by one (group commit), and
 a suspended run reattached by id and resumed to the end, beside one commit.
+
+A watcher of an idle stored run (``storage.base.watch_versions``, what ``RunView(run_id)``
+and ``flownb watch`` follow a run with): the process's CPU time over a few seconds of
+watching, as a share of one core, beside an event loop that only sleeps as long.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from flownb import create_step, create_workflow
 from flownb.storage import SQLiteStore
+from flownb.storage.base import watch_versions
 
 from .common import Row, paired
 
@@ -127,7 +135,45 @@ def _postgres_rows(quick: bool) -> list[Row]:
 
 
 def rows(quick: bool) -> list[Row]:
-    return _sqlite_rows(quick) + _postgres_rows(quick)
+    return [*_sqlite_rows(quick), _idle_watch_row(quick), *_postgres_rows(quick)]
+
+
+async def _cpu_share(seconds: float, watch: Any = None) -> float:
+    """% of one core this process used over ``seconds`` of wall time: watching, or idle."""
+    task = asyncio.ensure_future(_drain(watch)) if watch is not None else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    used = (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return used
+
+
+async def _drain(versions: Any) -> None:
+    async for _ in versions:
+        raise AssertionError("the idle run changed")
+
+
+def _idle_watch_row(quick: bool) -> Row:
+    seconds, reps = (1.0, 2) if quick else (4.0, 5)
+    with tempfile.TemporaryDirectory(prefix="flownb-bench-") as tmp:
+        store = SQLiteStore(Path(tmp) / "idle.db")
+        try:
+            wf = create_workflow(id="idle", input_schema=str, output_schema=str,
+                                 storage=store).then(
+                create_step(id="same", input_schema=str, output_schema=str, execute=_same))
+            run = wf.commit().create_run()
+            asyncio.run(run.start("x"))
+            version = store.version_of(run.run_id)
+            got, floor = paired(
+                lambda: _cpu_share(seconds, watch_versions(store, run.run_id, version)),
+                lambda: _cpu_share(seconds), reps, warm_up=False)
+        finally:
+            store.close()
+    return Row("watching an idle run, SQLite (4 checks a second)", "% of a core", got,
+               "a loop that only sleeps", floor, "<= 1% of a core", show_ratio=False)
 
 
 def _sqlite_rows(quick: bool) -> list[Row]:

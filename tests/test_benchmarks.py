@@ -26,6 +26,7 @@ ROWS = (
     "import flownb + build a workflow",
     "each value stored once: 1 MB string through 3 steps, SQLite",
     "time of that run (1 MB string through 3 steps, SQLite)",
+    "watching an idle run, SQLite",
     "fully reused 100-step chain, SQLite",
     "100-step chain, reuse on, every step a miss, SQLite",
     "notebook 07 pipeline re-run after editing its last step, reuse",
