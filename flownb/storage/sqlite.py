@@ -113,6 +113,9 @@ class SQLiteStore(Store):
             self._conn = self._connect()
         except sqlite3.Error as exc:
             raise self._fault(exc, "opening") from exc
+        # The writes' cursor, kept: ``Connection.execute`` makes (and drops) a cursor per
+        # statement, a few microseconds of a step's write of four statements.
+        self._cur = self._conn.cursor()
         try:
             self._open()
         except BaseException:
@@ -147,6 +150,7 @@ class SQLiteStore(Store):
             with suppress(sqlite3.Error):
                 self._conn.close()  # rolls back what is open
             self._conn = self._connect()
+            self._cur = self._conn.cursor()
         self._stale = False
 
     def _open(self) -> None:
@@ -397,19 +401,19 @@ class SQLiteStore(Store):
             try:
                 if self._stale:
                     self._recover()
-                conn = self._conn
-                conn.execute("BEGIN IMMEDIATE")
+                conn, cur = self._conn, self._cur
+                cur.execute("BEGIN IMMEDIATE")
                 try:
                     if len(changes) == 1:
-                        results = [_apply(conn, changes[0])]
+                        results = [_apply(conn, cur, changes[0])]
                     else:
-                        results = _apply_many(conn, changes)
+                        results = _apply_many(conn, cur, changes)
                     if caches is not None:
                         entries = [row for result, rows in zip(results, caches, strict=True)
                                    if isinstance(result, int) for row in rows]
                         if entries:
-                            conn.executemany(sql.INSERT_CACHE, entries)
-                    conn.execute("COMMIT")
+                            cur.executemany(sql.INSERT_CACHE, entries)
+                    cur.execute("COMMIT")
                 except BaseException:
                     self._rollback(conn)
                     raise
@@ -538,37 +542,49 @@ _Change = tuple[str, int, str, tuple[Any, ...], tuple[str, str | None, str] | No
 def _change(run_id: str, expected_version: int, status: str | None, updated_at: float,
             meta: Mapping[str, Any] | None, steps: Mapping[str, Mapping[str, Any]],
             journal: Mapping[str, Mapping[str, Any]]) -> _Change:
+    shares: _Shares = []
+    if status is None and meta is None:  # the usual write: a step's records
+        return (run_id, expected_version, _UPDATE_PLAIN, (updated_at, run_id, expected_version),
+                None, _record_rows(run_id, expected_version + 1, steps, journal, shares),
+                shares)
     params = (*((status,) if status is not None else ()), updated_at,
               *((suspended_json(meta),) if meta is not None else ()), run_id,
               expected_version)
-    shares: _Shares = []
     return (run_id, expected_version, sql.UPDATE_RUN[status is not None, meta is not None],
             params, None if meta is None else (*_stored(as_dict(meta), shares), run_id),
             _record_rows(run_id, expected_version + 1, steps, journal, shares), shares)
 
 
-def _apply(conn: sqlite3.Connection, change: _Change) -> int | FlownbError:
-    """Write one change inside the caller's transaction if the run is still at its
-    expected version: the new version; else the error, and nothing of it written."""
+_UPDATE_PLAIN = sql.UPDATE_RUN[False, False]
+
+
+def _apply(conn: sqlite3.Connection, cur: sqlite3.Cursor,
+           change: _Change) -> int | FlownbError:
+    """Write one change inside the caller's transaction (``cur``: a cursor of ``conn``)
+    if the run is still at its expected version: the new version; else the error, and
+    nothing of it written."""
     run_id, expected_version, header, params, meta, records, shares = change
-    if conn.execute(header, params).rowcount == 0:
-        row = conn.execute(sql.SELECT_VERSION, (run_id,)).fetchone()
+    if cur.execute(header, params).rowcount == 0:
+        row = cur.execute(sql.SELECT_VERSION, (run_id,)).fetchone()
         if row is None:
             return run_not_found(run_id)
         return version_conflict(run_id, expected_version, row[0])
     if shares:  # before the rows that refer to them (see sqlite_layout)
         share(conn, shares)
     if meta is not None:
-        conn.execute(sql.UPDATE_META, meta)
+        cur.execute(sql.UPDATE_META, meta)
+    if len(records) == 2:
+        first, second = records
+        if len(first) == 5 and len(second) == 5 and first[1] == second[1] == "step":
+            # The usual write: the step that finished and the one starting, in one statement.
+            cur.execute(sql.UPSERT_TWO_STEPS, (run_id, first[2], first[3], first[4],
+                                               second[2], second[3], second[4]))
+            return expected_version + 1
     if len(records) == 1:
-        record = records[0]
-        if conn.execute(sql.INSERT_RECORD[len(record)], record).rowcount == 0:
-            conn.execute(sql.REWRITE_RECORD[len(record)], record)
-    else:
+        cur.execute(sql.UPSERT_RECORD[len(records[0])], records[0])
+    elif records:
         for rows in _by_length(records):
-            if conn.executemany(sql.INSERT_RECORD[len(rows[0])], rows).rowcount < len(rows):
-                # Some keys were there already.
-                conn.executemany(sql.REWRITE_RECORD[len(rows[0])], rows)
+            cur.executemany(sql.UPSERT_RECORD[len(rows[0])], rows)
     return expected_version + 1
 
 
@@ -623,7 +639,8 @@ def _insert_many(conn: sqlite3.Connection, news: list[_NewRun]) -> list[FlownbEr
     return results
 
 
-def _apply_many(conn: sqlite3.Connection, changes: list[_Change]) -> list[int | FlownbError]:
+def _apply_many(conn: sqlite3.Connection, cur: sqlite3.Cursor,
+                changes: list[_Change]) -> list[int | FlownbError]:
     """``_apply`` for a batch of changes of different runs (a group commit), in a few
     statements for the whole batch: the versions read at once, then each kind of row
     written with one ``executemany``. Inside the caller's write transaction the versions
@@ -631,8 +648,8 @@ def _apply_many(conn: sqlite3.Connection, changes: list[_Change]) -> list[int | 
     applied change by change (each must see the one before)."""
     run_ids = [change[0] for change in changes]
     if len(set(run_ids)) < len(run_ids):
-        return [_apply(conn, change) for change in changes]
-    stored = dict(conn.execute(sql.SELECT_VERSIONS, (dumps_json(run_ids),)).fetchall())
+        return [_apply(conn, cur, change) for change in changes]
+    stored = dict(cur.execute(sql.SELECT_VERSIONS, (dumps_json(run_ids),)).fetchall())
     results: list[int | FlownbError] = []
     headers: dict[str, list[tuple[Any, ...]]] = {}
     metas: list[tuple[str, str | None, str]] = []
@@ -653,14 +670,13 @@ def _apply_many(conn: sqlite3.Connection, changes: list[_Change]) -> list[int | 
         records.extend(rows)
         shares.extend(shared)
     for header, rows in headers.items():
-        conn.executemany(header, rows)
+        cur.executemany(header, rows)
     if shares:  # before the rows that refer to them (see sqlite_layout)
         share(conn, shares)
     if metas:
-        conn.executemany(sql.UPDATE_META, metas)
+        cur.executemany(sql.UPDATE_META, metas)
     for group in _by_length(records):
-        if conn.executemany(sql.INSERT_RECORD[len(group[0])], group).rowcount < len(group):
-            conn.executemany(sql.REWRITE_RECORD[len(group[0])], group)  # keys already there
+        cur.executemany(sql.UPSERT_RECORD[len(group[0])], group)
     return results
 
 
@@ -707,19 +723,18 @@ def _record_rows(
     journal: Mapping[str, Mapping[str, Any]],
     shares: _Shares,
 ) -> list[_Record]:
-    base = version << _SEQ_SHIFT
-    if len(steps) == 1 and not journal:  # the usual write: the step that just finished
-        for key, data in steps.items():
-            data = as_dict(data)
+    seq = version << _SEQ_SHIFT
+    rows: list[_Record] = []
+    for kind, records in (("step", steps), ("journal", journal)) if journal else (
+            ("step", steps),):
+        for key, data in records.items():
+            if type(data) is not dict:
+                data = dict(data)
             text = dumps_json(data)
-            if len(text) < INLINE_LIMIT:  # split's first test, without its call
-                return [(run_id, "step", key, base, text)]
-            return [_record(run_id, "step", key, base, data, shares, text)]
-    rows = [_record(run_id, "step", key, base + i, as_dict(data), shares)
-            for i, (key, data) in enumerate(steps.items())]
-    offset = base + len(rows)
-    rows.extend(_record(run_id, "journal", key, offset + i, as_dict(data), shares)
-                for i, (key, data) in enumerate(journal.items()))
+            # split's first test, without its call: a small record is held whole
+            rows.append((run_id, kind, key, seq, text) if len(text) < INLINE_LIMIT
+                        else _record(run_id, kind, key, seq, data, shares, text))
+            seq += 1
     return rows
 
 

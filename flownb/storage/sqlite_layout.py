@@ -206,24 +206,38 @@ INSERT_BODY = """INSERT INTO run_bodies (run_id, input, input_refs, graph, graph
     VALUES (?, ?, ?, ?, ?)"""
 INSERT_META = "INSERT INTO run_meta (run_id, meta, refs) VALUES (?, ?, ?)"
 
-# A record is inserted, or, if its key is there already, rewritten by a second statement
-# with the same parameters (it keeps its ``seq``, so its place; ``seq < ?4`` skips a row
-# the first one just inserted). Not one upsert: an upsert carries the rewrite trigger's
-# program into every insert. By the record row's length: 5 for a record held whole
-# (``refs`` NULL, written in the statement: binding ``None`` costs the Python driver an
-# adapter lookup, half a microsecond per step), 6 with its references.
+# A new run's records: inserted (``insert``, ``insert_many``). By the record row's length:
+# 5 for a record held whole (``refs`` NULL, written in the statement: binding ``None``
+# costs the Python driver an adapter lookup, half a microsecond per step), 6 with its
+# references.
 INSERT_RECORD = {
     5: """INSERT INTO run_records (run_id, kind, key, seq, data, refs)
         VALUES (?1, ?2, ?3, ?4, ?5, NULL) ON CONFLICT (run_id, kind, key) DO NOTHING""",
     6: """INSERT INTO run_records (run_id, kind, key, seq, data, refs)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, kind, key) DO NOTHING""",
 }
-REWRITE_RECORD = {
-    5: """UPDATE run_records SET data = ?5, refs = NULL
-        WHERE run_id = ?1 AND kind = ?2 AND key = ?3 AND seq < ?4""",
-    6: """UPDATE run_records SET data = ?5, refs = ?6
-        WHERE run_id = ?1 AND kind = ?2 AND key = ?3 AND seq < ?4""",
+# An update's records: each inserted, or, if its key is there already, rewritten in place
+# (it keeps its ``seq``, so its place), in one statement. The rewrite names ``refs``, so
+# ``run_records_rewritten`` lets go of what the old row referred to (the writer counted
+# the new row's references first, ``share``). One upsert, rather than an insert that
+# skips existing keys and an update of those: a step's write usually holds the finished
+# step (there already, written as running when it started) and the next one starting (new),
+# so the two statements would each run for both rows; an upsert seeks each key once (and
+# its trigger program costs a few hundred instructions, not a statement).
+UPSERT_RECORD = {
+    5: """INSERT INTO run_records (run_id, kind, key, seq, data, refs)
+        VALUES (?1, ?2, ?3, ?4, ?5, NULL) ON CONFLICT (run_id, kind, key)
+        DO UPDATE SET data = excluded.data, refs = NULL""",
+    6: """INSERT INTO run_records (run_id, kind, key, seq, data, refs)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, kind, key)
+        DO UPDATE SET data = excluded.data, refs = excluded.refs""",
 }
+# The usual write of one run, two step records held whole (the step that finished, the
+# one starting): one statement, one call into the driver, rather than an ``executemany``.
+# Parameters: run_id, then key, seq, data of each record.
+UPSERT_TWO_STEPS = """INSERT INTO run_records (run_id, kind, key, seq, data, refs)
+    VALUES (?1, 'step', ?2, ?3, ?4, NULL), (?1, 'step', ?5, ?6, ?7, NULL)
+    ON CONFLICT (run_id, kind, key) DO UPDATE SET data = excluded.data, refs = NULL"""
 
 # One statement per combination of (status given, meta given): a column named in SET is
 # rewritten, and rewriting `status` also rewrites its index, so unchanged columns are left
