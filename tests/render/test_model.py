@@ -344,3 +344,65 @@ def test_small_helpers() -> None:
     assert preview({str(i): i for i in range(1000)}, 12) == '{"0": 0, "1…'
     assert waiting_text({}) == "waiting"
     assert waiting_text({"seconds": 1.5}) == "waiting 1.5 s"
+
+
+# -- folding many results at once (the last update of a large foreach) -----------------------
+
+
+def _item(status: str, start: float | None, end: float | None, *, error: str | None = None,
+          attempts: int = 1, cached: dict[str, str] | None = None) -> StepResult:
+    return StepResult(status, payload={"n": 1}, started_at=start, ended_at=end,
+                      attempts=attempts, error=error, cached_from=cached)
+
+
+def test_fold_of_many_items_is_what_seeing_them_in_turn_shows() -> None:
+    """The fold gathers a node's results field by field: what it shows is still the first
+    unfinished items by index, counts in the order statuses first show, the first error,
+    the earliest start and the latest end, and the node of results the graph lacks."""
+    wf = (create_workflow(id="fold", input_schema=list[N], output_schema=list[N])
+          .foreach(create_step(id="each", input_schema=N, output_schema=N,
+                               execute=lambda input_data: input_data))
+          .commit())
+    modeler = RunModeler(wf.graph.description, now=lambda: 100.0)
+    steps: dict[str, Any] = {"each": StepResult("running", payload=[{}] * 12, started_at=1.0,
+                                                attempts=1)}
+    for i in range(10):
+        steps[f"each[{i}]"] = _item("success", 1.0 + i, 2.0 + i)
+    steps["each[10]"] = _item("failed", 0.5, 30.0, error="boom\nmore", attempts=3)
+    steps["each[11]"] = _item("running", 5.0, None)
+    steps["stray[0]"] = _item("suspended", 7.0, 8.0, cached={"run_id": "r"})
+    steps["stray[1]"] = _item("odd", 7.0, 9.0, error="x")
+    model = modeler.model(steps, status="running")
+    progress = model.nodes["each"].progress
+    assert progress is not None
+    assert (progress.done, progress.total, progress.more) == (10, 12, 0)
+    assert list(progress.counts.items()) == [("success", 10), ("failed", 1), ("running", 1)]
+    assert [(i.path, i.status, i.seconds, i.running, i.attempts, i.error)
+            for i in progress.open] == [("each[10]", "failed", 29.5, False, 3, "boom"),
+                                        ("each[11]", "running", 95.0, True, 1, None)]
+    each = model.nodes["each"]
+    assert (each.status, each.seconds, each.running, each.error) == \
+        ("failed", 99.0, True, "each[10]: boom")
+    stray = model.nodes["stray"]
+    assert (stray.status, stray.started_at, stray.ended_at, stray.seconds, stray.error) == \
+        ("suspended", 7.0, 9.0, 2.0, "stray[1]: x")
+    assert stray.progress is not None and stray.progress.more == 0
+    assert [i.path for i in stray.progress.open] == ["stray[0]", "stray[1]"]
+    assert not stray.reused  # one of its two items was reused
+    assert [r.path for r in model.rows] == ["each", "stray"]
+    assert (model.started_at, model.seconds) == (0.5, 99.5)
+
+
+def test_fold_lists_the_first_unfinished_items_of_many_by_index() -> None:
+    modeler = RunModeler({"id": "w", "entries": []}, now=lambda: 50.0)
+    steps: dict[str, Any] = {}
+    kinds = ["success", "failed", "canceled", "running", "success", "suspended"]
+    for i in range(60):
+        status = kinds[i % len(kinds)]
+        steps[f"x[{i}]"] = _item(status, float(i), None if status == "running" else i + 1.0)
+    progress = modeler.model(steps, status="running").nodes["x"].progress
+    assert progress is not None
+    assert [i.path for i in progress.open] == ["x[1]", "x[2]", "x[3]", "x[5]", "x[7]"]
+    assert progress.done == 20 and progress.more == 40 - 5
+    assert list(progress.counts) == ["success", "failed", "canceled", "running", "suspended"]
+    assert modeler.model(steps, status="running").nodes["x"].status == "failed"
