@@ -35,6 +35,8 @@ ROWS = (
     "SVG of a 100-node workflow",
     "SVG of a 500-node workflow",
     "live view on a 2,000-event run",
+    "browser: 10,000-item foreach, front-end time per update",
+    "browser: messages/s and bytes/message",
     "peak RSS, foreach 1,000 items",
     "peak RSS, 200-step chain",
     "growth per run, foreach 1,000 items",

@@ -694,6 +694,7 @@ class LiveView {
   update() {
     const state = this.model.get("state") || {};
     if (!state.nodes) return;
+    const began = performance.now();
     this.state = state;
     if (state.now !== null && state.now !== undefined) this.skew = Date.now() / 1000 - state.now;
     this.root.dataset.status = state.status;
@@ -703,6 +704,10 @@ class LiveView {
     this.drawSide(state);
     this.drawResult(state);
     this.tick();
+    // Timing hook, always on (benchmarks/browser.py reads it): the ms this update took, the
+    // last 1,000 kept in a page global. One push per update: nothing worth measuring.
+    const took = (globalThis.__flownbUpdateMs ||= []);
+    if (took.push(performance.now() - began) > 1000) took.shift();
   }
 
   // Running times count up here, so a step that sends nothing still ticks.
