@@ -14,8 +14,11 @@ There are two public ways to observe a run, and every flownb view uses one of th
   the interval, the calls space out to ten times its cost: a huge run is redrawn less
   often rather than slowed down.
 
-Both give the same events with the same payloads (``workflow-finish`` carries the whole
-``WorkflowResult.to_dict()`` for every observer).
+Both give the same events with the same payloads, but one: ``workflow-finish`` carries the
+whole ``WorkflowResult.to_dict()`` when a ``watch`` callback (or ``stream()``) listens, and
+only ``{"status": …}`` when feeds alone do (a view reads the result from ``run.result``;
+turning a foreach of thousands of items into JSON for nobody would cost a watched run more
+than its steps).
 
 >>> feed = run.feed(lambda event: redraw(feed))          # doctest: +SKIP
 >>> feed.count, [e.type for e in feed.events(last=3)]   # doctest: +SKIP

@@ -543,9 +543,9 @@ class Run:
                     await recorder.finish(status, self.result.result, self.result.error)
                 if status == SUSPENDED:
                     ex.emit(WORKFLOW_SUSPENDED, (), {"suspended": self.result.suspended})
-                if ex.buffer is not None or any(not critical for _, critical in ex.listeners):
+                if any(not critical for _, critical in ex.listeners):
                     ex.emit(WORKFLOW_FINISH, (), self.result.to_dict())  # same for everyone
-                elif ex.observed:  # only the store listens: spare it the result
+                elif ex.observed:  # only the store and feeds: they read run.result
                     ex.emit(WORKFLOW_FINISH, (), {"status": status})
             except BaseException:
                 # When the final write fails, the run stays "running" here as in the

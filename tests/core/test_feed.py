@@ -42,7 +42,7 @@ async def test_a_feed_counts_every_event_keeps_the_last_and_hears_run_level_even
     assert not feed.ticking  # the ticks stop with the run
 
 
-async def test_the_finish_payload_is_the_same_for_a_feed_and_a_watcher():
+async def test_a_watched_runs_finish_payload_is_the_same_for_a_feed_and_the_watcher():
     run = chain("same", 2).create_run()
     feed = run.feed()
     watched = []
@@ -52,10 +52,11 @@ async def test_the_finish_payload_is_the_same_for_a_feed_and_a_watcher():
     assert finish.type == "workflow-finish" == watched[-1].type
     assert finish.payload == watched[-1].payload == result.to_dict()
 
-    lone = chain("lone", 1).create_run()  # a feed alone gets the whole result too
+    lone = chain("lone", 1).create_run()  # feeds alone: the status; the result is run.result
     only = lone.feed()
     result = await lone.start({"n": 1})
-    assert only.events(last=1)[0].payload == result.to_dict()
+    assert only.events(last=1)[0].payload == {"status": "success"}
+    assert lone.result is result and result.result is not None
 
 
 async def test_on_change_is_coalesced_to_the_interval():
