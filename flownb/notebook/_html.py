@@ -26,7 +26,7 @@ from ..render.model import EventRow, Row, preview
 
 __all__ = ["RUNS_SHOWN", "badge", "changes_notice", "elapsed", "event_log", "fold_items",
            "fork_label", "fork_points", "preview", "result_block", "run_table", "step_table",
-           "suspension_table", "timeline_table"]
+           "suspension_table", "themed_graph", "timeline_table"]
 
 RUNS_SHOWN = 20  # `%flow runs` lists the latest 20 unless told --limit N or --all
 ITEMS_SHOWN = 10  # `%flow inspect` folds the events of a foreach of more items than this
@@ -34,19 +34,84 @@ _FLAGGED = ("failed", "suspended", "running")  # items listed even in a fold
 
 _TABLE = ('style="border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,'
           'sans-serif)"')
-_CELL = 'style="padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top"'
+_CELL = ('style="padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#eee);'
+         'text-align:left;vertical-align:top"')
 _RESULT_ITEMS = 50  # a long list result shows its first items (run.result has them all)
-_HEAD = ('style="padding:2px 8px;border-bottom:1px solid #ccc;text-align:left;'
-         'font-weight:600"')
+_HEAD = ('style="padding:2px 8px;border-bottom:1px solid var(--jp-border-color1,#ccc);'
+         'text-align:left;font-weight:600"')
+# Secondary text: the theme's (JupyterLab's dark theme makes it light), grey elsewhere.
+_MUTED = "color:var(--jp-ui-font-color2,#5f6368)"
+_NOWRAP = '<span style="white-space:nowrap">{}</span>'
 
 
 def badge(status: str) -> str:
-    """A coloured status label."""
+    """A coloured status label, readable in light and dark themes: the status colour mixed
+    into the theme's background, in the theme's text colour (the pastel fill and dark text
+    where there is no ``color-mix`` or no JupyterLab theme); canceled has a dashed border
+    (it is not pending)."""
     fill = style.STATUS_FILL.get(status, "#ffffff")
     stroke = style.STATUS_STROKE.get(status, "#5f6368")
+    dash = "dashed" if status == "canceled" else "dotted" if status == "skipped" else "solid"
     return (f'<span class="flownb-badge status-{escape_html(status)}" style="background:{fill};'
-            f'border:1px solid {stroke};border-radius:8px;padding:0 6px;font-size:11px">'
-            f"{escape_html(status)}</span>")
+            f"background:color-mix(in srgb,{stroke} 22%,var(--jp-layout-color1,{fill}));"
+            f"color:#202124;color:var(--jp-ui-font-color1,#202124);"
+            f'border:1px {dash} {stroke};border-radius:8px;padding:0 6px;font-size:11px;'
+            f'white-space:nowrap">{escape_html(status)}</span>')
+
+
+def themed_graph(svg: str) -> str:
+    """``svg`` (a workflow's drawing) in the theme's colours on no background of its own,
+    no white card in JupyterLab's dark theme: a ``div.flownb-themed-graph`` after a style
+    sheet that outranks the SVG's own status colours and Graphviz's colour attributes (the
+    live view's live.css does the same for its graph). Nodes keep their status colours,
+    mixed into the theme's background."""
+    return f'{_GRAPH_STYLE}<div class="flownb-themed-graph">{svg}</div>'
+
+
+_G = ".flownb-themed-graph svg"
+_GRAPH_STYLE = "<style>" + f"""
+.flownb-themed-graph {{
+  --g-bg: var(--jp-layout-color1, #ffffff); --g-bg2: var(--jp-layout-color2, #eeeeee);
+  --g-fg: var(--jp-ui-font-color1, rgba(0, 0, 0, 0.87));
+  --g-fg2: var(--jp-ui-font-color2, rgba(0, 0, 0, 0.6));
+  --g-fg3: var(--jp-ui-font-color3, rgba(0, 0, 0, 0.45));
+  --g-line: var(--jp-border-color1, #bdbdbd);
+  max-width: 100%; overflow: auto; padding: 4px; box-sizing: border-box;
+  border: 1px solid var(--jp-border-color2, #e0e0e0); border-radius: 4px;
+  background: transparent;
+}}
+.flownb-themed-graph > svg {{
+  display: block; max-width: 100%; height: auto; background: transparent;
+}}
+{_G} g.graph > polygon:first-child,
+{_G} g.graph > g > a > polygon:first-child {{ fill: transparent; stroke: none; }}
+{_G} text {{ fill: var(--g-fg); }}
+{_G} g.graph > g > a > text, {_G} g.cluster text, {_G} g.edge text {{ fill: var(--g-fg2); }}
+{_G} g.edge path {{ stroke: var(--g-fg3); }}
+{_G} g.edge polygon {{ fill: var(--g-fg3); stroke: var(--g-fg3); }}
+{_G} g.flownb-start ellipse, {_G} g.flownb-end ellipse,
+{_G} g.flownb-fork polygon, {_G} g.flownb-join polygon {{
+  fill: var(--g-fg2); stroke: var(--g-fg2);
+}}
+{_G} g.flownb-end ellipse:first-of-type {{ fill: none; }}
+{_G} g.flownb-decision polygon, {_G} g.flownb-merge polygon {{
+  fill: var(--g-bg); stroke: var(--g-fg2);
+}}
+{_G} g.cluster path, {_G} g.cluster polygon {{ fill: transparent; }}
+""" + "".join(
+    f"{_G} g.node.status-{s} path, {_G} g.node.status-{s} polygon, "
+    f"{_G} g.node.status-{s} ellipse {{ fill: color-mix(in srgb, {c} 20%, var(--g-bg)); }}\n"
+    for s, c in style.STATUS_STROKE.items() if s not in ("pending", "skipped")) + f"""
+{_G} g.node.status-pending path, {_G} g.node.status-pending polygon,
+{_G} g.node.status-pending ellipse {{ fill: var(--g-bg2); stroke: var(--g-line); }}
+{_G} g.node.status-skipped path, {_G} g.node.status-skipped polygon,
+{_G} g.node.status-skipped ellipse {{ fill: transparent; stroke: var(--g-fg3); }}
+{_G} g.node.status-canceled path, {_G} g.node.status-canceled polygon,
+{_G} g.node.status-canceled ellipse {{ stroke-dasharray: 5 3; }}
+{_G} g.cluster.status-pending path, {_G} g.cluster.status-pending polygon {{
+  stroke: var(--g-line);
+}}
+</style>"""
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]], css_class: str) -> str:
@@ -87,7 +152,7 @@ def step_table(rows: Sequence[Row]) -> str:
         progress = row.progress
         if progress is not None:
             output = ", ".join(f"{n:,} {status}" for status, n in progress.counts.items())
-            label += (f' <span style="color:#5f6368">({progress.done:,}/{progress.total:,} '
+            label += (f' <span style="{_MUTED}">({progress.done:,}/{progress.total:,} '
                       "items)</span>")
         else:
             output = row.output
@@ -105,11 +170,12 @@ def event_log(events: Sequence[EventRow], total: int) -> str:
     rows = []
     for e in events:
         offset = "" if e.offset is None else f"+{e.offset * 1000:,.0f} ms"
-        rows.append([offset, escape_html(e.type), escape_html(e.path),
+        rows.append([_NOWRAP.format(offset), _NOWRAP.format(escape_html(e.type)),
+                     escape_html(e.path),
                      f"<code>{escape_html(e.payload)}</code>"])
     note = ""
     if total > len(events):
-        note = (f'<div style="color:#5f6368;font-size:11px">the last {len(events):,} of '
+        note = (f'<div style="{_MUTED};font-size:11px">the last {len(events):,} of '
                 f"{total:,} events</div>")
     return note + _table(["time", "event", "step", "payload"], rows, "flownb-event-log")
 
@@ -135,12 +201,17 @@ def result_block(status: str, result: Any, error: str | None,
         shown, more = (result[:_RESULT_ITEMS], len(result) - _RESULT_ITEMS) \
             if isinstance(result, (list, tuple)) and len(result) > _RESULT_ITEMS else (result, 0)
         body = escape_html(pretty_json(shown), quote=False)
+        note = ""
         if more:
-            body += f"\n… and {more:,} more items"
-        return f'<pre class="flownb-result" style="margin:0">{body}</pre>'
+            note = (f'<div class="flownb-result-more" style="{_MUTED};font-size:11px">… and '
+                    f"{more:,} more items (the run's result has them all)</div>")
+        # A long result scrolls in a box of its own: the rest of the output stays in view.
+        return (f'<div class="flownb-result"><pre style="margin:0;max-height:20em;'
+                "overflow:auto;padding:2px 6px;border:1px solid "
+                f'var(--jp-border-color2,#e0e0e0);border-radius:3px">{body}</pre>{note}</div>')
     if status in ("failed", "canceled"):
-        return (f'<pre class="flownb-result" style="margin:0;color:#d93025;white-space:'
-                f'pre-wrap">{escape_html(error or status)}</pre>')
+        return (f'<pre class="flownb-result" style="margin:0;color:var(--jp-error-color1,'
+                f'#d93025);white-space:pre-wrap">{escape_html(error or status)}</pre>')
     if status == "suspended":
         waiting = ", ".join(".".join(p) for p in suspended)
         return f'<div class="flownb-result">waiting for: <b>{escape_html(waiting)}</b></div>'
@@ -213,7 +284,7 @@ def run_table(runs: Sequence[Any], *, total: int | None = None,
     table = _table(["run id", "workflow", "status", "started", "duration", "waiting for"],
                    rows, "flownb-run-table")
     if total is not None and total > len(runs):
-        table += (f'<div class="flownb-more" style="color:#5f6368;font-size:11px">… '
+        table += (f'<div class="flownb-more" style="{_MUTED};font-size:11px">… '
                   f"{total - len(runs):,} more: the latest {len(runs):,} of {total:,} runs "
                   "are listed (<code>--limit N</code> or <code>--all</code> lists more)</div>")
     return table
@@ -261,13 +332,14 @@ def timeline_table(steps: Mapping[str, Any], start: float, *, show_all: bool = F
         at = e["timestamp"]
         offset = "" if at is None else f"+{(at - start) * 1000:,.1f} ms"
         if e["path"] not in hidden:
-            rows.append([offset, escape_html(e["type"]), escape_html(e["path"]),
+            rows.append([_NOWRAP.format(offset), _NOWRAP.format(escape_html(e["type"])),
+                         escape_html(e["path"]),
                          f"<code>{escape_html(preview(e['payload'], 100))}</code>"])
             continue
         foreach, items = hidden[e["path"]]
         if foreach in folded:
             rows.append([offset, "…", escape_html(f"{foreach}[…]"),
-                         f'<span style="color:#5f6368">{folded.pop(foreach):,} events of '
+                         f'<span style="{_MUTED}">{folded.pop(foreach):,} events of '
                          f"{items:,} folded items (<code>--all</code> lists them)</span>"])
     return _table(["time", "event", "step", "payload"], rows, "flownb-timeline")
 
@@ -295,12 +367,12 @@ def suspension_table(steps: Mapping[str, Any], *, show_all: bool = False) -> str
         else:
             rows.append([escape_html(path), asked,
                          f"<code>{escape_html(preview(answer, 200))}</code>",
-                         _time(data.get("started_at"))])
+                         _NOWRAP.format(_time(data.get("started_at")))])
     if not rows and not folded:
         return ""
     note = ""
     if folded:
-        note = (f'<div style="color:#5f6368;font-size:11px">and {folded:,} answered items of '
+        note = (f'<div style="{_MUTED};font-size:11px">and {folded:,} answered items of '
                 "folded foreaches (<code>--all</code> lists them)</div>")
     return _table(["step", "asked", "answer", "answered at"], rows,
                   "flownb-suspensions") + note

@@ -103,7 +103,8 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
         self.fields_box = widgets.VBox([self.root.box])
         marked = any(f.marked for f in self.root.walk())
         self.legend = widgets.HTML(value=(
-            f'<span class="flownb-required-legend" style="{_MUTED};font-size:12px">'
+            f'<span class="flownb-required-legend" style="{_MUTED};font-size:12px;'
+            'margin-left:12px">'
             f"{REQUIRED_MARK} required</span>") if marked else "")
 
     @property

@@ -24,7 +24,7 @@ from .._text import escape_controls, escape_html
 from ..config import resolve_store
 from ..core.events import WORKFLOW_FINISH, Event
 from ..core.feed import RunFeed
-from ._html import fork_label, fork_points
+from ._html import fork_label, fork_points, themed_graph
 from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView
@@ -76,12 +76,18 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
             graph_svg = workflow.to_svg()
         except RuntimeError as exc:  # no Graphviz: the rest of the panel still works
             graph_svg = f"<i>{escape_html(str(exc))}</i>"
+        # The graph in the theme's colours, on no background of its own (no white card in
+        # JupyterLab's dark theme), scrolled rather than squeezing the form beside it.
+        graph = widgets.HTML(value=themed_graph(graph_svg), layout=widgets.Layout(
+            max_width="420px", max_height="480px", overflow="auto", flex="0 1 auto",
+            margin="0 12px 0 0"))
+        graph.add_class("flownb-workflow-graph")
         about = f"<b>{escape_html(workflow.id)}</b>"
         if workflow.description:
             about += f"<p>{escape_html(workflow.description)}</p>"
         self.children = [
             widgets.HTML(value=about),
-            widgets.HBox([widgets.HTML(value=graph_svg), self.form]),
+            widgets.HBox([graph, self.form]),
             widgets.HTML(value="<b>stored runs</b> (pick one to open it)"),
             widgets.HBox([self.status_filter, self.newer, self.older, refresh, self.listed]),
             self.runs,
@@ -210,7 +216,8 @@ def _run_label(info: Any, forked_at: str | None = None) -> str:
     fork = ""
     if getattr(info, "parent_run_id", None) is not None:
         fork = " · ⑂ " + fork_label(info.parent_run_id, forked_at)
-    return escape_controls(f"{info.status:<9} {started} · {seconds:.2f} s · {info.run_id}"
+    took = f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    return escape_controls(f"{info.status:<9} {started} · {took} · {info.run_id}"
                            f"{fork}{waiting}")
 
 
