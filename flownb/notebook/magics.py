@@ -308,7 +308,7 @@ def inspect_html(snap: Any, *, show_all: bool = False,
 
     model = RunModeler(snap.graph).of_snapshot(snap)
     try:
-        graph = workflow_svg(snap.graph, model.statuses)
+        graph = _html.themed_graph(workflow_svg(snap.graph, model.statuses))
     except RuntimeError as exc:
         graph = f"<i>{escape_html(str(exc))}</i>"
     meta = snap.meta

@@ -12,6 +12,7 @@ closed as soon as the run leaves this directory, not at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -171,6 +172,12 @@ def page(browser: Browser, lab_server: LabServer, request: pytest.FixtureRequest
 
     context.on("dialog", on_dialog)
     yield page
+    # The theme is a JupyterLab setting the server keeps: a test that switched to the dark
+    # theme must not leave the next test's pages (and screenshots) dark.
+    with contextlib.suppress(Exception):
+        page.evaluate("() => window.jupyterapp && window.jupyterapp.commands.execute("
+                      "'apputils:change-theme', {theme: 'JupyterLab Light'})")
+        page.wait_for_timeout(300)
     reports = request.node.stash.get(_REPORTS, {})
     if any(r.failed for r in reports.values()):
         failures = ARTIFACTS / "failures"

@@ -230,6 +230,18 @@ class LiveView {
             text.setAttribute("lengthAdjust", "spacingAndGlyphs");
           }
         }
+        if (cluster) {
+          // A cluster's title is placed from Graphviz's metrics: a wider font pushes its
+          // start past the cluster's left border. Move it back inside.
+          inner = text.getBBox();
+          const left = outer.x + 6, right = outer.x + outer.width - 6;
+          const shift = inner.x < left ? left - inner.x
+            : inner.x + inner.width > right ? Math.max(left - inner.x, right - inner.x - inner.width) : 0;
+          if (shift) {
+            const x = parseFloat(text.getAttribute("x")) || 0;
+            text.setAttribute("x", (x + shift).toFixed(1));
+          }
+        }
       }
       if (cluster && texts.length && g.hasAttribute("data-path")) {
         const label = document.createElementNS(ns, "g");
