@@ -22,6 +22,8 @@ pydantic's ``TypeAdapter`` wrapper.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -341,14 +343,14 @@ class Recorder:
                            origin=self.origin)
             if meta == sent:
                 meta = None
-        update_type = _UPDATE or _update_type()
         status = None if self.status == self._sent_status else self.status
         if self._cache and (self.status != "running" or len(self._cache) >= CACHE_BATCH):
-            return update_type(ex.run_id, expected_version=self.version, status=status,
-                               updated_at=clock.now(), meta=meta, steps=steps,
-                               journal=journal, cache=tuple(self._cache))
-        return update_type(ex.run_id, expected_version=self.version, status=status,
-                           updated_at=clock.now(), meta=meta, steps=steps, journal=journal)
+            return (_UPDATE or _update_type())(
+                ex.run_id, expected_version=self.version, status=status,
+                updated_at=clock.now(), meta=meta, steps=steps, journal=journal,
+                cache=tuple(self._cache))
+        return (_NEW_UPDATE or _new_update())(ex.run_id, self.version, status, clock.now(),
+                                              meta, steps, journal)
 
     def _written(self, outcome: int | BaseException, update: Update) -> None:
         self._batch = None
@@ -451,6 +453,46 @@ def _update_type() -> type[Update]:
 _UPDATE: type[Update] | None = None
 
 
+def _new_update() -> Callable[..., Update]:
+    """A maker of ``Update(run_id, expected_version=, status=, updated_at=, meta=, steps=,
+    journal=)`` (no cache entries) that fills the frozen dataclass's slots directly: its
+    generated ``__init__`` (keyword-only arguments, one ``object.__setattr__`` each) costs
+    about twice as much, once per step. Falls back to the constructor if ``Update`` has
+    other fields than these."""
+    global _NEW_UPDATE
+    update = _UPDATE or _update_type()
+    names = ("run_id", "expected_version", "status", "updated_at", "meta", "steps",
+             "journal", "cache")
+    if (tuple(f.name for f in dataclasses.fields(update)) != names
+            or not all(hasattr(getattr(update, name, None), "__set__") for name in names)):
+        def make(run_id: str, expected_version: int, status: str | None, updated_at: float,
+                 meta: Any, steps: Any, journal: Any) -> Update:
+            return update(run_id, expected_version=expected_version, status=status,
+                          updated_at=updated_at, meta=meta, steps=steps, journal=journal)
+    else:
+        new = object.__new__
+        (set_id, set_version, set_status, set_at, set_meta, set_steps, set_journal,
+         set_cache) = (getattr(update, name).__set__ for name in names)
+
+        def make(run_id: str, expected_version: int, status: str | None, updated_at: float,
+                 meta: Any, steps: Any, journal: Any) -> Update:
+            u = new(update)
+            set_id(u, run_id)
+            set_version(u, expected_version)
+            set_status(u, status)
+            set_at(u, updated_at)
+            set_meta(u, meta)
+            set_steps(u, steps)
+            set_journal(u, journal)
+            set_cache(u, ())
+            return u
+    _NEW_UPDATE = make
+    return make
+
+
+_NEW_UPDATE: Callable[..., Update] | None = None
+
+
 def _cache_entry_type() -> type[CacheEntry]:
     """``flownb.storage.cache.CacheEntry`` (imported late, as ``Update`` is)."""
     global _CACHE_ENTRY
@@ -478,12 +520,20 @@ def stored_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict
 
     The fields are written out (``RECORD_FIELDS``, in that order) rather than looped over:
     this runs once per step."""
+    payload, output = sr.payload, sr.output
+    suspend_payload, resume_payload = sr.suspend_payload, sr.resume_payload
+    # The checks of ``_stored_field`` for what most often is there (None, the value just
+    # encoded) written out: a call each would cost more than the test.
     return {"status": sr.status,
-            "payload": _stored_field(sr.payload, "payload", known),
-            "output": _stored_field(sr.output, "output", known),
+            "payload": known[1] if payload is known[0] and payload is not None
+            else _stored_field(payload, "payload", known),
+            "output": output if output is None
+            else _stored_field(output, "output", known),
             "error": sr.error,
-            "suspend_payload": _stored_field(sr.suspend_payload, "suspend_payload", known),
-            "resume_payload": _stored_field(sr.resume_payload, "resume_payload", known),
+            "suspend_payload": suspend_payload if suspend_payload is None
+            else _stored_field(suspend_payload, "suspend_payload", known),
+            "resume_payload": resume_payload if resume_payload is None
+            else _stored_field(resume_payload, "resume_payload", known),
             "started_at": sr.started_at, "ended_at": sr.ended_at, "attempts": sr.attempts,
             "cached_from": sr.cached_from}
 
@@ -503,6 +553,18 @@ def shown_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict[
     """``sr`` as JSON data for a record that is never replayed (running, failed,
     canceled): what cannot be stored is shown as a placeholder rather than failing.
     ``known`` as for :func:`stored_record`."""
+    if (sr.status == "running" and sr.output is None and sr.error is None
+            and sr.suspend_payload is None and sr.resume_payload is None
+            and sr.ended_at is None and sr.cached_from is None):
+        # A step that just started (written with the step before it): its payload is most
+        # often the output just encoded.
+        payload = sr.payload
+        return {"status": "running",
+                "payload": payload if payload is None or type(payload) in _SCALARS
+                else known[1] if payload is known[0] else _shown(payload),
+                "output": None, "error": None, "suspend_payload": None,
+                "resume_payload": None, "started_at": sr.started_at, "ended_at": None,
+                "attempts": sr.attempts, "cached_from": None}
     out: dict[str, Any] = {}
     for name in RECORD_FIELDS:
         value = getattr(sr, name)
@@ -516,6 +578,13 @@ def shown_record(sr: StepResult, known: tuple[Any, Any] = (None, None)) -> dict[
             except Unstorable:
                 out[name] = to_jsonable(value)
     return out
+
+
+def _shown(value: Any) -> Any:
+    try:
+        return to_stored(value)
+    except Unstorable:
+        return to_jsonable(value)
 
 
 def _json_record(record: dict[str, Any]) -> dict[str, Any]:
