@@ -212,13 +212,8 @@ def resolve_suspended(run: Run, step: Any) -> tuple[str, str]:
             display = next(iter(suspended))
             return display, suspended[display]
         raise fail("several steps are suspended; pass step= to say which")
-    if isinstance(step, (list, tuple)):
-        name = ".".join(str(p) for p in step)
-    elif isinstance(step, str):
-        name = step
-    elif hasattr(step, "id"):
-        name = step.id
-    else:
+    name = keys.named_path(step)
+    if name is None:
         raise fail(f"step= must be a Step, an id or a path, not {type(step).__name__}")
     if name in suspended:
         return name, suspended[name]

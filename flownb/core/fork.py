@@ -33,7 +33,7 @@ from ..errors import (
 )
 from . import clock
 from .codec import Unstorable, from_stored, to_stored
-from .keys import strip_items
+from .keys import named_path, strip_items
 from .schema import validate
 
 if TYPE_CHECKING:
@@ -114,14 +114,7 @@ def resolve_fork_step(run: Run, snap: Snapshot, step: Any) -> str:
     """The display path ``step`` names among the steps the parent ran."""
     candidates = forkable(snap, run.workflow)
     listing = ", ".join(f"'{p}'" for p in candidates) or "none"
-    if isinstance(step, (list, tuple)):
-        name = ".".join(str(p) for p in step)
-    elif isinstance(step, str):
-        name = step
-    elif hasattr(step, "id"):
-        name = step.id
-    else:
-        name = repr(step)
+    name = named_path(step) or repr(step)
     if name in candidates:
         return name
     matches = [p for p in candidates if p.rsplit(".", 1)[-1] == name]

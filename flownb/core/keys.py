@@ -96,6 +96,21 @@ _LOOP_MARK = re.compile(r"\[@\d+\]")
 _VERDICT = re.compile(r"^(?P<node>.+)\[@(?P<n>\d+)\?\]$")
 
 
+def named_path(step: Any) -> str | None:
+    """The dotted path a ``step=`` argument names: a path (``"outer.inner"``), a list of
+    its parts, or a ``Step`` (its id); ``None`` for anything else.
+
+    >>> named_path(["outer", "inner"]), named_path("review[2]")
+    ('outer.inner', 'review[2]')
+    """
+    if isinstance(step, (list, tuple)):
+        return ".".join(str(p) for p in step)
+    if isinstance(step, str):
+        return step
+    step_id = getattr(step, "id", None)
+    return step_id if isinstance(step_id, str) else None
+
+
 def strip_items(display: str) -> str:
     """``"outer.review[2]"`` → ``"outer.review"``: the step a display path runs."""
     if "[" not in display:

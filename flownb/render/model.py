@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, cast
 
 from .._text import escape_controls, escape_json_controls
 from ..core import clock, keys
@@ -548,10 +548,11 @@ def _by_node(results: Mapping[str, StepResult]) -> dict[str, tuple[list[str], li
     one node (a foreach's items) costs one step here, not one per result."""
     paths = list(results)
     values = list(results.values())
-    node_of = list(map(_NODES.get, paths))
-    if None in node_of:  # paths not seen before
+    found: list[str | None] = list(map(_NODES.get, paths))
+    node_of: list[str] = cast("list[str]", found)
+    if None in found:  # paths not seen before
         node_of = [n if n is not None else graph_path(p)
-                   for n, p in zip(node_of, paths, strict=True)]
+                   for n, p in zip(found, paths, strict=True)]
     groups: dict[str, tuple[list[str], list[StepResult]]] = {}
     at = 0
     for node_path, run in groupby(node_of):

@@ -54,6 +54,7 @@ __all__ = [
     "launch_chromium",
     "open_notebook",
     "screenshot",
+    "set_theme",
     "show_svg",
     "start_lab",
 ]
@@ -117,6 +118,17 @@ def launch_chromium(playwright: Playwright, executable: Path) -> Browser:
     """A headless Chromium from ``executable`` (never a Playwright-downloaded one)."""
     return playwright.chromium.launch(executable_path=str(executable), headless=True,
                                       args=list(CHROMIUM_ARGS))
+
+
+def set_theme(page: Page, theme: str) -> None:
+    """Switch JupyterLab to its ``"light"`` or ``"dark"`` theme and wait until it applies
+    (the ``page`` fixture switches back to light after each test)."""
+    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
+    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme})", name)
+    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
+                           arg="true" if theme == "light" else "false")
+    page.wait_for_timeout(300)  # the theme's style sheet applies
 
 
 def screenshot(locator: Locator, name: str) -> Path:

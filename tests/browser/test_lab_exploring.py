@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lab import NotebookError, screenshot
+from lab import NotebookError, screenshot, set_theme
 
 STEPS = ("fetch", "clean", "count", "report")
 TEXT = "the moon pulls the sea twice a day, the sea"  # clean's output of the test's topic
@@ -26,15 +26,6 @@ STEPPED = 2
 
 def has(cls: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){re.escape(cls)}(\s|$)")
-
-
-def set_theme(page: Any, theme: str) -> None:
-    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
-    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', "
-                  "{theme})", name)
-    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
-                           arg="true" if theme == "light" else "false")
-    page.wait_for_timeout(300)  # the theme's style sheet applies
 
 
 def both_themes(page: Any, shots: dict[str, Any]) -> None:

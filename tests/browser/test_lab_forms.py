@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import screenshot
+from lab import screenshot, set_theme
 
 SETUP = textwrap.dedent('''
     from pydantic import BaseModel, Field
@@ -73,15 +73,6 @@ def notebook(folder: Path) -> Path:
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                     "name": "python3"}}}), encoding="utf-8")
     return path
-
-
-def set_theme(page: Any, theme: str) -> None:
-    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
-    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', "
-                  "{theme})", name)
-    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
-                           arg="true" if theme == "light" else "false")
-    page.wait_for_timeout(300)  # the theme's style sheet applies
 
 
 def field(form: Any, title: str) -> Any:

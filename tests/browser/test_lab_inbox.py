@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from lab import screenshot
+from lab import screenshot, set_theme
 
 from flownb.storage import SQLiteStore
 
@@ -77,15 +77,6 @@ def notebook(folder: Path, db: Path) -> Path:
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                     "name": "python3"}}}), encoding="utf-8")
     return path
-
-
-def set_theme(page: Any, theme: str) -> None:
-    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
-    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', "
-                  "{theme})", name)
-    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
-                           arg="true" if theme == "light" else "false")
-    page.wait_for_timeout(300)  # the theme's style sheet applies
 
 
 def field_input(scope: Any, title: str) -> Any:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import screenshot
-from test_live_layout import _luminance, _rgb, check_layout, contrast, set_theme
+from lab import screenshot, set_theme
+from test_live_layout import _luminance, _rgb, check_layout, contrast
 
 RUNS, INSPECT_RESUMED, INSPECT_LONG, PLAYGROUND, PLAYGROUND_RUNS = 2, 3, 4, 5, 6
 NESTED = 2  # in screens_nested_foreach.ipynb

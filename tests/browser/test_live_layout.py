@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import screenshot
+from lab import screenshot, set_theme
 
 SETUP = '''
 import asyncio
@@ -212,15 +212,6 @@ def check_layout(view: Any, name: str) -> dict[str, Any]:
         ratio = contrast(pill["fg"], pill["bg"], pill["base"])
         assert ratio >= 4.5, f"{name}: the {pill['status']} pill's contrast is {ratio:.2f}"
     return geo
-
-
-def set_theme(page: Any, theme: str) -> None:
-    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
-    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', "
-                  "{theme})", name)
-    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
-                           arg="true" if theme == "light" else "false")
-    page.wait_for_timeout(300)  # the theme's style sheet applies
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
