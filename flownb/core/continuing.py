@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .run import Run
 
 __all__ = ["NO_INPUT", "check_definition", "prepare_fork_start", "prepare_restart",
-           "prepare_resume", "resolve_suspended", "unstorable_fields"]
+           "prepare_resume", "resolve_suspended", "stored_targets", "unstorable_fields"]
 
 NO_INPUT: Any = object()  # resume(): no input_data given
 
@@ -247,23 +247,7 @@ def prepare_restart(run: Run, runtime_context: Any,
             workflow_id=wf.id, run_id=run.run_id)
     migrated = migrate_outputs(run, migrate)
     check_definition(run, "restart")
-    run._ex.targets = {}
-    for key, data in run._ex.stored_targets.items():
-        display = next((d for d, k in run._ex.suspended.items() if k == key), key)
-        step = run._ex.step_by_display(display)
-        schema = getattr(step, "resume_schema", None)
-        if at_breakpoint(run._ex, key, display):
-            schema = None  # {"input": ...}: the step validates its input itself
-        try:
-            run._ex.targets[key] = (from_stored(schema, data) if schema is not None
-                                     else data)
-        except ValidationError as exc:
-            fields = describe_field_errors(field_errors_from_pydantic(exc))
-            raise WorkflowDefinitionError(
-                f"cannot restart run '{run.run_id}': the resume data stored for step "
-                f"'{display}' no longer matches its resume_schema ({fields}); the "
-                "stored run is unchanged", workflow_id=wf.id, run_id=run.run_id,
-                step_path=display) from None
+    run._ex.targets = stored_targets(run, "restart")
     if runtime_context is not None:
         run._ex.runtime_context = RuntimeContext.of(runtime_context)
     refresh_prints(run._ex)
@@ -290,11 +274,7 @@ def prepare_fork_start(run: Run, input_data: Any, runtime_context: Any, initial_
         ex.cache = cache
     if runtime_context is not None:
         ex.runtime_context = RuntimeContext.of(runtime_context)
-    ex.targets = {}
-    for key, data in ex.stored_targets.items():
-        step = ex.step_by_display(keys.node_path(key))
-        schema = getattr(step, "resume_schema", None)
-        ex.targets[key] = from_stored(schema, data) if schema is not None else data
+    ex.targets = stored_targets(run, "start")
     if run.store is not None:
         run._fresh = False
         refresh_prints(ex)
@@ -303,3 +283,28 @@ def prepare_fork_start(run: Run, input_data: Any, runtime_context: Any, initial_
         recorder.claim()  # one start wins
         run._recorder = recorder
     run.status = RUNNING
+
+
+def stored_targets(run: Run, action: str) -> dict[str, Any]:
+    """The resume data a stored run holds for its steps (a restart's, a fork's
+    ``resume_data``), read back with each step's current resume schema (a breakpoint's
+    ``{"input": …}`` as it is: the step validates its input itself). Data that no longer
+    fits raises ``WorkflowDefinitionError`` naming the step; nothing is written then."""
+    ex = run._ex
+    targets: dict[str, Any] = {}
+    for key, data in ex.stored_targets.items():
+        display = next((d for d, k in ex.suspended.items() if k == key), key)
+        step = ex.step_by_display(keys.node_path(display))
+        schema = getattr(step, "resume_schema", None)
+        if at_breakpoint(ex, key, display):
+            schema = None
+        try:
+            targets[key] = from_stored(schema, data) if schema is not None else data
+        except ValidationError as exc:
+            fields = describe_field_errors(field_errors_from_pydantic(exc))
+            raise WorkflowDefinitionError(
+                f"cannot {action} run '{run.run_id}': the resume data stored for step "
+                f"'{display}' no longer matches its resume_schema ({fields}); the stored "
+                "run is unchanged", workflow_id=run.workflow.id, run_id=run.run_id,
+                step_path=display) from None
+    return targets

@@ -19,7 +19,7 @@ only read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -33,14 +33,15 @@ from ..errors import (
 )
 from . import clock
 from .codec import Unstorable, from_stored, to_stored
-from .keys import named_path, strip_items
+from .keys import named_path, node_path, strip_items
 from .schema import validate
 
 if TYPE_CHECKING:
     from ..storage.base import Snapshot
     from .run import Run
 
-__all__ = ["PENDING", "apply_migrations", "fork_run", "fork_snapshot", "forkable"]
+__all__ = ["PENDING", "apply_migrations", "fork_points", "fork_run", "fork_snapshot",
+           "forkable"]
 
 PENDING = "pending"  # a stored fork that was not started yet
 
@@ -176,7 +177,7 @@ def _copied(snap: Snapshot, display: str, key: str,
         ended = rec.get("ended_at")
         if (siblings is not None and d.startswith(siblings)) or (
                 ended is not None and ended <= started) or (
-                parallel and _beside(parallel, _node(d), base)):
+                parallel and _beside(parallel, node_path(d), base)):
             steps[d] = rec
     journal: dict[str, Any] = {}
     for k, rec in snap.journal.items():
@@ -186,7 +187,7 @@ def _copied(snap: Snapshot, display: str, key: str,
         if rec.get("status") not in (None, "success"):
             continue
         if (siblings is not None and k.startswith(siblings)) or at is None or at <= started \
-                or (parallel and _beside(parallel, _node(k), base)):
+                or (parallel and _beside(parallel, node_path(k), base)):
             journal[k] = rec
     return steps, journal
 
@@ -324,7 +325,7 @@ def apply_migrations(run: Run, migrate: Mapping[str, Callable[[Any], Any]] | Non
                 ex.stored_json.discard(display)
                 changed[0].append(display)
         for key, rec in ex.journal.items():
-            if "output" in rec and rec.get("status") == "success" and _node(key) == path \
+            if "output" in rec and rec.get("status") == "success" and node_path(key) == path \
                     and key != path:
                 rec["output"] = _migrated(run, key, fn, rec["output"], schema, False)
                 ex.stored_json.discard(key)
@@ -332,10 +333,6 @@ def apply_migrations(run: Run, migrate: Mapping[str, Callable[[Any], Any]] | Non
     return changed
 
 
-def _node(key: str) -> str:
-    from .keys import node_path
-
-    return node_path(key)
 
 
 def _migrated(run: Run, where: str, fn: Callable[[Any], Any], old: Any, schema: Any,
@@ -361,3 +358,20 @@ def _migrated(run: Run, where: str, fn: Callable[[Any], Any], old: Any, schema: 
                 f"of step '{where}' raised {type(exc).__name__}: {exc}; the stored run is "
                 "unchanged", workflow_id=wf.id, run_id=run.run_id, step_path=where) from exc
     return out if many and isinstance(old, list) else out[0]
+
+
+def fork_points(runs: Iterable[Any], store: Any) -> dict[str, str | None]:
+    """Run id → the step each fork among ``runs`` (``RunInfo`` with a ``parent_run_id``)
+    was forked at, read from its stored meta in ``store`` (``None`` when it cannot be
+    read); other runs are left out, so only forks cost a read. For run lists."""
+    points: dict[str, str | None] = {}
+    for info in runs:
+        if getattr(info, "parent_run_id", None) is None:
+            continue
+        try:
+            snap = store.load(info.run_id) if store is not None else None
+        except Exception:  # a listing never fails for want of one detail
+            snap = None
+        at = snap.meta.get("forked_at") if snap is not None else None
+        points[info.run_id] = at if isinstance(at, str) else None
+    return points

@@ -27,8 +27,8 @@ from .codec import from_stored
 from .description import walk
 from .engine import Suspended, run_entries
 from .execution import SUCCESS, Execution, Scope
-from .keys import node_path, strip_items
-from .reuse import cache_on, find, take
+from .keys import decision_key, node_path, strip_items
+from .reuse import cache_on, find, read_digests, take
 from .signals import Bail, StepFailed
 
 if TYPE_CHECKING:
@@ -164,8 +164,6 @@ def _changed_fields(old: Any, new: Any) -> list[str]:
 
 
 def _changed_reads(ex: Execution, last: CacheEntry) -> list[str]:
-    from .reuse import read_digests
-
     now = read_digests(ex, dict.fromkeys(last.reads))
     return [path for path, digest in last.reads.items() if now.get(path) != digest]
 
@@ -197,7 +195,7 @@ def _not_taken(ex: Execution) -> set[str]:
         if node.holder == "branch" and node.unit is not None:
             arms: list[Any] = list(node.entry.get("branches") or [])  # type: ignore[call-overload]
             prefix = node.path.rsplit(".", 1)[0] + "." if "." in node.path else ""
-            decision = f"{prefix}{node.entry.get('id')}[?]"
+            decision = decision_key(prefix, str(node.entry.get("id")))
             choice = decided.get(node_path(decision))
             index = next((i for i, arm in enumerate(arms)
                           if arm["step"]["id"] == node.path.rsplit(".", 1)[-1]), None)

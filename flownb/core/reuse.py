@@ -33,7 +33,6 @@ from pydantic_core import to_json
 
 from .codec import Unstorable, from_stored, to_stored
 from .events import STEP_RESULT, STEP_START
-from .keys import strip_items
 from .params import Site
 from .schema import json_shape
 
@@ -173,10 +172,6 @@ def _schemas_digest(input_schema: Any, output_schema: Any) -> str:
     text = json.dumps(shapes, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
-
-def step_of(display: str) -> str:
-    """A step's dotted path without item markers (``CacheEntry.step``)."""
-    return strip_items(display)
 
 
 def schema_digest(step: Any) -> str:

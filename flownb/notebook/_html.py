@@ -25,7 +25,7 @@ from ..render import style
 from ..render.model import EventRow, Row, preview
 
 __all__ = ["RUNS_SHOWN", "badge", "changes_notice", "elapsed", "event_log", "fold_items",
-           "fork_label", "fork_points", "preview", "result_block", "run_table", "step_table",
+           "fork_label", "preview", "result_block", "run_table", "step_table",
            "suspension_table", "themed_graph", "timeline_table"]
 
 RUNS_SHOWN = 20  # `%flow runs` lists the latest 20 unless told --limit N or --all
@@ -224,23 +224,6 @@ def _time(timestamp: float | None) -> str:
     return _dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def fork_points(runs: Iterable[Any], store: Any) -> dict[str, str | None]:
-    """Run id → the step a fork among ``runs`` (``RunInfo`` with a ``parent_run_id``) was
-    forked at, read from ``store`` (``None`` when it cannot be read); other runs are left
-    out, so only forks cost a read."""
-    points: dict[str, str | None] = {}
-    for info in runs:
-        if getattr(info, "parent_run_id", None) is None:
-            continue
-        snap = None
-        if store is not None:
-            try:
-                snap = store.load(info.run_id)
-            except Exception:  # a listing never fails for want of one detail
-                snap = None
-        at = snap.meta.get("forked_at") if snap is not None else None
-        points[info.run_id] = at if isinstance(at, str) else None
-    return points
 
 
 def fork_label(parent: str, at: str | None) -> str:
@@ -268,7 +251,7 @@ def run_table(runs: Sequence[Any], *, total: int | None = None,
     """Stored runs (``RunInfo``): id, workflow, status, started, duration, waiting steps;
     when ``total`` is more than these, a line says how many more there are. A fork's id
     says under it which run it is a fork of, and at which step (``forks``: run id → the
-    step, from :func:`fork_points`)."""
+    step, from :func:`flownb.core.fork.fork_points`)."""
     rows = []
     for info in runs:
         waiting = ", ".join(".".join(p) for p in info.suspended)

@@ -36,6 +36,7 @@ from IPython.display import HTML, display
 from pydantic import ValidationError
 
 from .._text import escape_html
+from ..core.fork import fork_points
 from ..core.schema import validate
 from ..discovery import TargetError, choose, load_origin, lookup, workflows_in
 from ..errors import FlownbError, describe_field_errors, field_errors_from_pydantic
@@ -177,7 +178,7 @@ class FlowMagics(Magics):
             return
         shown = runs if args.all else runs[:args.limit or _html.RUNS_SHOWN]
         display(HTML(_html.run_table(shown, total=len(runs),
-                                     forks=_html.fork_points(shown, store))))
+                                     forks=fork_points(shown, store))))
 
     def _resume(self, args: argparse.Namespace, _cell: str | None) -> None:
         from .view import RunView

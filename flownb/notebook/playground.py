@@ -24,7 +24,8 @@ from .._text import escape_controls, escape_html
 from ..config import resolve_store
 from ..core.events import WORKFLOW_FINISH, Event
 from ..core.feed import RunFeed
-from ._html import fork_label, fork_points, themed_graph
+from ..core.fork import fork_points
+from ._html import fork_label, themed_graph
 from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView

@@ -257,7 +257,8 @@ def _positive(text: str) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, io: Io) -> int:
-    from .inspect import RUNS_SHOWN, fork_points, more_runs, runs_table
+    from ..core.fork import fork_points
+    from .inspect import RUNS_SHOWN, more_runs, runs_table
 
     store = resolve_store(None)
     if args.delete:

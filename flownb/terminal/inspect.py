@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ..core.results import RunInfo
     from ..storage.base import Snapshot
 
-__all__ = ["ITEMS_SHOWN", "RUNS_SHOWN", "Fold", "changes_notice", "fold_items", "fork_points",
+__all__ = ["ITEMS_SHOWN", "RUNS_SHOWN", "Fold", "changes_notice", "fold_items",
            "format_time", "inspect_run", "more_runs", "runs_table", "steps_table",
            "suspensions_table", "timeline_table"]
 
@@ -88,20 +88,6 @@ def more_runs(shown: int, total: int) -> Text:
                 "(--limit N or --all lists more)", style="dim")
 
 
-def fork_points(runs: Sequence[RunInfo], store: Any) -> dict[str, str | None]:
-    """Run id → the step each fork among ``runs`` was forked at (from its stored meta;
-    ``None`` when unreadable). Runs that are not forks are left out (no read for them)."""
-    points: dict[str, str | None] = {}
-    for info in runs:
-        if info.parent_run_id is None:
-            continue
-        try:
-            snap = store.load(info.run_id) if store is not None else None
-        except Exception:  # a listing never fails for want of one detail
-            snap = None
-        at = snap.meta.get("forked_at") if snap is not None else None
-        points[info.run_id] = at if isinstance(at, str) else None
-    return points
 
 
 def _fork_text(parent: str, at: str | None) -> Text:
@@ -113,7 +99,7 @@ def runs_table(runs: Sequence[RunInfo],
                forks: Mapping[str, str | None] | None = None) -> Table:
     """Stored runs, one row each: id, workflow, status (with the suspended steps), created.
     A fork's id has a second line, "⑂ fork of PARENT at STEP" (``forks``: run id → the
-    step it was forked at, :func:`fork_points`).
+    step it was forked at, :func:`flownb.core.fork.fork_points`).
 
     On a narrow terminal the run id, status and time keep their width (an id is copied into
     ``flownb resume``); the workflow name is cut with an ellipsis and the waiting steps fold.

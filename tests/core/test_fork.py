@@ -549,6 +549,33 @@ def test_without_resume_data_the_fork_suspends_again_and_resumes_normally(store)
     assert calls == ["review:z", "review:z", "after:z:False"]
 
 
+class Verdict(BaseModel):
+    verdict: str
+
+
+def test_a_forks_resume_data_that_no_longer_fits_is_refused_at_start(store):
+    run, _ = started(approval(), {"text": "x"})
+    fork = run.fork("review", resume_data={"ok": True})
+    before = store.load(fork.run_id).to_json()
+
+    def review(input_data: Doc, resume_data: Verdict | None, suspend):
+        return suspend(None) if resume_data is None else input_data
+
+    def first(input_data: Doc) -> Doc:
+        return Doc(text=input_data.text + "+b")
+
+    changed = (create_workflow(id="approval", input_schema=Doc, output_schema=Doc)
+               .then(create_step(id="before", input_schema=Doc, output_schema=Doc,
+                                 execute=first))
+               .then(create_step(id="review", input_schema=Doc, output_schema=Doc,
+                                 resume_schema=Verdict, execute=review))
+               .commit())
+    again = changed.create_run(run_id=fork.run_id)
+    with pytest.raises(WorkflowDefinitionError, match="cannot start run .*'review'.*verdict"):
+        asyncio.run(again.start())
+    assert store.load(fork.run_id).to_json() == before  # still pending, as it was
+
+
 def test_invalid_resume_data_for_a_fork_stores_nothing(store):
     from flownb import ResumeValidationError
 

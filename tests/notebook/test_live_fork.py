@@ -11,8 +11,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from flownb import create_step, create_workflow
+from flownb.core.fork import fork_points
 from flownb.notebook import RunView
-from flownb.notebook._html import fork_points, run_table
+from flownb.notebook._html import run_table
 from flownb.notebook.forms import ForkForm
 from flownb.notebook.playground import WorkflowPanel
 
