@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -521,8 +521,8 @@ class _StepInputForm(_SchemaForm):
         return answered_card_html(self.step_path, self.run.run_id, self.submitted_at,
                                   self.answer, status, verb=self._verb)
 
-    async def submit(self) -> WorkflowResult | None:
-        raise NotImplementedError
+    # Each form says what submitting does (fork, or continue the paused step).
+    submit: Callable[[], Awaitable[WorkflowResult | None]]
 
     async def _submit_clicked(self) -> None:
         self.button.disabled = True
