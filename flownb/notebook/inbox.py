@@ -8,9 +8,11 @@ returns that form: answer it and the view shows the run go on, and the list drop
 run's workflow is one of ``workflows`` (given by id), else the one its recorded origin names
 (``flownb run`` records one), as ``RunView(run_id)`` finds it.
 
-Built from the notebook's parts (ipywidgets, the run table's look, the status badges), its
-colours from JupyterLab's ``--jp-*`` variables (light and dark themes); every string from a
-run is escaped.
+An anywidget widget drawn by ``static/inbox.js`` and ``inbox.css``, after the parts it
+shares with the playground (``static/parts.js``, ``parts.css``): the list, the filter and the
+pick are traits and messages, the opened run's live view a widget of its own shown inside.
+Its colours come from JupyterLab's ``--jp-*`` variables (light and dark themes); every string
+from a run is shown as text (the page sets ``textContent``; :meth:`Inbox.html` escapes it).
 
 >>> inbox = Inbox(workflows=[review, triage]); inbox           # doctest: +SKIP
 >>> [e.run_id for e in inbox.entries]                          # doctest: +SKIP
@@ -22,9 +24,12 @@ run is escaped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as widgets
+import traitlets as t
 
 from .._text import escape_html
 from ..core.results import RunInfo
@@ -44,7 +49,11 @@ __all__ = ["Inbox"]
 PREVIEW = 80
 """Characters of a suspend payload an inbox row shows."""
 
-# Colours from JupyterLab's theme variables (light and dark alike), as the live view's.
+_STATIC = Path(__file__).with_name("static")
+HEADER = ("workflow", "run id", "waiting at", "since", "asks")
+"""The list's columns."""
+
+# Colours of html() from JupyterLab's theme variables (light and dark alike).
 _MUTED = "color:var(--jp-ui-font-color1,#424242)"
 _TABLE = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,"
           "sans-serif);color:var(--jp-ui-font-color0,#212121)")
@@ -57,55 +66,57 @@ _CODE = ("font-family:var(--jp-code-font-family,monospace);"
          "color:var(--jp-content-font-color1,#212121);background:none")
 
 
-class Inbox(widgets.VBox):  # type: ignore[misc]
+def _static(*names: str) -> str:
+    return "\n".join((_STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+class Inbox(anywidget.AnyWidget):
     """The suspended runs of ``store`` (default: the default store), newest first.
 
     ``workflows`` (workflows, a mapping of them, or a ``Registry``) open the runs whose
     origin cannot be imported. ``inbox.entries`` is the list of ``RunInfo`` shown;
-    ``inbox.workflow_filter`` (``None``: all) narrows it to one workflow id;
-    ``inbox.open(run_id)`` opens that run's view and returns its resume form;
-    ``inbox.refresh()`` reads the store again; ``inbox.payloads`` maps each run id shown to
-    its waiting step's suspend payload.
+    ``inbox.workflow_filter`` (``None``: all; the page's dropdown sets it too) narrows it to
+    one workflow id; ``inbox.open(run_id)`` opens that run's view and returns its resume
+    form, as picking the run in the page does (``inbox.selected = run_id``; a run that cannot
+    be opened from there says why in ``inbox.message``); ``inbox.refresh()`` reads the store
+    again (the page's refresh button too); ``inbox.payloads`` maps each run id shown to its
+    waiting step's suspend payload; ``inbox.view`` is the opened ``RunView``.
     """
+
+    _esm = _static("parts.js", "inbox.js")
+    _css = _static("parts.css", "inbox.css")
+
+    rows = t.List(t.Dict()).tag(sync=True)
+    """What the list shows of each entry: ``{"run_id", "workflow_id", "waiting", "since",
+    "asks"}``, newest first (the page shows them as text)."""
+    workflows_known = t.List(t.Unicode()).tag(sync=True)
+    """The workflow ids the filter offers."""
+    workflow_filter = t.Unicode(None, allow_none=True).tag(sync=True)
+    """The workflow id the list is narrowed to; ``None`` (or ``""``) lists them all."""
+    selected = t.Unicode("").tag(sync=True)
+    """The opened run's id (``""``: none); set by a pick in the page, it opens the run."""
+    message = t.Unicode("").tag(sync=True)
+    """Why the run picked in the page could not be opened (``""``: it could)."""
+    opened = t.List(t.Instance(widgets.Widget)).tag(sync=True, **widgets.widget_serialization)
+    """The opened run's live view (none, or one), with its resume form."""
 
     def __init__(self, store: Store | None = None, workflows: Any = None,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         from ..config import resolve_store
 
-        self.add_class("flownb-inbox")
         resolved = resolve_store(store)
         if resolved is None:
             raise FlownbError("Inbox: there is no store to read (storage=False); pass "
                               "store= or set FLOWNB_STORAGE")
+        super().__init__(**kwargs)
         self.store: Store = resolved
         self.workflows: dict[str, Workflow] = _by_id(workflows)
         self.view: RunView | None = None
         self._all: list[RunInfo] = []
         self.payloads: dict[str, Any] = {}
-        self._filter: str | None = None
-        self._filter_box = widgets.Dropdown(options=[("all workflows", "")], value="",
-                                            description="workflow",
-                                            layout=widgets.Layout(width="320px"))
-        self._filter_box.observe(self._on_filter, names="value")
-        refresh = widgets.Button(description="refresh", icon="refresh",
-                                 layout=widgets.Layout(width="96px"))
-        refresh.on_click(lambda _b: self.refresh())
-        self._picker = widgets.Select(options=[], rows=2, layout=widgets.Layout(width="560px"))
-        self._picker.add_class("flownb-inbox-list")
-        self._table = widgets.HTML()
-        self._table.add_class("flownb-inbox-table")
-        self.opened = widgets.VBox([])
-        self.children = [
-            widgets.HBox([widgets.HTML('<span class="flownb-inbox-head"><b>inbox</b>: runs '
-                                       "waiting for a person</span>"),
-                          self._filter_box, refresh]),
-            self._table,
-            widgets.HTML(f'<span class="flownb-inbox-hint" style="{_MUTED}">pick one to '
-                         "answer it</span>"),
-            self._picker,
-            self.opened,
-        ]
+        self.observe(lambda _change: self._draw(), names="workflow_filter")
+        self.observe(self._on_selected, names="selected")
+        self.on_msg(self._on_message)
         self.refresh()
 
     # -- what it lists ------------------------------------------------------------------------
@@ -113,19 +124,12 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
     @property
     def entries(self) -> list[RunInfo]:
         """The suspended runs shown (``RunInfo``), newest first, filtered."""
-        wanted = self._filter
+        wanted = self.workflow_filter
         return [e for e in self._all if wanted is None or e.workflow_id == wanted]
 
-    @property
-    def workflow_filter(self) -> str | None:
-        """The workflow id the list is narrowed to; ``None`` (or ``""``) lists them all."""
-        return self._filter
-
-    @workflow_filter.setter
-    def workflow_filter(self, workflow_id: str | None) -> None:
-        self._filter = workflow_id or None
-        self._sync_filter_box()
-        self._draw()
+    @t.validate("workflow_filter")
+    def _one_or_all(self, proposal: Any) -> str | None:
+        return proposal["value"] or None  # "" (the dropdown's "all workflows") is None
 
     def refresh(self) -> None:
         """Read the store's suspended runs again."""
@@ -136,46 +140,51 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
             step = ".".join(info.suspended[0]) if info.suspended else None
             record = snap.steps.get(step, {}) if snap is not None and step else {}
             self.payloads[info.run_id] = record.get("suspend_payload")
-        self._sync_filter_box()
         self._draw()
 
-    def _sync_filter_box(self) -> None:
-        ids = sorted({e.workflow_id for e in self._all} | set(self.workflows)
-                     | ({self._filter} if self._filter else set()))
-        box = self._filter_box
-        box.unobserve(self._on_filter, names="value")
-        box.options = [("all workflows", ""), *((i, i) for i in ids)]
-        box.value = self._filter or ""
-        box.observe(self._on_filter, names="value")
-
-    def _on_filter(self, change: dict[str, Any]) -> None:
-        self.workflow_filter = change["new"] or None
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """The page's refresh button: ``{"kind": "refresh"}``."""
+        if isinstance(content, dict) and content.get("kind") == "refresh":
+            self.refresh()
 
     def _draw(self) -> None:
-        entries = self.entries
-        picker = self._picker
-        picker.unobserve_all("value")
-        picker.options = [(_label(e), e.run_id) for e in entries]
-        picker.rows = max(2, min(6, len(entries)))  # no empty box under a short list
-        picker.value = None
-        picker.observe(lambda change: self.open(change["new"]) if change["new"] else None,
-                       names="value")
-        self._table.value = self.html()
+        wanted = self.workflow_filter
+        self.workflows_known = sorted({e.workflow_id for e in self._all} | set(self.workflows)
+                                      | ({wanted} if wanted else set()))
+        self.rows = [{"run_id": e.run_id, "workflow_id": e.workflow_id,
+                      "waiting": _waiting(e), "since": _html._time(e.updated_at),
+                      "asks": _preview(self.payloads.get(e.run_id))} for e in self.entries]
 
     def html(self) -> str:
         """The list as HTML: a table of the entries, or a line saying there are none."""
         entries = self.entries
         if not entries:
-            what = (f" of workflow '{self._filter}'" if self._filter else "")
-            return (f'<i class="flownb-inbox-empty" style="{_MUTED}">no suspended runs'
-                    f"{escape_html(what)}</i>")
+            return (f'<i class="flownb-inbox-empty" style="{_MUTED}">'
+                    f"{escape_html(self.empty_text())}</i>")
         rows = [[escape_html(e.workflow_id), _code(e.run_id), escape_html(_waiting(e)),
                  escape_html(_html._time(e.updated_at)),
                  _code(_preview(self.payloads.get(e.run_id)))]
                 for e in entries]
-        return _entries_table(["workflow", "run id", "waiting at", "since", "asks"], rows)
+        return _entries_table(list(HEADER), rows)
+
+    def empty_text(self) -> str:
+        """What the list says when it is empty."""
+        wanted = self.workflow_filter
+        return "no suspended runs" + (f" of workflow '{wanted}'" if wanted else "")
 
     # -- answering ------------------------------------------------------------------------
+
+    def _on_selected(self, change: dict[str, Any]) -> None:
+        """A run picked in the page: open it, or say why it cannot be opened."""
+        run_id = change["new"]
+        if not run_id or (self.view is not None and self.view.run is not None
+                          and self.view.run.run_id == run_id):
+            return
+        try:
+            self.open(run_id)
+        except FlownbError as exc:
+            self.message = exc.message
+            self.selected = ""
 
     def open(self, run_id: str | None = None) -> ResumeForm | None:
         """Open the suspended run ``run_id`` below the list (its live view, with the resume
@@ -202,8 +211,10 @@ class Inbox(widgets.VBox):  # type: ignore[misc]
             self.view.close()
         self.view = view = RunView(run)
         view.observe(self._on_opened_state, names="state")
-        self.opened.children = [view]
-        forms = self.view.resume_forms
+        self.opened = [view]
+        self.message = ""
+        self.selected = run_id  # opened from Python: the page shows it picked
+        forms = view.resume_forms
         return forms[_waiting(info)] if _waiting(info) in forms else next(iter(forms.values()))
 
     def _on_opened_state(self, change: dict[str, Any]) -> None:

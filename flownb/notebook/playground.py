@@ -7,6 +7,11 @@
 started moves its view from under the form to the list's place. ``flownb playground MODULE``
 writes a notebook that shows this view and opens JupyterLab on it.
 
+Both are anywidget widgets drawn by ``static/playground.js`` and ``playground.css`` (after
+the parts they share with the inbox, ``static/parts.js`` and ``parts.css``): the list, its
+filter and pages are traits and messages; the input form and the opened run's live view are
+widgets of their own, shown inside.
+
 >>> RegistryView(Registry(workflows={"review": review}))     # doctest: +SKIP
 """
 
@@ -18,7 +23,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as widgets
+import traitlets as t
 
 from .._text import escape_controls, escape_html
 from ..config import resolve_store
@@ -33,72 +40,120 @@ from .view import RunView
 if TYPE_CHECKING:
     from ..core.workflow import Workflow
 
-__all__ = ["PAGE", "RegistryView", "WorkflowPanel", "playground_notebook"]
+__all__ = ["PAGE", "RegistryView", "RunChoice", "WorkflowPanel", "playground_notebook"]
 
 PAGE = 20  # runs listed a page
 _STATUSES = ("running", "success", "failed", "suspended", "canceled")
+_STATIC = Path(__file__).with_name("static")
 
 
-class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
-    """One workflow of the playground: description, graph, input form, stored runs."""
+def _static(*names: str) -> str:
+    """The package's static files ``names``, one after the other (the shared parts first)."""
+    return "\n".join((_STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+_ESM = _static("parts.js", "playground.js")
+_CSS = _static("parts.css", "playground.css")
+_WIDGETS = widgets.widget_serialization
+
+
+class RunChoice:
+    """A panel's runs list seen from Python, as a select: ``options`` are the
+    ``(label, run_id)`` pairs of the page shown, ``value`` the picked run id (``None``:
+    none; setting it picks the run, as a click does), ``tooltip`` the picked run's label."""
+
+    def __init__(self, panel: WorkflowPanel) -> None:
+        self._panel = panel
+
+    @property
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return tuple((row["label"], row["run_id"]) for row in self._panel.rows)
+
+    @property
+    def value(self) -> str | None:
+        return self._panel.selected or None
+
+    @value.setter
+    def value(self, run_id: str | None) -> None:
+        self._panel.selected = run_id or ""
+
+    @property
+    def tooltip(self) -> str | None:
+        return next((label for label, v in self.options if v == self.value), None)
+
+
+class WorkflowPanel(anywidget.AnyWidget):
+    """One workflow of the playground: description, graph, input form, stored runs.
+
+    ``panel.form`` is its ``InputForm``; ``panel.runs`` the runs list (:class:`RunChoice`);
+    ``panel.view`` the opened run's ``RunView``. The traits are what the page shows and
+    sets: ``rows`` (the page's runs), ``selected`` (the picked run id, ``""``: none),
+    ``status_filter`` (``""``: every status), ``page`` and ``pages``, ``count`` (the line
+    saying which runs are listed, or that there are none), ``opened`` (the opened view).
+    """
+
+    _esm = _ESM
+    _css = _CSS
+
+    part = t.Unicode("panel").tag(sync=True)
+    """Which of playground.js's two widgets this is."""
+    about = t.Dict().tag(sync=True)
+    """``{"id": workflow id, "description": its description}`` (the page escapes them)."""
+    graph = t.Unicode("").tag(sync=True)
+    """The workflow's graph: Graphviz's SVG, in the theme's colours."""
+    statuses = t.List(t.Unicode(), list(_STATUSES)).tag(sync=True)
+    """The statuses the filter offers."""
+    status_filter = t.Unicode("").tag(sync=True)
+    """List only the runs of this status (``""``: every status); set by the dropdown too."""
+    rows = t.List(t.Dict()).tag(sync=True)
+    """The runs of the page shown, newest first: ``{"run_id", "label", "status"}``."""
+    selected = t.Unicode("").tag(sync=True)
+    """The picked run (``""``: none); set by a click in the list, it opens the run."""
+    page = t.Int(0).tag(sync=True)
+    """The page shown (0: the newest runs)."""
+    pages = t.Int(1).tag(sync=True)
+    """How many pages of runs there are (at least 1)."""
+    count = t.Unicode("").tag(sync=True)
+    """Which runs are listed (``"1–20 of 25"``), or ``"no runs yet"``."""
+    input_form = t.List(t.Instance(widgets.Widget)).tag(sync=True, **_WIDGETS)
+    """The input form, shown beside the graph."""
+    opened = t.List(t.Instance(widgets.Widget)).tag(sync=True, **_WIDGETS)
+    """The opened run's live view (none, or one)."""
 
     def __init__(self, workflow: Workflow, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.add_class("flownb-workflow-panel")
         self.workflow = workflow
         self.form = InputForm(workflow, heading=False)
-        # Wide enough for a whole row (status, start, duration, run id, what it waits for);
-        # the selected run's full label is the list's tooltip too.
-        self.runs = widgets.Select(options=[], rows=6,
-                                   layout=widgets.Layout(width="100%", min_width="560px",
-                                                         max_width="900px"))
-        self.runs.add_class("flownb-run-list")
-        self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
-        self.status_filter = widgets.Dropdown(
-            options=[("all statuses", "")] + [(status, status) for status in _STATUSES],
-            value="", layout=widgets.Layout(width="150px"))
-        self.status_filter.add_class("flownb-run-filter")
-        self.status_filter.observe(lambda _c: self._turn(0), names="value")
-        self.page = 0
-        self.newer = widgets.Button(description="newer", icon="chevron-left",
-                                    layout=widgets.Layout(width="96px"))
-        self.older = widgets.Button(description="older", icon="chevron-right",
-                                    layout=widgets.Layout(width="96px"))
-        self.newer.on_click(lambda _b: self._turn(self.page - 1))
-        self.older.on_click(lambda _b: self._turn(self.page + 1))
-        self.listed = widgets.HTML(value="")
-        self.listed.add_class("flownb-run-count")
-        refresh = widgets.Button(description="refresh", icon="refresh",
-                                 layout=widgets.Layout(width="96px"))
-        refresh.on_click(lambda _b: self.refresh())
-        self.opened = widgets.VBox([])
+        self.input_form = [self.form]
+        self.runs = RunChoice(self)
         self.view: RunView | None = None
+        self._closed = False
         try:
             graph_svg = workflow.to_svg()
         except RuntimeError as exc:  # no Graphviz: the rest of the panel still works
             graph_svg = f"<i>{escape_html(str(exc))}</i>"
         # The graph in the theme's colours, on no background of its own (no white card in
-        # JupyterLab's dark theme), scrolled rather than squeezing the form beside it.
-        graph = widgets.HTML(value=themed_graph(graph_svg), layout=widgets.Layout(
-            max_width="420px", max_height="480px", overflow="auto", flex="0 1 auto",
-            margin="0 12px 0 0"))
-        graph.add_class("flownb-workflow-graph")
-        about = f"<b>{escape_html(workflow.id)}</b>"
-        if workflow.description:
-            about += f"<p>{escape_html(workflow.description)}</p>"
-        self.children = [
-            widgets.HTML(value=about),
-            widgets.HBox([graph, self.form]),
-            widgets.HTML(value="<b>stored runs</b> (pick one to open it)"),
-            widgets.HBox([self.status_filter, self.newer, self.older, refresh, self.listed]),
-            self.runs,
-            self.opened,
-        ]
+        # JupyterLab's dark theme).
+        self.graph = themed_graph(graph_svg)
+        self.about = {"id": workflow.id, "description": workflow.description or ""}
+        self.observe(lambda change: self.open_run(change["new"]), names="selected")
+        self.observe(lambda _change: self.turn(0), names="status_filter")
+        self.on_msg(self._on_message)
         # Every run of the workflow started here (or anywhere in this kernel) refreshes the
         # list when it finishes or suspends, resumes included.
         self._feeds: dict[str, RunFeed] = {}  # run id -> the feed of a run not finished yet
         self._stop_tracking = workflow.on_run(self._track)
         self.refresh()
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """The page's buttons: ``{"kind": "page", "page": n}`` and ``{"kind": "refresh"}``."""
+        if not isinstance(content, dict):
+            return
+        kind = content.get("kind")
+        if kind == "page" and isinstance(content.get("page"), int):
+            self.turn(content["page"])
+        elif kind == "refresh":
+            self.refresh()
 
     def _track(self, run: Any) -> None:
         earlier = self._feeds.pop(run.run_id, None)
@@ -114,94 +169,129 @@ class WorkflowPanel(widgets.VBox):  # type: ignore[misc]
                 feed = self._feeds.pop(event.run_id, None)
                 if feed is not None:
                     feed.close()
-            self.refresh()
+            if not self._closed:
+                self.refresh()
 
-    def _turn(self, page: int) -> None:
+    def turn(self, page: int) -> None:
+        """Show page ``page`` of the runs (0: the newest; clamped to the pages there are),
+        as the newer / older buttons do."""
         self.page = max(0, page)
         self.refresh()
 
     def refresh(self) -> None:
         """List the workflow's stored runs again, newest first, those of the status filter
         on the current page (the selection stays); "no runs yet" when there are none."""
-        runs = self.workflow.runs(status=self.status_filter.value or None)
+        runs = self.workflow.runs(status=self.status_filter or None)
         last = max(0, (len(runs) - 1) // PAGE)
-        self.page = min(self.page, last)
-        first = self.page * PAGE
+        first = min(self.page, last) * PAGE
         shown = runs[first:first + PAGE]
         forks = fork_points(shown, resolve_store(self.workflow.storage))
-        options = [(_run_label(info, forks.get(info.run_id)), info.run_id) for info in shown]
-        selected = self.runs.value
-        self.runs.unobserve_all("value")
-        self.runs.options = options
-        self.runs.value = selected if selected in {v for _, v in options} else None
-        self.runs.observe(lambda change: self.open_run(change["new"]), names="value")
-        self.runs.tooltip = next((label for label, v in options if v == self.runs.value),
-                                 None)
-        self.runs.layout.display = "" if options else "none"
-        self.newer.disabled = self.page == 0
-        self.older.disabled = self.page >= last
-        if not runs:
-            what = f" {self.status_filter.value}" if self.status_filter.value else ""
-            self.listed.value = f"<i>no{escape_html(what)} runs yet</i>"
-        else:
-            self.listed.value = (f"{first + 1:,}–{first + len(shown):,} of {len(runs):,}")
+        rows = [{"run_id": info.run_id, "label": _run_label(info, forks.get(info.run_id)),
+                 "status": info.status} for info in shown]
+        with self.hold_trait_notifications():
+            self.page, self.pages, self.rows = min(self.page, last), last + 1, rows
+            if self.selected not in {row["run_id"] for row in rows}:
+                self.selected = ""  # nothing opens: the opened view stays
+            if not runs:
+                what = f" {self.status_filter}" if self.status_filter else ""
+                self.count = f"no{what} runs yet"
+            else:
+                self.count = f"{first + 1:,}–{first + len(shown):,} of {len(runs):,}"
 
     def open_run(self, run_id: str | None) -> RunView | None:
         """Show the stored run ``run_id``'s live view (and resume form, when it waits)."""
         if not run_id:
             return None
-        self.runs.tooltip = next((label for label, v in self.runs.options if v == run_id),
-                                 None)
         if self.view is not None and _run_id(self.view) == run_id:
+            self.selected = run_id
             return self.view  # already open
         if self.view is not None:
             self.view.close()
-        started = self.form.view
-        if started is not None and _run_id(started) == run_id:
-            # The run the form just started: its view moves here (one view per run).
-            self.form.output.children = []
-            self.form.view = None
+        started = getattr(self.form, "view", None)
+        if isinstance(started, RunView) and _run_id(started) == run_id:
+            # The run the form just started: its view moves here (one view per run). A form
+            # that cannot give it up keeps showing it, and nothing is shown here.
             self.view = started
+            self.opened = [started] if _take_view(self.form, started) else []
         else:
             run = self.workflow.create_run(run_id=run_id)
             self._track(run)
             self.view = RunView(run)
-        self.opened.children = [self.view]
+            self.opened = [self.view]
+        self.selected = run_id  # opened from Python: the list shows it picked
         return self.view
 
     def close(self) -> None:
         """Stop following the workflow's runs; close the panel and every widget in it."""
+        self._closed = True
         self._stop_tracking()
         for feed in self._feeds.values():
             feed.close()
         self._feeds.clear()
-        close_tree(self)  # the opened run's view and the input form included
+        if self.view is not None:
+            self.view.close()
+        close_tree(self.form)
+        self.form.close()
+        close_tree(self)  # its layout
         super().close()
 
 
-class RegistryView(widgets.Tab):  # type: ignore[misc]
+class RegistryView(anywidget.AnyWidget):
     """One tab per workflow of a ``Registry`` (or a mapping of names to workflows, or a
-    list of workflows): ``view.panels[name]`` is each tab's ``WorkflowPanel``."""
+    list of workflows): ``view.panels[name]`` is each tab's ``WorkflowPanel``;
+    ``view.titles`` the tabs' titles, ``view.selected_index`` the open tab's index."""
+
+    _esm = _ESM
+    _css = _CSS
+
+    part = t.Unicode("tabs").tag(sync=True)
+    """Which of playground.js's two widgets this is."""
+    titles = t.List(t.Unicode()).tag(sync=True)
+    """The tabs' titles (the workflows' names, shown as text)."""
+    tabs = t.List(t.Instance(WorkflowPanel)).tag(sync=True, **_WIDGETS)
+    """The panels, one a tab."""
+    selected_index = t.Int(0).tag(sync=True)
+    """The open tab; set by a click on a tab too."""
 
     def __init__(self, workflows: Mapping[str, Workflow] | Iterable[Workflow],
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("flownb-registry-view")
         if isinstance(workflows, Mapping):
             named = dict(workflows.items())
         else:
             named = {wf.id: wf for wf in workflows}
         if not named:
             raise ValueError("RegistryView: there are no workflows to show")
+        super().__init__(**kwargs)
         self.panels = {name: WorkflowPanel(wf) for name, wf in named.items()}
-        self.children = list(self.panels.values())
-        for i, name in enumerate(self.panels):
-            self.set_title(i, escape_controls(name))  # tab titles are text, not HTML
+        self.titles = [escape_controls(name) for name in self.panels]
+        self.tabs = list(self.panels.values())
 
     def close(self) -> None:
         """Close every panel (each stops following its workflow's runs), then the tabs."""
+        for panel in getattr(self, "panels", {}).values():  # none if __init__ refused
+            panel.close()
         close_tree(self)
         super().close()
+
+
+def _take_view(form: Any, view: RunView) -> bool:
+    """Take ``view`` out of ``form`` (the input form that started its run) and say whether it
+    could. Forms are opaque here: the view is looked for in the form's ``output`` box and in
+    its synced lists of widgets, whatever the form's kind of widget."""
+    taken = False
+    output = getattr(form, "output", None)
+    if isinstance(output, widgets.Widget) and view in (getattr(output, "children", ()) or ()):
+        output.children = tuple(c for c in output.children if c is not view)
+        taken = True
+    if isinstance(form, widgets.Widget):
+        for name in form.trait_names(sync=lambda sync: bool(sync)):
+            value = getattr(form, name)
+            if isinstance(value, (list, tuple)) and any(v is view for v in value):
+                setattr(form, name, type(value)(v for v in value if v is not view))
+                taken = True
+    if taken and getattr(form, "view", None) is view:
+        form.view = None
+    return taken
 
 
 def _run_id(view: RunView) -> str | None:

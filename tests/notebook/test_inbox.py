@@ -57,8 +57,15 @@ async def test_the_inbox_lists_exactly_the_suspended_runs_and_answers_one(waitin
     assert "s-done" not in html and "<b>second" not in html  # escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     assert "waiting at" in html and "sign-flow" in html
+    rows = {row["run_id"]: row for row in inbox.rows}  # what the page shows, as text
+    assert [row["run_id"] for row in inbox.rows] == ["r2", "s1", "r1"]
+    # The page gets the text itself (it sets it as text, never as markup).
+    assert rows["r2"]["asks"] == '{"question": "publish <script>alert(1)</script>?"}'
+    assert rows["s1"]["workflow_id"] == "sign-flow" and rows["s1"]["waiting"] == "sign"
+    assert inbox.workflows_known == ["review-flow", "sign-flow"]
     form = inbox.open("s1")
-    assert inbox.view is not None and inbox.opened.children == (inbox.view,)
+    assert inbox.view is not None and inbox.opened == [inbox.view]
+    assert inbox.selected == "s1"  # the page shows it picked
     assert inbox.view.resume_forms["sign"] is form
     form.fields["ok"].value = True
     result = await form.submit()
@@ -67,7 +74,7 @@ async def test_the_inbox_lists_exactly_the_suspended_runs_and_answers_one(waitin
     assert inbox.view.step_status == {"sign": "success"}
     # Answered here: the list drops it by itself; its view stays open, green.
     assert [e.run_id for e in inbox.entries] == ["r2", "r1"]
-    assert [v for _label, v in inbox._picker.options] == ["r2", "r1"]
+    assert [row["run_id"] for row in inbox.rows] == ["r2", "r1"]
     assert inbox.view is not None and inbox.view.status == "success"
     assert "s1" not in inbox.html()
     inbox.close()
@@ -81,13 +88,15 @@ async def test_the_filter_narrows_to_one_workflow(waiting):
     inbox = Inbox(workflows={"review": review, "sign": sign})
     inbox.workflow_filter = "sign-flow"
     assert [e.run_id for e in inbox.entries] == ["s1"]
-    assert inbox._filter_box.value == "sign-flow"
-    assert [v for _label, v in inbox._picker.options] == ["s1"]
-    inbox._filter_box.value = "review-flow"  # the dropdown, as a person picks it
+    assert [row["run_id"] for row in inbox.rows] == ["s1"]
+    inbox.set_state({"workflow_filter": "review-flow"})  # the dropdown, as a person picks it
     assert inbox.workflow_filter == "review-flow"
     assert [e.run_id for e in inbox.entries] == ["r1"]
-    inbox.workflow_filter = None
-    assert len(inbox.entries) == 2
+    assert [row["run_id"] for row in inbox.rows] == ["r1"]
+    inbox.set_state({"workflow_filter": None})  # "all workflows"
+    assert inbox.workflow_filter is None and len(inbox.rows) == 2
+    inbox.workflow_filter = ""
+    assert inbox.workflow_filter is None and len(inbox.entries) == 2
     inbox.workflow_filter = "nobody"
     assert inbox.entries == [] and "no suspended runs of workflow &#x27;nobody&#x27;" \
         in inbox.html()
@@ -98,8 +107,17 @@ async def test_picking_a_run_in_the_list_opens_its_form(waiting):
     review, _sign = waiting
     await _suspend(review, "r1", "a")
     inbox = Inbox(workflows=review)
-    inbox._picker.value = "r1"
+    inbox.set_state({"selected": "r1"})  # a click on its row in the page
     assert inbox.view is not None and "review" in inbox.view.resume_forms
+    assert inbox.message == ""
+    first = inbox.view
+    inbox.set_state({"selected": "r1"})  # again: the same view
+    assert inbox.view is first and inbox.opened == [first]
+    await _suspend(review, "r2", "b")
+    inbox._handle_custom_msg({"kind": "refresh"}, [])  # the refresh button
+    assert [row["run_id"] for row in inbox.rows] == ["r2", "r1"]
+    inbox.set_state({"selected": "r2"})
+    assert first.closed and inbox.opened == [inbox.view] and inbox.view.run.run_id == "r2"
     inbox.close()
 
 
@@ -119,6 +137,9 @@ async def test_a_run_without_a_known_workflow_says_how_to_open_it(waiting):
     with pytest.raises(Exception, match="not among the inbox's workflows= and the run "
                                         "recorded no origin"):
         inbox.open("r1")
+    inbox.set_state({"selected": "r1"})  # picked in the page: it says why, in the page
+    assert "not among the inbox's workflows=" in inbox.message
+    assert inbox.selected == "" and inbox.view is None and inbox.opened == []
     inbox.close()
 
 

@@ -22,11 +22,23 @@ def registry() -> Registry:
 async def test_one_tab_per_workflow_with_form_graph_and_runs():
     view = RegistryView(registry())
     assert list(view.panels) == ["review", "approvals"]
-    assert [view.get_title(i) for i in range(2)] == ["review", "approvals"]
+    assert view.titles == ["review", "approvals"]
+    assert view.tabs == list(view.panels.values()) and view.selected_index == 0
     panel = view.panels["review"]
-    assert "draft, then a person reviews" in panel.children[0].value
-    assert "<svg" in panel.children[1].children[0].value
-    assert panel.runs.options == ()
+    assert "draft, then a person reviews" in panel.about["description"]
+    assert panel.about["id"] == "review-flow"
+    assert "<svg" in panel.graph and 'class="flownb-themed-graph"' in panel.graph
+    assert panel.input_form == [panel.form]  # the form is shown inside the panel
+    assert panel.runs.options == () and panel.rows == []
+    view.close()
+
+
+def test_a_tab_title_is_text():
+    from nb_workflows import review_workflow as make
+
+    view = RegistryView({"<b>x</b>\x1b[31m": make()})
+    assert view.titles == ["<b>x</b>\\x1b[31m"]  # shown as text by the page; no control
+    view.close()
 
 
 async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
@@ -38,8 +50,9 @@ async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
     (label, run_id), = panel.runs.options  # listed after the run, without a refresh click
     assert run_id == result.run_id and label.startswith("suspended")
     assert "waiting for review" in label
-    panel.runs.value = run_id  # picking it opens its view
-    assert panel.view is not None and panel.opened.children == (panel.view,)
+    panel.selected = run_id  # picking it (a click in the list) opens its view
+    assert panel.view is not None and panel.opened == [panel.view]
+    assert panel.runs.value == run_id and panel.runs.tooltip == label
     form = panel.view.resume_forms["review"]
     form.fields["reviewer.name"].value = "Ada"
     form.fields["approved"].value = True  # required: a form fills in nothing itself
@@ -51,7 +64,10 @@ async def test_a_run_from_the_form_is_listed_and_opens_with_its_resume_form():
 
 
 def _views_of(widget: object, run_id: str) -> list[object]:
-    """Every RunView of ``run_id`` displayed inside ``widget``."""
+    """Every RunView of ``run_id`` displayed inside ``widget``: the widgets its synced traits
+    hold (a box's children, the lists of widgets an anywidget widget shows), recursively."""
+    from ipywidgets import Widget
+
     from flownb.notebook.view import RunView
 
     found = []
@@ -60,7 +76,11 @@ def _views_of(widget: object, run_id: str) -> list[object]:
         w = stack.pop()
         if isinstance(w, RunView) and w.run is not None and w.run.run_id == run_id:
             found.append(w)
-        stack.extend(getattr(w, "children", ()) or ())
+        if isinstance(w, Widget):
+            for name in w.trait_names(sync=lambda sync: bool(sync)):
+                value = getattr(w, name)
+                parts = value if isinstance(value, (list, tuple)) else [value]
+                stack.extend(p for p in parts if isinstance(p, Widget))
     return found
 
 
@@ -72,33 +92,54 @@ async def test_picking_the_run_just_started_shows_one_view_of_it():
     assert _views_of(panel, result.run_id) == [started]
     panel.runs.value = result.run_id
     assert _views_of(panel, result.run_id) == [started]  # moved, not drawn twice
-    assert panel.view is started and panel.form.output.children == ()
+    assert panel.view is started and panel.opened == [started]
     panel.runs.value = None
     panel.runs.value = result.run_id  # picked again: still one
     assert _views_of(panel, result.run_id) == [started]
+    assert panel.open_run(result.run_id) is started  # and opened from Python: the same
+    assert _views_of(panel, result.run_id) == [started]
+    other = await panel.workflow.create_run().start({"text": "another"})
+    panel.selected = other.run_id  # another run: the moved view is closed, the new shown
+    assert started.closed and _views_of(panel, result.run_id) == []
+    assert _views_of(panel, other.run_id) == [panel.view]
+    panel.close()
 
 
-async def test_no_runs_yet_then_filtered_by_status_and_paged():
+async def test_no_runs_yet_then_filtered_by_status_and_paged(store):
     panel = RegistryView(registry()).panels["review"]
-    assert panel.listed.value == "<i>no runs yet</i>"
-    assert panel.runs.layout.display == "none"
+    assert panel.count == "no runs yet" and panel.rows == []  # the page hides an empty list
+    assert (panel.page, panel.pages) == (0, 1)
     wf = panel.workflow
     for n in range(PAGE + 5):
         await wf.create_run().start({"text": f"t{n}"})  # each suspends at review
     panel.refresh()
-    assert len(panel.runs.options) == PAGE and panel.listed.value == f"1–{PAGE} of {PAGE + 5}"
-    assert panel.newer.disabled and not panel.older.disabled
+    assert len(panel.runs.options) == PAGE and panel.count == f"1–{PAGE} of {PAGE + 5}"
+    assert (panel.page, panel.pages) == (0, 2)  # the page: newer disabled, older not
     newest = [run_id for _, run_id in panel.runs.options]
-    panel.older.click()
-    assert len(panel.runs.options) == 5 and panel.older.disabled and not panel.newer.disabled
+    panel._handle_custom_msg({"kind": "page", "page": 1}, [])  # the older button
+    assert len(panel.runs.options) == 5 and panel.page == 1
+    assert panel.count == f"{PAGE + 1}–{PAGE + 5} of {PAGE + 5}"
     assert not {run_id for _, run_id in panel.runs.options} & set(newest)
-    panel.status_filter.value = "success"
-    assert panel.runs.options == () and panel.listed.value == "<i>no success runs yet</i>"
-    panel.status_filter.value = "suspended"
+    panel._handle_custom_msg({"kind": "page", "page": 2}, [])  # past the last: stays
+    assert panel.page == 1
+    panel._handle_custom_msg({"kind": "page", "page": "x"}, [])  # ignored
+    panel._handle_custom_msg("nonsense", [])
+    assert panel.page == 1
+    panel.status_filter = "success"  # the dropdown: back to the first page
+    assert panel.runs.options == () and panel.count == "no success runs yet"
+    panel.status_filter = "suspended"
     assert len(panel.runs.options) == PAGE and panel.page == 0
     label, run_id = panel.runs.options[0]
     panel.runs.value = run_id
     assert panel.runs.tooltip == label and "waiting for review" in label
+    await wf.create_run(run_id="newest").start({"text": "later"})  # listed when it suspends
+    assert panel.runs.options[0][1] == "newest" and panel.count == f"1–{PAGE} of {PAGE + 6}"
+    panel._handle_custom_msg({"kind": "page", "page": 1}, [])  # the picked run is not here
+    assert panel.selected == "" and panel.view is not None  # its view stays open
+    store.delete("newest")
+    panel._handle_custom_msg({"kind": "refresh"}, [])  # the refresh button reads again
+    assert panel.count == f"{PAGE + 1}–{PAGE + 5} of {PAGE + 5}"
+    panel.close()
 
 
 async def test_closing_the_view_closes_every_widget_and_stops_following_runs():
@@ -109,10 +150,12 @@ async def test_closing_the_view_closes_every_widget_and_stops_following_runs():
     result = await panel.form.submit()
     panel.runs.value = result.run_id  # an opened run view, with its resume form
     assert panel.view is not None and panel.view.resume_forms
+    other = await panel.workflow.create_run().start({"text": "stored"})
+    panel.runs.value = other.run_id  # a view opened from the store
     view.close()
     assert set(_instances) == before
     await review_workflow_run(panel.workflow)  # a later run no longer refreshes the panel
-    assert panel.runs.options[0][1] == result.run_id and len(panel.runs.options) == 1
+    assert [v for _, v in panel.runs.options] == [other.run_id, result.run_id]
 
 
 async def review_workflow_run(wf: object) -> None:
