@@ -1,9 +1,17 @@
-"""The inputs of a form field: the :class:`Field` tree and the widgets it owns.
+"""The fields of a form: the :class:`Field` tree a form is drawn from, holding what was typed.
 
-:mod:`flownb.notebook.fields` builds these from a pydantic schema. A field reads its
-widgets' values (:meth:`Field.read`, ``EMPTY`` when nothing is filled in), writes values
-into them, lists its required fields still empty (:meth:`Field.missing`) and shows its
-error next to itself.
+:mod:`flownb.notebook.fields` builds the tree from a pydantic schema;
+:mod:`flownb.notebook.forms` sends it to the browser as JSON (:meth:`Field.spec`: kinds,
+paths, titles, hints, options) with the values as typed (:meth:`Field.state`), and applies
+what the browser sends back (:meth:`ScalarField.set_raw`, a list's *add item*, ...). No
+widget lives here: a field is plain Python, so a form is one anywidget widget however many
+fields it has.
+
+A field reads its value (:meth:`Field.read`, ``EMPTY`` when nothing is filled in), writes a
+value into its input (:meth:`Field.write`), lists its required fields still empty
+(:meth:`Field.missing`) and holds its error. A leaf (:class:`ScalarField`) or a list
+(:class:`ListField`) is what ``form.fields[path]`` gives: ``.value`` is what its input shows
+(setting it shows the new value in the browser), ``.kind`` says what input it is.
 """
 
 from __future__ import annotations
@@ -11,25 +19,34 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import ipywidgets as widgets
-import traitlets
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .._text import escape_html
-from ._widgets import close_tree
 
-__all__ = ["EMPTY", "REQUIRED_MARK", "Field", "FieldInputError", "ListField", "ModelField",
-           "NumberText", "OptionalField", "ScalarField", "error_html"]
+__all__ = ["ADD_LABEL", "EMPTY", "LOAD_LABEL", "REQUIRED_MARK", "SCALAR_KINDS", "Field",
+           "FieldInputError", "ListField", "ModelField", "OptionalField", "ScalarField",
+           "error_html"]
 
 _ERROR_STYLE = "color:var(--jp-error-color1,#d93025);font-size:12px"
-_HINT_STYLE = "color:var(--jp-ui-font-color2,#5f6368);font-size:12px"
-REQUIRED_MARK = ('<span class="flownb-required" title="required" '
-                 'style="color:var(--jp-error-color1,#d93025)">*</span>')
+REQUIRED_MARK = "*"
 """The marker shown after the title of a field that must be filled."""
+ADD_LABEL = "add item"
+"""The text of a list's button that adds a row."""
+LOAD_LABEL = "load JSON"
+"""The text of a list's button that replaces the rows by a pasted JSON list."""
+
+SCALAR_KINDS = ("text", "textarea", "date", "number", "checkbox", "yesno", "dropdown", "json")
+"""The kinds of one-input fields: ``text`` (``""`` is empty), ``textarea``, ``date`` (a date,
+datetime or time as ISO text; blank is empty), ``number`` (the text as typed, read as an
+``int`` or ``float``), ``checkbox``, ``yesno`` (two buttons, neither pressed when required),
+``dropdown`` (``Literal`` / ``Enum``; nothing chosen is empty) and ``json`` (parsed)."""
+
+_TEXT_KINDS = ("text", "textarea", "date", "json")
+_CHOICE_KINDS = ("yesno", "dropdown")
 
 
 class _Empty:
@@ -54,7 +71,7 @@ EMPTY: Any = _Empty()
 
 
 class FieldInputError(ValueError):
-    """A value a widget holds cannot even be handed to pydantic (JSON that does not parse)."""
+    """A value an input holds cannot even be handed to pydantic (JSON that does not parse)."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path or 'value'}: {message}")
@@ -63,84 +80,26 @@ class FieldInputError(ValueError):
 
 
 def error_html(message: str) -> str:
-    """An escaped one-line error, as shown under a field."""
+    """An escaped one-line error, as the static HTML of a form shows it."""
     return f'<span class="flownb-error" style="{_ERROR_STYLE}">{escape_html(message)}</span>'
-
-
-# -- a number box that can be empty ------------------------------------------------------
-
-
-def _number_to_json(value: Any, _widget: Any) -> str:
-    if value is None:
-        return ""
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _number_from_json(text: Any, widget: Any) -> Any:
-    """What the browser sent, as a number when it is one written plainly (``"12"``), else as
-    it was typed (``"1."`` while typing ``1.5``, ``"abc"``, which pydantic will refuse):
-    sending back a rewritten text would move the cursor under the person's fingers."""
-    if not isinstance(text, str):
-        return text
-    if not text:
-        return None
-    number = _parse_number(text, widget.number_type)
-    return number if _number_to_json(number, widget) == text else text
-
-
-def _parse_number(text: str, number_type: type) -> Any:
-    stripped = text.strip()
-    if not stripped:
-        return None
-    for kind in ((int,) if number_type is int else (int, float)):
-        try:
-            return kind(stripped)
-        except ValueError:
-            continue
-    return text
-
-
-class NumberText(widgets.Text):  # type: ignore[misc]
-    """A number input that can be empty: ``value`` is an ``int`` or ``float``, ``None``
-    (nothing typed) or the text as typed when it is not a number yet (pydantic says why).
-
-    The browser shows an ordinary text box (ipywidgets' number boxes cannot be empty: they
-    show and submit 0)."""
-
-    value = traitlets.Union(
-        [traitlets.Int(), traitlets.Float(), traitlets.Unicode()], allow_none=True,
-        default_value=None, help="the number, None when empty, or the text as typed",
-    ).tag(sync=True, to_json=_number_to_json, from_json=_number_from_json)
-
-    def __init__(self, *, number_type: type = float, **kwargs: Any) -> None:
-        self.number_type = number_type
-        kwargs.setdefault("placeholder", "whole number" if number_type is int else "number")
-        super().__init__(**kwargs)
-
-    def number(self) -> Any:
-        """The value as a number (``int`` or ``float``), ``None`` when empty, or the text
-        as typed when it is not a number."""
-        value = self.value
-        if isinstance(value, str):
-            value = _parse_number(value, self.number_type)
-        if self.number_type is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        return value
 
 
 # -- fields -------------------------------------------------------------------------------
 
 
 class Field(ABC):
-    """One field of a form: its widgets, how to read and write its value, its errors.
+    """One field of a form: what it is (:meth:`spec`), how to read and write its value, and
+    its error (``field.error``, ``None`` when there is none).
 
     ``required`` fields must be filled: empty, they are listed by :meth:`missing` and
-    marked ``*`` beside their title.
+    marked ``*`` beside their title (``marked``). A change (a value typed, a row added) goes
+    up the tree to the root's ``listener``: the form, which sends it to the browser.
     """
 
+    kind = "field"
+
     def __init__(self, path: str, title: str, description: str | None,
-                 constraints: Mapping[str, Any], default: Any,
-                 error: widgets.HTML | None = None, *, required: bool = False,
+                 constraints: Mapping[str, Any], default: Any, *, required: bool = False,
                  marked: bool | None = None) -> None:
         self.path = path
         self.title = title
@@ -149,17 +108,11 @@ class Field(ABC):
         self.default = default
         self.required = required
         self.marked = required if marked is None else marked
-        if error is None:
-            error = widgets.HTML(value="", layout=widgets.Layout(margin="0 0 0 4px"))
-            error.add_class("flownb-field-error")
-        self.error = error
+        self.error: str | None = None
+        self.parent: Field | None = None
+        self.listener: Callable[[bool], None] | None = None  # the root's: the form
 
     # -- what subclasses provide ------------------------------------------------------------
-
-    @property
-    @abstractmethod
-    def box(self) -> widgets.Widget:
-        """The widget that shows the whole field."""
 
     @abstractmethod
     def read(self) -> Any:
@@ -170,8 +123,20 @@ class Field(ABC):
         """Show ``value`` in the inputs (``None`` empties a field that can be empty)."""
 
     @abstractmethod
-    def inputs(self) -> dict[str, widgets.Widget]:
-        """Field path → the widget a person types into."""
+    def inputs(self) -> dict[str, Field]:
+        """Field path → the field a person types into (a leaf or a list)."""
+
+    def state(self, typed: dict[str, Any], flags: dict[str, bool]) -> None:
+        """Put what the inputs show into ``typed`` (path → the value as the browser shows
+        it) and whether each ``X | None`` is set into ``flags``."""
+        for child in self.children():
+            child.state(typed, flags)
+
+    def spec(self) -> dict[str, Any]:
+        """The field as the browser draws it (JSON; every text is shown as text)."""
+        return {"kind": self.kind, "path": self.path, "title": self.title,
+                "description": self.description, "required": self.marked,
+                "hint": self.hint()}
 
     def children(self) -> list[Field]:
         return []
@@ -194,84 +159,138 @@ class Field(ABC):
         for child in self.children():
             yield from child.walk()
 
-    def close(self) -> None:
-        """Close the field's widgets: ipywidgets keeps every open one for the kernel's life."""
-        for child in self.children():
-            child.close()
-        for widget in (self.box, self.error):
-            close_tree(widget)
-            widget.close()
+    def adopt(self, child: Field) -> Field:
+        child.parent = self
+        return child
+
+    def changed(self, *, structure: bool = False) -> None:
+        """Tell the form something here changed (``structure``: fields came or went)."""
+        if self.parent is not None:
+            self.parent.child_changed(self, structure=structure)
+        elif self.listener is not None:
+            self.listener(structure)
+
+    def child_changed(self, child: Field, *, structure: bool) -> None:
+        self.changed(structure=structure)
 
     def show_error(self, message: str | None) -> None:
-        self.error.value = error_html(message) if message else ""
+        """Set the error shown next to the field (the form sends it on its next change)."""
+        self.error = message or None
 
     def hint(self) -> str:
-        """Description, constraints and default, escaped, for the line under the input."""
+        """Description, constraints and default, as text for the line under the input."""
         parts = []
         if self.description:
-            parts.append(escape_html(self.description))
+            parts.append(self.description)
         bounds = _describe_constraints(self.constraints)
         if bounds:
-            parts.append(escape_html(bounds))
+            parts.append(bounds)
         if self.default not in (PydanticUndefined, None, "") \
                 and not isinstance(self.default, (BaseModel, list, dict)):
-            parts.append("default: " + escape_html(_short(self.default)))
-        if not parts:
-            return ""
-        return f'<span style="{_HINT_STYLE}">{" · ".join(parts)}</span>'
-
-    def labelled(self, control: widgets.Widget) -> widgets.Widget:
-        # The title is the <b> alone (a page finds a field by its title's exact text).
-        title = f"<b>{escape_html(self.title)}</b>" + (REQUIRED_MARK if self.marked else "")
-        label = widgets.HTML(value=title,
-                             layout=widgets.Layout(width="160px", min_width="160px"))
-        hint = self.hint()
-        row = widgets.HBox([label, control, self.error])
-        parts: list[widgets.Widget] = [row]
-        if hint:
-            parts.append(widgets.HTML(value=hint, layout=widgets.Layout(margin="0 0 0 164px")))
-        box = widgets.VBox(parts)
-        box.add_class("flownb-field")
-        if self.marked:
-            box.add_class("flownb-field-required")
-        return box
+            parts.append("default: " + _short(self.default))
+        return " · ".join(parts)
 
 
 class ScalarField(Field):
-    """One input: text, number, checkbox, yes/no, dropdown or JSON text.
+    """One input (``kind``, one of :data:`SCALAR_KINDS`): what ``form.fields[path]`` gives.
 
-    ``kind`` says how its widget's value reads: ``"text"`` (``""`` is empty), ``"date"``
-    (stripped; blank is empty), ``"number"``, ``"choice"`` (``None`` is empty; a checkbox
-    never is) or ``"json"`` (parsed; blank is empty).
+    ``value`` is what the input shows: the text of a text, date or JSON box, the number of
+    a number box (``None`` when empty, the text as typed when it is not a number: pydantic
+    says why on submit), the chosen option's value (``None``: nothing chosen) or a
+    checkbox's ``bool``. ``options`` are the choices as ``(label, value)`` pairs.
     """
 
     def __init__(self, path: str, title: str, description: str | None,
-                 constraints: Mapping[str, Any], default: Any, control: widgets.Widget,
-                 *, kind: str = "text", required: bool = False,
-                 marked: bool | None = None) -> None:
+                 constraints: Mapping[str, Any], default: Any, *, kind: str,
+                 start: Any = None, placeholder: str = "",
+                 options: Sequence[tuple[str, Any]] = (), number_type: type = float,
+                 required: bool = False, marked: bool | None = None) -> None:
+        if kind not in SCALAR_KINDS:
+            raise ValueError(f"not a kind of input: {kind!r}")
         super().__init__(path, title, description, constraints, default, required=required,
                          marked=marked)
-        self.control = control
         self.kind = kind
-        self._box = self.labelled(control)
+        self.number_type = number_type
+        self.options: list[tuple[str, Any]] = list(options)
+        if kind == "number" and not placeholder:
+            placeholder = "whole number" if number_type is int else "number"
+        self.placeholder = placeholder
+        self._raw: Any = False if kind == "checkbox" else None if kind in _CHOICE_KINDS \
+            else ""
+        self.value = start
 
     @property
-    def is_json(self) -> bool:
-        return self.kind == "json"
+    def raw(self) -> Any:
+        """The value as the browser shows it: text (a number as typed), an option's index
+        (``None``: nothing chosen) or a checkbox's ``bool``."""
+        return self._raw
+
+    def set_raw(self, raw: Any) -> None:
+        """What the browser sent; a value of the wrong shape is ignored."""
+        if self.kind == "checkbox":
+            if not isinstance(raw, bool):
+                return
+        elif self.kind in _CHOICE_KINDS:
+            if raw is not None and not (isinstance(raw, int) and not isinstance(raw, bool)
+                                        and 0 <= raw < len(self.options)):
+                return
+        elif not isinstance(raw, str):
+            return
+        if raw != self._raw:
+            self._raw = raw
+            self.changed()
 
     @property
-    def box(self) -> widgets.Widget:
-        return self._box
+    def value(self) -> Any:
+        if self.kind == "number":
+            return self.number()
+        if self.kind in _CHOICE_KINDS:
+            return None if self._raw is None else self.options[self._raw][1]
+        return self._raw
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        if self.kind == "checkbox":
+            raw: Any = bool(value)
+        elif self.kind in _CHOICE_KINDS:
+            raw = None if value is None else self._index(value)
+        elif self.kind == "number":
+            raw = "" if value is None else value if isinstance(value, str) else (
+                repr(value) if isinstance(value, float) else str(value))
+        else:
+            raw = "" if value is None else str(value)
+        if raw != self._raw:
+            self._raw = raw
+            self.changed()
+
+    def _index(self, value: Any) -> int:
+        for i, (_label, option) in enumerate(self.options):
+            if option is value or (option == value and type(option) is type(value)):
+                return i
+        for i, (_label, option) in enumerate(self.options):
+            if option == value:
+                return i
+        labels = ", ".join(label for label, _ in self.options)
+        raise ValueError(f"{self.path or 'value'}: {value!r} is not one of the options "
+                         f"({labels})")
+
+    def number(self) -> Any:
+        """A number box's value: an ``int`` or ``float`` (a ``float`` field's always a
+        ``float``), ``None`` when empty, or the text as typed when it is not a number."""
+        value = _parse_number(self._raw, self.number_type)
+        if self.number_type is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
 
     def read(self) -> Any:
-        value = self.control.value
         if self.kind == "json":
-            return _parse_json(value, self.path)
+            return _parse_json(self._raw, self.path)
         if self.kind == "number":
-            number = self.control.number()
+            number = self.number()
             return EMPTY if number is None else number
         if self.kind == "date":
-            return value.strip() or EMPTY
+            return self._raw.strip() or EMPTY
+        value = self.value
         if value is None or value == "":
             return EMPTY
         return value
@@ -283,97 +302,117 @@ class ScalarField(Field):
             return False
 
     def write(self, value: Any) -> None:
-        control = self.control
-        if isinstance(control, (widgets.Dropdown, widgets.ToggleButtons)):
-            options = [v for _, v in control.options]
-            if value is None or value in options:
-                control.value = value
+        if self.kind in _CHOICE_KINDS:
+            if value is None or any(v == value for _, v in self.options):
+                self.value = value
             return
         if self.kind == "json":
-            control.value = "" if value is None else json.dumps(value, indent=1, default=str)
-            return
-        if isinstance(control, NumberText):
-            control.value = value
-            return
-        if isinstance(control, (widgets.Text, widgets.Textarea)):
-            control.value = "" if value is None else str(
+            self.value = None if value is None else json.dumps(value, indent=1, default=str)
+        elif self.kind == "checkbox":
+            self.value = bool(value)
+        elif self.kind == "number":
+            self.value = value
+        else:
+            self.value = None if value is None else (
                 value.isoformat() if isinstance(value, (_dt.date, _dt.time)) else value)
-            return
-        control.value = bool(value)
 
-    def inputs(self) -> dict[str, widgets.Widget]:
-        return {self.path: self.control}
+    def inputs(self) -> dict[str, Field]:
+        return {self.path: self}
+
+    def state(self, typed: dict[str, Any], flags: dict[str, bool]) -> None:
+        typed[self.path] = self._raw
+
+    def spec(self) -> dict[str, Any]:
+        out = super().spec()
+        out["placeholder"] = self.placeholder
+        if self.kind in _CHOICE_KINDS:
+            out["options"] = [label for label, _ in self.options]
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} field {self.path!r}: {self.value!r}>"
 
 
 class OptionalField(Field):
-    """``X | None``: the input for ``X`` and a toggle saying whether a value is set."""
+    """``X | None``: the input for ``X`` and a toggle saying whether a value is set
+    (``is_set``; typing sets it, emptying a one-input field unsets it again)."""
+
+    kind = "optional"
 
     def __init__(self, inner: Field, *, is_set: bool) -> None:
+        self.inner = inner  # before Field.__init__: errors show on the inner field's line
         super().__init__(inner.path, inner.title, inner.description, inner.constraints,
-                         inner.default, error=inner.error)  # errors show on the inner line
-        self.inner = inner
-        self.toggle = widgets.Checkbox(value=is_set, description="set", indent=False,
-                                       layout=widgets.Layout(width="56px"))
-        self.toggle.add_class("flownb-set-toggle")
-        for control in inner.inputs().values():
-            control.observe(self._typed, names="value")
-        self._box = widgets.HBox([self.toggle, inner.box])
-
-    def _typed(self, _change: Any) -> None:
-        # Typing sets the value; emptying a one-input field unsets it again.
-        self.toggle.value = not (isinstance(self.inner, ScalarField) and self.inner.is_empty())
+                         inner.default)
+        self.adopt(inner)
+        self._set = is_set
 
     @property
-    def box(self) -> widgets.Widget:
-        return self._box
+    def error(self) -> str | None:
+        return self.inner.error
+
+    @error.setter
+    def error(self, message: str | None) -> None:
+        self.inner.error = message
+
+    @property
+    def is_set(self) -> bool:
+        return self._set
+
+    @is_set.setter
+    def is_set(self, value: bool) -> None:
+        if bool(value) != self._set:
+            self._set = bool(value)
+            self.changed()
+
+    def child_changed(self, child: Field, *, structure: bool) -> None:
+        # Typing sets the value; emptying a one-input field unsets it again.
+        self._set = not (isinstance(self.inner, ScalarField) and self.inner.is_empty())
+        self.changed(structure=structure)
 
     def read(self) -> Any:
-        if not self.toggle.value:
+        if not self._set:
             return None
         value = self.inner.read()
         return None if value is EMPTY else value
 
     def write(self, value: Any) -> None:
         if value is None:
-            self.toggle.value = False
+            self.is_set = False
             return
         self.inner.write(value)
-        self.toggle.value = True
+        self.is_set = True
 
-    def inputs(self) -> dict[str, widgets.Widget]:
+    def inputs(self) -> dict[str, Field]:
         return self.inner.inputs()
 
     def children(self) -> list[Field]:
         return self.inner.children()
 
     def missing(self) -> list[str]:
-        return self.inner.missing() if self.toggle.value else []
+        return self.inner.missing() if self._set else []
+
+    def state(self, typed: dict[str, Any], flags: dict[str, bool]) -> None:
+        flags[self.path] = self._set
+        self.inner.state(typed, flags)
+
+    def spec(self) -> dict[str, Any]:
+        out = super().spec()
+        out["inner"] = self.inner.spec()
+        return out
 
 
 class ModelField(Field):
-    """A pydantic model: a titled group holding one field per model field."""
+    """A pydantic model: a titled group holding one field per model field (the form's own
+    fields when ``top``)."""
+
+    kind = "group"
 
     def __init__(self, path: str, title: str, description: str | None, fields: list[Field],
                  keys: list[str], *, top: bool = False) -> None:
         super().__init__(path, title, description, {}, PydanticUndefined)
-        self.fields = fields
+        self.fields = [self.adopt(f) for f in fields]
         self.keys = keys
-        parts: list[widgets.Widget] = []
-        if not top:
-            heading = f"<b>{escape_html(title)}</b>"
-            if description:
-                heading += f' <span style="{_HINT_STYLE}">{escape_html(description)}</span>'
-            parts.append(widgets.HBox([widgets.HTML(value=heading), self.error]))
-        parts.extend(f.box for f in fields)
-        self._box = widgets.VBox(parts, layout=widgets.Layout(
-            margin="0" if top else "4px 0 4px 12px",
-            border="none" if top else "1px solid var(--jp-border-color2,#dadce0)",
-            padding="0" if top else "4px"))
-        self._box.add_class("flownb-group")
-
-    @property
-    def box(self) -> widgets.Widget:
-        return self._box
+        self.top = top
 
     def read(self) -> Any:
         """The filled-in fields by key; empty ones are left out (pydantic applies their
@@ -394,8 +433,8 @@ class ModelField(Field):
             if key in value:
                 field.write(value[key])
 
-    def inputs(self) -> dict[str, widgets.Widget]:
-        out: dict[str, widgets.Widget] = {}
+    def inputs(self) -> dict[str, Field]:
+        out: dict[str, Field] = {}
         for field in self.fields:
             out.update(field.inputs())
         return out
@@ -403,31 +442,22 @@ class ModelField(Field):
     def children(self) -> list[Field]:
         return list(self.fields)
 
-
-class ListInput(widgets.VBox):  # type: ignore[misc]
-    """The widget of a list field: rows, *add item*, and *paste JSON*. ``add()``/``remove(i)``
-    work from code too (``form.fields["tags"].add()``)."""
-
-    def __init__(self, owner: ListField, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._owner = owner
-
-    def add(self, value: Any = PydanticUndefined) -> None:
-        self._owner.add(value)
-
-    def remove(self, index: int) -> None:
-        self._owner.remove(index)
-
-    @property
-    def rows(self) -> int:
-        return len(self._owner.items)
+    def spec(self) -> dict[str, Any]:
+        out = super().spec()
+        out["top"] = self.top
+        out["children"] = [f.spec() for f in self.fields]
+        return out
 
 
 class ListField(Field):
-    """``list[X]``: one sub-field per item, ``path.0``, ``path.1`` …
+    """``list[X]``: one sub-field per item, ``path.0``, ``path.1`` … and what
+    ``form.fields[path]`` gives for the list: ``add(value)``, ``remove(i)``,
+    ``load_json(text)`` (the browser's *add item*, remove and *load JSON* buttons), ``rows``.
 
     A list with no rows is the empty list (``min_length`` says when that is not enough);
     each row is required: an empty one is "Field required" on submit."""
+
+    kind = "list"
 
     def __init__(self, path: str, title: str, description: str | None,
                  constraints: Mapping[str, Any], default: Any,
@@ -435,77 +465,56 @@ class ListField(Field):
         super().__init__(path, title, description, constraints, default)
         self.make_item = make_item
         self.items: list[Field] = []
-        self.rows_box = widgets.VBox([])
-        # Buttons size to their text and never shrink below it (a fixed width cut "add" and
-        # "load JSON" to "+ …"); the paste box gives way instead.
-        add = widgets.Button(description="add item", icon="plus", tooltip="add a row",
-                             layout=widgets.Layout(width="auto", flex="0 0 auto"))
-        add.add_class("flownb-add-row")
-        add.on_click(lambda _b: self.add())
-        self.paste = widgets.Textarea(placeholder="or paste a JSON list here, then load it",
-                                      layout=widgets.Layout(width="320px", height="56px",
-                                                            min_width="120px",
-                                                            flex="0 1 auto"))
-        load = widgets.Button(description="load JSON", tooltip="replace the rows with the "
-                              "pasted list", layout=widgets.Layout(width="auto",
-                                                                   flex="0 0 auto"))
-        load.add_class("flownb-load-json")
-        load.on_click(lambda _b: self.load_pasted())
-        self.buttons = (add, load)
-        self.control = ListInput(self, children=[
-            self.rows_box, widgets.HBox([add, self.paste, load])])
-        self.control.add_class("flownb-list")
-        self._box = self.labelled(self.control)
         if isinstance(default, list):
             self.write(default)
 
     @property
-    def box(self) -> widgets.Widget:
-        return self._box
+    def rows(self) -> int:
+        return len(self.items)
 
-    def _item_path(self, index: int) -> str:
-        return f"{self.path}.{index}" if self.path else str(index)
+    @property
+    def value(self) -> list[Any]:
+        """The rows' values (an empty row is ``None``); set, it replaces the rows."""
+        return list(self.read())
 
-    def add(self, value: Any = PydanticUndefined) -> None:
-        item = self.make_item(self._item_path(len(self.items)))
+    @value.setter
+    def value(self, values: Sequence[Any]) -> None:
+        self.write(list(values))
+
+    def _new_item(self, value: Any = PydanticUndefined) -> Field:
+        index = len(self.items)
+        item = self.make_item(f"{self.path}.{index}" if self.path else str(index))
         if value is not PydanticUndefined:
             item.write(value)
-        self.items.append(item)
-        self._redraw()
+        return self.adopt(item)
+
+    def add(self, value: Any = PydanticUndefined) -> None:
+        """Add a row (empty, or showing ``value``)."""
+        self.items.append(self._new_item(value))
+        self.changed(structure=True)
 
     def remove(self, index: int) -> None:
+        """Remove row ``index``; the rows after it move up (their paths with them)."""
         values = [item.read() for item in self.items]
         del values[index]
         self.write([None if v is EMPTY else v for v in values])
 
-    def load_pasted(self) -> None:
+    def load_json(self, text: str) -> bool:
+        """Replace the rows by the JSON list ``text`` (the *load JSON* button); on text that
+        is not a JSON list, show why next to the list and keep the rows."""
         try:
-            values = json.loads(self.paste.value or "[]")
+            values = json.loads(text or "[]")
         except json.JSONDecodeError as exc:
             self.show_error(f"not valid JSON: {exc.msg} (line {exc.lineno})")
-            return
+            self.changed()
+            return False
         if not isinstance(values, list):
             self.show_error("paste a JSON list, e.g. [1, 2, 3]")
-            return
+            self.changed()
+            return False
         self.show_error(None)
         self.write(values)
-        self.paste.value = ""
-
-    def _redraw(self) -> None:
-        for row in self.rows_box.children:  # the old rows' frames; the items close apart
-            *_, remove = row.children
-            close_tree(remove)
-            remove.close()
-            row.layout.close()
-            row.close()
-        rows = []
-        for i, item in enumerate(self.items):
-            remove = widgets.Button(description="", icon="trash", tooltip=f"remove item {i}",
-                                    layout=widgets.Layout(width="36px"))
-            remove.add_class("flownb-remove-row")
-            remove.on_click(lambda _b, i=i: self.remove(i))
-            rows.append(widgets.HBox([item.box, remove]))
-        self.rows_box.children = rows
+        return True
 
     def read(self) -> Any:
         # An empty row stays in its place (None) so later rows keep their paths.
@@ -515,17 +524,13 @@ class ListField(Field):
     def write(self, value: Any) -> None:
         if not isinstance(value, (list, tuple)):
             return
-        for old in self.items:
-            old.close()
         self.items = []
         for v in value:
-            item = self.make_item(self._item_path(len(self.items)))
-            item.write(v)
-            self.items.append(item)
-        self._redraw()
+            self.items.append(self._new_item(v))
+        self.changed(structure=True)
 
-    def inputs(self) -> dict[str, widgets.Widget]:
-        out: dict[str, widgets.Widget] = {self.path: self.control}
+    def inputs(self) -> dict[str, Field]:
+        out: dict[str, Field] = {self.path: self}
         for item in self.items:
             out.update(item.inputs())
         return out
@@ -533,8 +538,31 @@ class ListField(Field):
     def children(self) -> list[Field]:
         return list(self.items)
 
+    def spec(self) -> dict[str, Any]:
+        out = super().spec()
+        out["items"] = [item.spec() for item in self.items]
+        out["add_label"], out["load_label"] = ADD_LABEL, LOAD_LABEL
+        return out
+
+    def __repr__(self) -> str:
+        return f"<list field {self.path!r}: {self.rows} rows>"
+
 
 # -- small helpers -----------------------------------------------------------------------
+
+
+def _parse_number(text: Any, number_type: type) -> Any:
+    if not isinstance(text, str):
+        return text
+    stripped = text.strip()
+    if not stripped:
+        return None
+    for kind in ((int,) if number_type is int else (int, float)):
+        try:
+            return kind(stripped)
+        except ValueError:
+            continue
+    return text
 
 
 def _parse_json(text: Any, path: str) -> Any:

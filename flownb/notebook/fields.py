@@ -2,34 +2,36 @@
 
 :func:`build_fields` reads what pydantic already knows about a schema (a model's
 ``model_fields``: annotations, defaults, titles, descriptions, constraints) and returns a tree
-of :class:`Field` objects (defined in :mod:`flownb.notebook._inputs`), each owning its
-ipywidgets. Paths are pydantic's error locations joined with dots (``"reviewer.name"``,
-``"tags.1"``), so validation errors land next to the input that caused them.
+of :class:`Field` objects (defined in :mod:`flownb.notebook._inputs`): plain Python, which a
+form (one anywidget widget, :mod:`flownb.notebook.forms`) sends to the browser as JSON.
+Paths are pydantic's error locations joined with dots (``"reviewer.name"``, ``"tags.1"``),
+so validation errors land next to the input that caused them.
 
 ===========================  =============================================================
-annotation                   input
+annotation                   input (its ``kind``)
 ===========================  =============================================================
-``str``                      ``Text`` (``Textarea`` when ``max_length > 200`` or
+``str``                      ``text`` (``textarea`` when ``max_length > 200`` or
                              ``json_schema_extra={"format": "textarea"}``)
-``int`` / ``float``          :class:`NumberText`: a text box holding a number or nothing;
-                             bounds shown beside it and checked by pydantic on submit
-                             (never clamped silently)
-``bool``                     ``Checkbox`` with a default; *yes* / *no* buttons, neither
-                             pressed, when required
-``Literal[...]`` / ``Enum``  ``Dropdown`` (nothing chosen when required)
-``date`` / ``datetime``      ``Text`` with the ISO format as placeholder
-``list[X]``                  one row per item with remove buttons, an *add item* button and
-                             a *paste JSON* box
-nested model                 a titled group of its fields
-``X | None``                 the input for ``X`` and a *set* toggle (on as soon as you type)
-anything else                a JSON ``Textarea``
+``int`` / ``float``          ``number``: a text box holding a number or nothing; bounds
+                             shown beside it and checked by pydantic on submit (never
+                             clamped silently)
+``bool``                     ``checkbox`` with a default; ``yesno`` (*yes* / *no* buttons,
+                             neither pressed) when required
+``Literal[...]`` / ``Enum``  ``dropdown`` (nothing chosen when required)
+``date`` / ``datetime``      ``date``: text with the ISO format as placeholder
+``list[X]``                  ``list``: one row per item with remove buttons, an *add item*
+                             button and a *load JSON* box
+nested model                 ``group``: a titled group of its fields
+``X | None``                 ``optional``: the input for ``X`` and a *set* toggle (on as
+                             soon as you type)
+anything else                ``json``: a JSON text area
 ===========================  =============================================================
 
-Nothing is invented: a required field starts empty (``None`` in its widget, or ``""`` in a
-text box) and is marked with ``*``; a field with a default shows it, unless the default breaks
-the field's own constraints (``Field(0, ge=1)``), which makes the field required. An empty
-field is left out of :meth:`Field.read` (``EMPTY``), so pydantic applies the default or
-reports "Field required"; :meth:`Field.missing` lists the empty fields that must be filled.
+Nothing is invented: a required field starts empty (``None``, or ``""`` in a text box) and
+is marked with ``*``; a field with a default shows it, unless the default breaks the field's
+own constraints (``Field(0, ge=1)``), which makes the field required. An empty field is
+left out of :meth:`Field.read` (``EMPTY``), so pydantic applies the default or reports
+"Field required"; :meth:`Field.missing` lists the empty fields that must be filled.
 """
 
 from __future__ import annotations
@@ -42,27 +44,29 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-import ipywidgets as widgets
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ._inputs import (
+    ADD_LABEL,
     EMPTY,
+    LOAD_LABEL,
     REQUIRED_MARK,
+    SCALAR_KINDS,
     Field,
     FieldInputError,
     ListField,
     ModelField,
-    NumberText,
     OptionalField,
     ScalarField,
     _short,
     error_html,
 )
 
-__all__ = ["EMPTY", "REQUIRED_MARK", "Field", "FieldInputError", "ListField", "ModelField",
-           "NumberText", "OptionalField", "ScalarField", "build_fields", "error_html"]
+__all__ = ["ADD_LABEL", "EMPTY", "LOAD_LABEL", "REQUIRED_MARK", "SCALAR_KINDS", "Field",
+           "FieldInputError", "ListField", "ModelField", "OptionalField", "ScalarField",
+           "build_fields", "error_html"]
 
 _LONG_TEXT = 200
 _CONSTRAINTS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
@@ -125,17 +129,15 @@ def _field_for(annotation: Any, path: str, title: str, description: str | None,
                        [(_enum_label(m), m) for m in annotation])
     if annotation is bool:
         if _given(default):
-            control: widgets.Widget = widgets.Checkbox(value=bool(default), indent=False)
-            return ScalarField(path, title, description, constraints, default, control,
-                               kind="choice")
+            return ScalarField(path, title, description, constraints, default,
+                               kind="checkbox", start=bool(default))
         return _choice(path, title, description, default, True, marked,
                        [("yes", True), ("no", False)], buttons=True)
     if annotation in (int, float):
         start = default if _given(default) and isinstance(default, (int, float)) else None
-        control = NumberText(number_type=annotation, value=start,
-                             layout=widgets.Layout(width="160px"))
-        return ScalarField(path, title, description, constraints, default, control,
-                           kind="number", required=required, marked=marked)
+        return ScalarField(path, title, description, constraints, default, kind="number",
+                           start=start, number_type=annotation, required=required,
+                           marked=marked)
     if annotation is str or annotation in (_dt.date, _dt.datetime, _dt.time):
         return _text_field(annotation, path, title, description, info, constraints, default,
                            required, marked)
@@ -173,16 +175,9 @@ def _text_field(annotation: Any, path: str, title: str, description: str | None,
             or (constraints.get("max_length") or 0) > _LONG_TEXT or "\n" in start)
     placeholder = {_dt.date: "YYYY-MM-DD", _dt.datetime: "YYYY-MM-DDTHH:MM:SS",
                    _dt.time: "HH:MM:SS"}.get(annotation, "")
-    if long:
-        control: widgets.Widget = widgets.Textarea(
-            value=start, placeholder=placeholder, layout=widgets.Layout(width="360px",
-                                                                        height="80px"))
-    else:
-        control = widgets.Text(value=start, placeholder=placeholder,
-                               layout=widgets.Layout(width="280px"))
-    kind = "text" if annotation is str else "date"
-    return ScalarField(path, title, description, constraints, default, control, kind=kind,
-                       required=required, marked=marked)
+    kind = "date" if annotation is not str else "textarea" if long else "text"
+    return ScalarField(path, title, description, constraints, default, kind=kind, start=start,
+                       placeholder=placeholder, required=required, marked=marked)
 
 
 def _choice(path: str, title: str, description: str | None, default: Any, required: bool,
@@ -191,14 +186,8 @@ def _choice(path: str, title: str, description: str | None, default: Any, requir
     """A dropdown (or yes/no buttons) showing the default, or nothing chosen."""
     values = [v for _, v in options]
     start = default if _given(default) and default in values else None
-    if buttons:
-        control: widgets.Widget = widgets.ToggleButtons(
-            options=options, value=start, style={"button_width": "56px"})
-        control.add_class("flownb-yes-no")
-    else:
-        control = widgets.Dropdown(options=options, value=start,
-                                   layout=widgets.Layout(width="220px"))
-    return ScalarField(path, title, description, {}, default, control, kind="choice",
+    return ScalarField(path, title, description, {}, default,
+                       kind="yesno" if buttons else "dropdown", start=start, options=options,
                        required=required, marked=marked)
 
 
@@ -206,10 +195,8 @@ def _json_field(path: str, title: str, description: str | None,
                 constraints: Mapping[str, Any], default: Any, required: bool,
                 marked: bool | None) -> Field:
     start = "" if not _given(default) else json.dumps(default, indent=1, default=str)
-    control = widgets.Textarea(value=start, placeholder="JSON",
-                               layout=widgets.Layout(width="360px", height="64px"))
-    return ScalarField(path, title, description, constraints, default, control, kind="json",
-                       required=required, marked=marked)
+    return ScalarField(path, title, description, constraints, default, kind="json",
+                       start=start, placeholder="JSON", required=required, marked=marked)
 
 
 # -- small helpers --------------------------------------------------------------------------

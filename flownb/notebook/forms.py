@@ -6,6 +6,11 @@ with pydantic, shows each error next to its field ("Field required" for an empty
 one) and keeps what was typed. An answered resume form becomes a read-only card: "answered
 at HH:MM:SS" and the values.
 
+Each form is one anywidget widget: the field tree, the values as typed and the errors are
+JSON traits that ``static/forms.js`` (with ``forms.css``, shipped in the package) draws; what
+a person does comes back as messages. ``form.fields[path]`` is a plain Python field
+(:mod:`flownb.notebook._inputs`) whose ``.value`` setter shows the value in the page.
+
 >>> form = ResumeForm(run)                              # doctest: +SKIP
 >>> form.fields["approved"].value = True                # doctest: +SKIP
 >>> result = await form.submit()                        # doctest: +SKIP
@@ -16,9 +21,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as widgets
+import traitlets as t
+from ipywidgets.widgets.trait_types import TypedTuple
 from pydantic import ValidationError
 
 from .._text import escape_html
@@ -34,13 +43,13 @@ from ._tasks import spawn
 from ._widgets import close_tree
 from .fields import (
     EMPTY,
-    REQUIRED_MARK,
     Field,
     FieldInputError,
     ListField,
     ModelField,
+    OptionalField,
+    ScalarField,
     build_fields,
-    error_html,
 )
 
 if TYPE_CHECKING:
@@ -52,9 +61,14 @@ if TYPE_CHECKING:
 
 __all__ = ["EditInputForm", "ForkForm", "InputForm", "ResumeForm", "answered_card_html"]
 
+_STATIC = resources.files(__package__) / "static"
 _OK_STYLE = "color:var(--jp-success-color1,#188038)"
 _MUTED = "color:var(--jp-ui-font-color2,#5f6368)"
 _REQUIRED = "Field required"
+
+Heading = list[list[str]]
+"""A heading as ``[style, text]`` parts (style ``"b"``, ``"code"``, ``"muted"`` or ``""``):
+the browser writes each text as text, so nothing in it is ever read as markup."""
 
 
 def _now() -> _dt.datetime:
@@ -62,13 +76,87 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now()
 
 
-class _SchemaForm(widgets.VBox):  # type: ignore[misc]
-    """What both forms share: fields from a schema, values, errors shown in place, and how
-    the form shows itself when displayed again (the widget while open, else HTML)."""
+class Button:
+    """A form's submit button as Python sees it: ``description``, ``disabled`` (the
+    browser's button follows it) and ``click()``, which does what a click in the page does."""
+
+    def __init__(self, form: _SchemaForm) -> None:
+        self._form = form
+
+    @property
+    def description(self) -> str:
+        return self._form.submit_label
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self._form.disabled)
+
+    @disabled.setter
+    def disabled(self, value: bool) -> None:
+        self._form.disabled = bool(value)
+
+    def click(self) -> None:
+        """Submit as the page's button does: in the background on a running loop (a
+        kernel), to the end without one."""
+        if not self._form.disabled and not self._form.closed:
+            spawn(self._form._submit_clicked())
+
+
+class _SchemaForm(anywidget.AnyWidget):
+    """What every form shares: one anywidget widget drawn by ``static/forms.js`` from the
+    JSON of its field tree; values, errors shown in place, and how the form shows itself
+    when displayed again (the widget while open, else HTML).
+
+    The browser sends what a person does as messages (``{"event": "edit", "path": ...,
+    "value": ...}``, ``"toggle"``, ``"add"``, ``"remove"``, ``"load_json"``, ``"submit"``,
+    ``"dismiss"``, ``"step"``); the kernel applies them to the fields and sends back the
+    traits below.
+    """
+
+    _esm = (_STATIC / "forms.js").read_text(encoding="utf-8")
+    _css = (_STATIC / "forms.css").read_text(encoding="utf-8")
+
+    tree = t.Dict().tag(sync=True)
+    """The field tree (:meth:`Field.spec`): kinds, paths, titles, hints, options."""
+    typed = t.Dict().tag(sync=True)
+    """Field path → what its input shows (text as typed, an option's index, a bool)."""
+    optional_set = t.Dict().tag(sync=True)
+    """Path of each ``X | None`` field → whether a value is set."""
+    field_errors = t.Dict().tag(sync=True)
+    """Field path → the error shown next to it (what ``errors`` holds, placed on the
+    closest field shown)."""
+    message = t.Unicode("").tag(sync=True)
+    """The line beside the button ("2 fields to fix", "resuming…", a run's status)."""
+    message_ok = t.Bool(True).tag(sync=True)
+    """Whether ``message`` is good news (else it shows as an error)."""
+    heading = t.List(t.List(t.Unicode())).tag(sync=True)
+    """The heading above the fields, as ``[style, text]`` parts (see ``Heading``)."""
+    payload = t.Dict().tag(sync=True)
+    """What the suspended step asked (``{"key", "text"}`` or ``{"json"}``; ``{}``: nothing),
+    beside the fields."""
+    submit_label = t.Unicode("Submit").tag(sync=True)
+    dismissable = t.Bool(False).tag(sync=True)
+    """Whether the form has a Close button (the forms a live view opens on request)."""
+    disabled = t.Bool(False).tag(sync=True)
+    """The submit button is disabled (while submitting, and once answered)."""
+    card = t.Unicode("").tag(sync=True)
+    """The read-only card the form became (:func:`answered_card_html`; every user string in
+    it escaped); ``""`` while it is a form."""
+    steps = t.List(t.Unicode()).tag(sync=True)
+    """The suspended steps to pick from (a selector shows when there are several)."""
+    step = t.Unicode("").tag(sync=True)
+    """The step picked."""
+    children = TypedTuple(trait=t.Instance(widgets.Widget)).tag(
+        sync=True, **widgets.widget_serialization)
+    """Widgets shown below the form: ``form.output`` (a run's live view) where there is one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.button = Button(self)
+        self.on_msg(self._on_message)
 
     def close(self) -> None:
-        """Close the form and every widget in it."""
-        self.root.close()  # its fields, shown or not (an error line may be hidden)
+        """Close the form and the widgets below it (a run view it started)."""
         close_tree(self)
         super().close()
         # ipywidgets blanks a closed widget's display (an instance attribute set to None);
@@ -77,39 +165,50 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
 
     @property
     def closed(self) -> bool:
-        """Whether the form's widgets were closed (it then displays as static HTML)."""
+        """Whether the form was closed (it then displays as static HTML)."""
         return self.comm is None
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         static = self._static_html()
         if self.closed:
             return {"text/plain": repr(self), "text/html": static}
-        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, meta = bundle
+        data["text/plain"] = repr(self)
         if static:  # where widgets do not render (a saved notebook on GitHub), the card
-            bundle["text/html"] = static
-        return bundle
+            data["text/html"] = static
+        return data, meta
 
     def _static_html(self) -> str:
-        """What the form shows without its widgets ("" when only the widget will do)."""
+        """What the form shows without its widget ("" when only the widget will do)."""
         return ""
 
     def _setup_fields(self, schema: Any, title: str) -> None:
         self.schema = schema
         self.root: Field = build_fields(schema, title=title)
+        self.root.listener = self._fields_changed
         self.errors: dict[str, str] = {}
-        self.message = widgets.HTML(value="")
-        self.message.add_class("flownb-form-message")
-        self.fields_box = widgets.VBox([self.root.box])
-        marked = any(f.marked for f in self.root.walk())
-        self.legend = widgets.HTML(value=(
-            f'<span class="flownb-required-legend" style="{_MUTED};font-size:12px;'
-            'margin-left:12px">'
-            f"{REQUIRED_MARK} required</span>") if marked else "")
+        self._fields_changed(True)
+
+    def _fields_changed(self, structure: bool) -> None:
+        """Send the fields to the browser: the tree when fields came or went, the values and
+        errors always (small: one entry per input)."""
+        typed: dict[str, Any] = {}
+        flags: dict[str, bool] = {}
+        self.root.state(typed, flags)
+        errors = {f.path: f.error for f in self.root.walk() if f.error}
+        with self.hold_sync():
+            if structure:
+                self.tree = self.root.spec()
+            self.typed, self.optional_set, self.field_errors = typed, flags, errors
 
     @property
-    def fields(self) -> dict[str, widgets.Widget]:
-        """Field path (``"reviewer.name"``, ``"tags.0"``) → the widget to type into."""
+    def fields(self) -> dict[str, Field]:
+        """Field path (``"reviewer.name"``, ``"tags.0"``) → its input: ``.value`` is what it
+        shows (set it to type), ``.kind`` what input it is; a list's has ``add`` and
+        ``remove``, a choice's ``options``."""
         return self.root.inputs()
 
     def values(self) -> Any:
@@ -122,6 +221,49 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
     def missing(self) -> list[str]:
         """Paths of the required fields still empty."""
         return self.root.missing()
+
+    # -- what the browser sends ---------------------------------------------------------------
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or self.closed:
+            return
+        event, path = content.get("event"), content.get("path")
+        if event == "submit":
+            self.button.click()
+        elif event == "dismiss":
+            self._dismiss_clicked()
+        elif event == "step" and isinstance(content.get("value"), str):
+            if content["value"] in self.steps:
+                self.step = content["value"]
+        elif self.card or not isinstance(path, str):
+            return  # answered: read-only
+        elif event == "toggle":
+            for field in self.root.walk():
+                if isinstance(field, OptionalField) and field.path == path:
+                    field.is_set = bool(content.get("value"))
+                    break
+        else:
+            self._edit(event, self.fields.get(path), content)
+
+    def _edit(self, event: Any, field: Field | None, content: Mapping[str, Any]) -> None:
+        if event == "edit" and isinstance(field, ScalarField):
+            field.set_raw(content.get("value"))
+        elif isinstance(field, ListField):
+            index = content.get("index")
+            if event == "add":
+                field.add()
+            elif event == "remove" and isinstance(index, int) and 0 <= index < field.rows:
+                field.remove(index)
+            elif event == "load_json" and isinstance(content.get("text"), str):
+                field.load_json(content["text"])
+
+    def _dismiss_clicked(self) -> None:
+        """The Close button (only the forms that have one)."""
+
+    async def _submit_clicked(self) -> None:
+        raise NotImplementedError  # each form says what its button does
+
+    # -- errors ---------------------------------------------------------------------------------
 
     def show_errors(self, errors: Sequence[FieldError]) -> None:
         """Put each error next to its field (or the closest enclosing one); keep the values."""
@@ -149,14 +291,15 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
             field.show_error("; ".join(placed[field.path]) if field.path in placed else None)
         count = len(self.errors)
         summary = f"{count} field{'s' if count != 1 else ''} to fix"
-        self.message.value = error_html(summary + (": " + "; ".join(unplaced)
-                                                   if unplaced else ""))
+        self._fields_changed(False)
+        self._say(summary + (": " + "; ".join(unplaced) if unplaced else ""), ok=False)
 
     def clear_errors(self) -> None:
         self.errors = {}
         for field in self.root.walk():
             field.show_error(None)
-        self.message.value = ""
+        self._fields_changed(False)
+        self.message = ""
 
     def _check(self) -> tuple[bool, Any, Any]:
         """``(True, values, validated)``, or ``(False, None, None)`` with every problem shown
@@ -220,21 +363,21 @@ class _SchemaForm(widgets.VBox):  # type: ignore[misc]
         return 1 << 30
 
     def _say(self, text: str, *, ok: bool = True) -> None:
-        self.message.value = (f'<span style="{_OK_STYLE}">{escape_html(text)}</span>' if ok
-                              else error_html(text))
+        with self.hold_sync():
+            self.message, self.message_ok = text, ok
 
 
 class ResumeForm(_SchemaForm):
     """A form for the resume data of a suspended step, generated from its ``resume_schema``.
 
     ``step`` names the suspended step as ``run.resume(step=...)`` does; left out with several
-    steps suspended, the form shows a selector. Next to the fields it shows the step's
-    suspend payload. ``await form.submit()`` validates and resumes, returning the
-    ``WorkflowResult``; on invalid data (an empty required field is "Field required") it
-    returns ``None`` with ``form.errors`` (field path → message) shown inline, what was typed
-    kept, and the run stays suspended. Once answered, the form is a read-only card: the step,
-    "answered at HH:MM:SS" (``form.answered_at``), the values (``form.answer``) and the
-    run's status.
+    steps suspended, the form shows a selector (``form.selector``). Next to the fields it
+    shows the step's suspend payload. ``await form.submit()`` validates and resumes,
+    returning the ``WorkflowResult``; on invalid data (an empty required field is "Field
+    required") it returns ``None`` with ``form.errors`` (field path → message) shown inline,
+    what was typed kept, and the run stays suspended. Once answered, the form is a read-only
+    card: the step, "answered at HH:MM:SS" (``form.answered_at``), the values
+    (``form.answer``) and the run's status.
     """
 
     def __init__(self, run: Run, step: Any = None, **kwargs: Any) -> None:
@@ -244,43 +387,30 @@ class ResumeForm(_SchemaForm):
         self.result: WorkflowResult | None = None
         self.answered_at: _dt.datetime | None = None
         self.answer: Any = None
-        self.selector: widgets.Dropdown | None = None
-        self._shown: list[widgets.Widget] = []
         if step is None and len(run.suspended) > 1:
-            paths = [".".join(p) for p in run.suspended]
-            self.selector = widgets.Dropdown(options=paths, value=paths[0],
-                                             description="step")
-            self.selector.observe(lambda change: self._show_step(change["new"]), names="value")
-            step = paths[0]
+            self.steps = [".".join(p) for p in run.suspended]
+            step = self.steps[0]
         self._show_step(step)
+        self.observe(lambda change: self._show_step(change["new"]), names="step")
+
+    @property
+    def selector(self) -> _Selector | None:
+        """The step picker when several steps wait (``None`` otherwise): ``options`` and
+        ``value``, which picks the step whose form shows."""
+        return _Selector(self) if len(self.steps) > 1 else None
 
     def _show_step(self, step: Any) -> None:
         self.step_path, target = self.run.suspended_step(step)
-        if self._shown:  # another step picked: the last one's widgets go
-            self.root.close()
-            for part in self._shown:
-                if part is not self.selector:
-                    close_tree(part)
-                    part.close()
-        schema = getattr(target, "resume_schema", None)
-        self._setup_fields(schema if schema is not None else Any, "resume data")
-        result = self.run.steps.get(self.step_path)
-        payload = result.suspend_payload if result is not None else None
-        heading = widgets.HTML(value=(
-            f"<b>{escape_html(self.step_path)}</b> is waiting for an answer"
-            f' <span style="{_MUTED}">(run {escape_html(self.run.run_id)})</span>'))
-        side = widgets.HTML(value=_payload_html(payload))
-        side.add_class("flownb-suspend-payload")
-        self.button = widgets.Button(description="Submit", button_style="primary",
-                                     icon="play")
-        self.button.add_class("flownb-submit")
-        self.button.on_click(lambda _b: spawn(self._submit_clicked()))
-        top: list[widgets.Widget] = [heading]
-        if self.selector is not None:
-            top.append(self.selector)
-        self._shown = [*top, widgets.HBox([self.fields_box, side]),
-                       widgets.HBox([self.button, self.message, self.legend])]
-        self.children = self._shown
+        with self.hold_sync():
+            schema = getattr(target, "resume_schema", None)
+            self._setup_fields(schema if schema is not None else Any, "resume data")
+            self.message = ""
+            self.step = self.step_path
+            result = self.run.steps.get(self.step_path)
+            self.payload = _payload_spec(result.suspend_payload if result is not None
+                                         else None)
+            self.heading = [["b", self.step_path], ["", " is waiting for an answer "],
+                            ["muted", f"(run {self.run.run_id})"]]
 
     @property
     def answered(self) -> bool:
@@ -306,27 +436,16 @@ class ResumeForm(_SchemaForm):
             self.show_errors(exc.field_errors)
             return None
         except BaseException:
-            self.message.value = ""
+            self.message = ""
             raise
         self.clear_errors()
         self.result = result
         self.answered_at = answered_at
         self.answer = to_jsonable(validated)
-        self.button.disabled = True
-        self._show_card()
+        with self.hold_sync():
+            self.disabled = True
+            self.card = self._static_html()  # the inputs give way to the read-only card
         return result
-
-    def _show_card(self) -> None:
-        """Replace the inputs by the read-only card, closing them (the values stay
-        readable: ``form.values()``, ``form.answer``)."""
-        card = widgets.HTML(value=self._static_html())
-        card.add_class("flownb-answered")
-        old = list(self.children)
-        self.children = [card]
-        self.root.close()
-        for part in old:
-            close_tree(part)
-            part.close()
 
     def _static_html(self) -> str:
         if self.answered_at is None or self.result is None:
@@ -345,15 +464,37 @@ class ResumeForm(_SchemaForm):
         return f"ResumeForm(step={self.step_path!r}, run={self.run.run_id!r}, {state})"
 
     async def _submit_clicked(self) -> None:
-        self.button.disabled = True
+        self.disabled = True
         try:
             result = await self.submit()
         except Exception as exc:  # shown where the person clicked, not lost in a log
             self._say(str(exc), ok=False)
-            self.button.disabled = False
+            self.disabled = False
             return
         if result is None:
-            self.button.disabled = False
+            self.disabled = False
+
+
+class _Selector:
+    """A resume form's step picker as Python sees it (``options``, ``value``)."""
+
+    def __init__(self, form: ResumeForm) -> None:
+        self._form = form
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return tuple(self._form.steps)
+
+    @property
+    def value(self) -> str:
+        return self._form.step
+
+    @value.setter
+    def value(self, step: str) -> None:
+        if step not in self._form.steps:
+            raise ValueError(f"{step!r} is not one of the waiting steps "
+                             f"({', '.join(self._form.steps)})")
+        self._form.step = step
 
 
 class InputForm(_SchemaForm):
@@ -362,9 +503,9 @@ class InputForm(_SchemaForm):
     ``heading=False`` leaves out the workflow's id and description (when the page around the
     form shows them). Required fields start empty and marked. ``await form.submit()``
     validates the values (errors inline, "Field required" for an empty required field,
-    values kept), starts a run, shows its live ``RunView`` below the form (``form.view``) and
-    returns the run's ``WorkflowResult``; on invalid input it returns ``None``, fills
-    ``form.errors`` and starts nothing. The form stays, to start the next run.
+    values kept), starts a run, shows its live ``RunView`` below the form (``form.view``, in
+    ``form.output``) and returns the run's ``WorkflowResult``; on invalid input it returns
+    ``None``, fills ``form.errors`` and starts nothing. The form stays, to start the next run.
     """
 
     def __init__(self, workflow: Workflow, *, heading: bool = True, **kwargs: Any) -> None:
@@ -375,17 +516,14 @@ class InputForm(_SchemaForm):
         self.result: WorkflowResult | None = None
         self._feed: RunFeed | None = None  # follows a suspended run, for the status line
         self._setup_fields(workflow.input_schema, "input")
-        self.button = widgets.Button(description="Run", button_style="primary", icon="play")
-        self.button.add_class("flownb-submit")
-        self.button.on_click(lambda _b: spawn(self._submit_clicked()))
+        self.submit_label = "Run"
         self.output = widgets.VBox([])
-        html_heading = f"<b>{escape_html(workflow.id)}</b>"
-        if workflow.description:
-            html_heading += (f' <span style="{_MUTED}">'
-                             f"{escape_html(workflow.description)}</span>")
-        title = [widgets.HTML(value=html_heading)] if heading else []
-        self.children = [*title, self.fields_box,
-                         widgets.HBox([self.button, self.message, self.legend]), self.output]
+        self.children = (self.output,)
+        if heading:
+            parts = [["b", workflow.id]]
+            if workflow.description:
+                parts.append(["muted", f" {workflow.description}"])
+            self.heading = parts
 
     async def submit(self) -> WorkflowResult | None:
         """Validate the input, start a run with a live view below the form, return its
@@ -445,13 +583,13 @@ class InputForm(_SchemaForm):
         return f"InputForm(workflow={self.workflow.id!r}{', closed' if self.closed else ''})"
 
     async def _submit_clicked(self) -> None:
-        self.button.disabled = True
+        self.disabled = True
         try:
             await self.submit()
         except Exception as exc:
             self._say(str(exc), ok=False)
         finally:
-            self.button.disabled = False
+            self.disabled = False
 
 
 class _StepInputForm(_SchemaForm):
@@ -461,8 +599,8 @@ class _StepInputForm(_SchemaForm):
 
     _verb = "submitted"
 
-    def __init__(self, run: Run, step: str, recorded: Any, *, heading: str,
-                 button: str, icon: str, **kwargs: Any) -> None:
+    def __init__(self, run: Run, step: str, recorded: Any, *, heading: Heading,
+                 button: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         from ..core.keys import strip_items
 
@@ -476,18 +614,12 @@ class _StepInputForm(_SchemaForm):
         schema = getattr(target, "input_schema", None)
         self._setup_fields(schema if schema is not None else Any, "input")
         self.prefill(recorded)
-        self.heading = widgets.HTML(value=heading)
-        self.button = widgets.Button(description=button, button_style="primary", icon=icon)
-        self.button.add_class("flownb-submit")
-        self.button.on_click(lambda _b: spawn(self._submit_clicked()))
-        self.dismiss_button = widgets.Button(description="Close", icon="times",
-                                             tooltip="close this form, changing nothing")
-        self.dismiss_button.add_class("flownb-dismiss")
-        self.dismiss_button.on_click(lambda _b: self.dismiss())
         self.output = widgets.VBox([])
-        self.children = [self.heading, self.fields_box,
-                         widgets.HBox([self.button, self.dismiss_button, self.message,
-                                       self.legend]), self.output]
+        with self.hold_sync():
+            self.heading = heading
+            self.submit_label = button
+            self.dismissable = True
+            self.children = (self.output,)
 
     @property
     def submitted(self) -> bool:
@@ -501,20 +633,19 @@ class _StepInputForm(_SchemaForm):
             callback(self)
         self.close()
 
+    def _dismiss_clicked(self) -> None:
+        if not self.submitted:
+            self.dismiss()
+
     def _accepted(self, validated: Any, status: str) -> None:
         """The submit went through: stamp it, and show the card instead of the inputs."""
         self.clear_errors()
         self.submitted_at = _now()
         self.answer = to_jsonable(validated)
-        self.button.disabled = True
-        card = widgets.HTML(value=self._card(status))
-        card.add_class("flownb-answered")
-        old = [c for c in self.children if c is not self.output]
-        self.children = [card, self.output]
-        self.root.close()
-        for part in old:
-            close_tree(part)
-            part.close()
+        with self.hold_sync():
+            self.disabled = True
+            self.dismissable = False
+            self.card = self._card(status)
 
     def _card(self, status: str) -> str:
         assert self.submitted_at is not None
@@ -525,15 +656,15 @@ class _StepInputForm(_SchemaForm):
     submit: Callable[[], Awaitable[WorkflowResult | None]]
 
     async def _submit_clicked(self) -> None:
-        self.button.disabled = True
+        self.disabled = True
         try:
             result = await self.submit()
         except Exception as exc:  # shown where the person clicked, not lost in a log
             self._say(str(exc), ok=False)
-            self.button.disabled = False
+            self.disabled = False
             return
         if result is None and not self.submitted:
-            self.button.disabled = False
+            self.disabled = False
 
 
 class ForkForm(_StepInputForm):
@@ -552,13 +683,12 @@ class ForkForm(_StepInputForm):
     def __init__(self, run: Run, step: str, **kwargs: Any) -> None:
         result = run.steps.get(step)
         recorded = result.payload if result is not None else None
-        heading = (f"Fork run <code>{escape_html(run.run_id)}</code> from "
-                   f"<b>{escape_html(step)}</b>"
-                   f' <span style="{_MUTED}">a new run: what ran before this step is '
-                   "copied, this step runs again with the input below, the steps after it "
-                   "with the current definition; this run stays as it is</span>")
+        heading = [["", "Fork run "], ["code", run.run_id], ["", " from "], ["b", step],
+                   ["muted", " a new run: what ran before this step is copied, this step "
+                    "runs again with the input below, the steps after it with the current "
+                    "definition; this run stays as it is"]]
         super().__init__(run, step, recorded, heading=heading, button="Fork and run",
-                         icon="code-fork", **kwargs)
+                         **kwargs)
         self.add_class("flownb-fork-form")
         self.fork: Run | None = None
         self.view: RunView | None = None
@@ -618,11 +748,9 @@ class EditInputForm(_StepInputForm):
         result = run.steps.get(step)
         payload = result.suspend_payload if result is not None else None
         recorded = payload.get("input") if isinstance(payload, Mapping) else None
-        heading = (f"<b>{escape_html(step)}</b> is paused at a breakpoint"
-                   f' <span style="{_MUTED}">(run {escape_html(run.run_id)}): edit its input, '
-                   "then continue</span>")
-        super().__init__(run, step, recorded, heading=heading, button="Continue",
-                         icon="play", **kwargs)
+        heading = [["b", step], ["", " is paused at a breakpoint "],
+                   ["muted", f"(run {run.run_id}): edit its input, then continue"]]
+        super().__init__(run, step, recorded, heading=heading, button="Continue", **kwargs)
         self.add_class("flownb-edit-input-form")
         self.result: WorkflowResult | None = None
 
@@ -641,7 +769,7 @@ class EditInputForm(_StepInputForm):
             self.show_errors(exc.field_errors)
             return None
         except BaseException:
-            self.message.value = ""
+            self.message = ""
             raise
         finally:
             self.submitting = False
@@ -716,16 +844,14 @@ def _cut(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _payload_html(payload: Any) -> str:
+def _payload_spec(payload: Any) -> dict[str, Any]:
+    """What the suspended step asked, as the browser shows it (as text): one string under
+    one key as ``{"key", "text"}``, anything else as indented ``{"json"}``; ``{}`` for
+    nothing."""
     if payload is None:
-        return ""
+        return {}
     if isinstance(payload, Mapping) and len(payload) == 1 and isinstance(
             next(iter(payload.values())), str):
         key, text = next(iter(payload.items()))
-        body = f"<b>{escape_html(str(key))}</b>: {escape_html(text)}"
-    else:
-        body = "<pre style=\"margin:0\">" + escape_html(
-            json.dumps(to_jsonable(payload), indent=2, default=str)) + "</pre>"
-    return ('<div style="border-left:3px solid var(--jp-warn-color1,#e37400);padding:4px 8px;'
-            "margin-left:16px;max-width:420px;color:var(--jp-ui-font-color1,#1f1f1f);"
-            f'background:var(--jp-layout-color2,#fef7e0)">{body}</div>')
+        return {"key": str(key), "text": text}
+    return {"json": json.dumps(to_jsonable(payload), indent=2, default=str)}

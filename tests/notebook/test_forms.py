@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import pytest
 from ipywidgets.widgets.widget import _instances
 from nb_workflows import Doc, Review, Tone, parallel_approvals, review_workflow
@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from flownb import create_step, create_workflow
 from flownb.errors import ResumeError
-from flownb.notebook import InputForm, ResumeForm
-from flownb.notebook.fields import NumberText, build_fields
+from flownb.notebook import InputForm, ResumeForm, forms
+from flownb.notebook.fields import ListField, ScalarField, build_fields
 
 
 async def suspended_review_run():  # type: ignore[no-untyped-def]
@@ -29,15 +29,23 @@ async def test_each_type_gets_its_input():
     f = form.fields
     assert list(f) == ["approved", "score", "note", "mood", "tone", "tags", "reviewer.name",
                        "reviewer.email"]
-    assert isinstance(f["approved"], widgets.ToggleButtons)  # required: yes / no
+    assert f["approved"].kind == "yesno"  # required: yes / no
     assert [label for label, _ in f["approved"].options] == ["yes", "no"]
-    assert isinstance(f["score"], NumberText)
-    assert isinstance(f["note"], widgets.Text)
-    assert isinstance(f["mood"], widgets.Dropdown)
+    assert f["score"].kind == "number"
+    assert f["note"].kind == "text"
+    assert f["mood"].kind == "dropdown"
     assert [label for label, _ in f["mood"].options] == ["calm", "excited"]
-    assert isinstance(f["tone"], widgets.Dropdown) and f["tone"].value is Tone.KIND
-    assert f["tags"].rows == 0
-    assert isinstance(f["reviewer.name"], widgets.Text)
+    assert f["tone"].kind == "dropdown" and f["tone"].value is Tone.KIND
+    assert isinstance(f["tags"], ListField) and f["tags"].kind == "list" and f["tags"].rows == 0
+    assert f["reviewer.name"].kind == "text"
+    # the browser draws the same tree: each input's kind, in the form's order
+    kinds: dict[str, str] = {}
+    for spec in _specs(form.tree):  # an `X | None` before the input inside it
+        kinds.setdefault(spec["path"], spec["kind"])
+    assert kinds["approved"] == "yesno" and kinds["note"] == "optional"
+    assert kinds["reviewer"] == "group" and kinds["tags"] == "list"
+    assert next(s for s in _specs(form.tree) if s["path"] == "mood")["options"] == [
+        "calm", "excited"]
 
 
 async def test_defaults_and_values_are_typed():
@@ -61,13 +69,16 @@ async def test_defaults_and_values_are_typed():
     assert "tags.1" not in form.fields
 
 
-async def test_descriptions_bounds_and_defaults_are_shown_escaped():
+async def test_descriptions_bounds_and_defaults_are_shown_as_text():
     form = ResumeForm(await suspended_review_run())
-    texts = " ".join(w.value for w in _walk(form) if isinstance(w, widgets.HTML))
-    assert "how good &lt;b&gt;is&lt;/b&gt; it" in texts and "<b>is</b>" not in texts
-    assert "≥ 0, ≤ 10" in texts
-    assert "default: calm" in texts
-    assert "who reviewed it" in texts and "at least 2 long" in texts
+    hints = {s["path"]: s["hint"] for s in _specs(form.tree)}
+    # plain text, which forms.js writes with textContent: the markup shows as typed
+    assert hints["score"] == "how good <b>is</b> it · ≥ 0, ≤ 10"
+    assert "default: calm" in hints["mood"]
+    assert "who reviewed it" in hints["reviewer.name"]
+    assert "at least 2 long" in hints["reviewer.name"]
+    script = (Path(forms.__file__).parent / "static" / "forms.js").read_text()
+    assert "innerHTML" not in script.replace("this.cardBox.innerHTML = card", "")
 
 
 async def test_invalid_values_show_inline_errors_keep_values_and_the_run_suspended(store):
@@ -79,8 +90,9 @@ async def test_invalid_values_show_inline_errors_keep_values_and_the_run_suspend
     assert await form.submit() is None
     assert set(form.errors) == {"score", "reviewer.name"}
     assert "less than or equal to 10" in form.errors["score"]
-    assert "flownb-error" in form.root.children()[1].error.value  # next to its field
-    assert "2 fields to fix" in form.message.value
+    assert form.root.children()[1].error == form.errors["score"]  # next to its field
+    assert form.field_errors == form.errors  # what the browser shows beside each
+    assert "2 fields to fix" in form.message and not form.message_ok
     assert form.fields["score"].value == 11  # what was typed stays
     assert run.status == "suspended"
     assert store.load(run.run_id).status == "suspended"
@@ -89,7 +101,8 @@ async def test_invalid_values_show_inline_errors_keep_values_and_the_run_suspend
     form.fields["reviewer.name"].value = "Ada"
     result = await form.submit()
     assert result.status == "success" and result.result == Doc(text="hi! no 9 by Ada")
-    assert form.errors == {} and form.button.disabled
+    assert form.errors == {} and form.field_errors == {} and form.button.disabled
+    assert form.disabled  # the page's button too
     assert store.load(run.run_id).status == "success"
 
 
@@ -111,9 +124,13 @@ async def test_several_suspended_steps_without_step_show_a_selector():
     await run.start({"text": "x"})
     form = ResumeForm(run)
     assert form.selector is not None and list(form.selector.options) == ["legal", "finance"]
+    assert form.step_path == "legal" and form.steps == ["legal", "finance"]
+    form.selector.value = "finance"
+    assert form.step_path == "finance" and form.step == "finance"
+    assert form.heading[0] == ["b", "finance"]
+    form._on_message(form, {"event": "step", "value": "legal"}, [])  # picked in the page
     assert form.step_path == "legal"
     form.selector.value = "finance"
-    assert form.step_path == "finance"
     form.fields["ok"].value = True
     await form.submit()
     assert run.suspended == [["legal"]]
@@ -132,17 +149,19 @@ def test_list_rows_paste_json_and_bad_json():
 
     root = build_fields(Batch)
     sizes = root.inputs()["sizes"]
-    field = root.children()[0]
-    field.paste.value = "[1, 2, 3]"
-    field.load_pasted()
+    assert isinstance(sizes, ListField) and sizes is root.children()[0]
+    assert sizes.load_json("[1, 2, 3]")
     assert root.read() == {"sizes": [1, 2, 3]} and sizes.rows == 3
-    field.paste.value = "[1, 2"
-    field.load_pasted()
-    assert "not valid JSON" in field.error.value
+    assert [item.path for item in sizes.items] == ["sizes.0", "sizes.1", "sizes.2"]
+    assert not sizes.load_json("[1, 2")
+    assert "not valid JSON" in sizes.error
     assert root.read() == {"sizes": [1, 2, 3]}  # nothing lost
+    assert not sizes.load_json('{"a": 1}') and "a JSON list" in sizes.error
+    assert sizes.load_json("[4]") and sizes.error is None and sizes.value == [4]
 
 
 def test_editing_rows_then_closing_leaves_no_widget_open():
+    """A form is one widget (and the box below it for a run's view), however many rows."""
     class Batch(BaseModel):
         sizes: list[int]
         note: str | None = None
@@ -158,6 +177,7 @@ def test_editing_rows_then_closing_leaves_no_widget_open():
     sizes.remove(1)
     form.fields["sizes.0"].value = 4
     assert form.values() == {"sizes": [4, None], "note": None}  # a new row starts empty
+    assert len(set(_instances) - before) == 4  # the form, the box below it, their layouts
     form.close()
     assert set(_instances) == before
 
@@ -173,9 +193,11 @@ def test_other_types():
     root = build_fields(Extra)
     f = root.inputs()
     assert f["when"].placeholder == "YYYY-MM-DD"
-    assert isinstance(f["ratio"], NumberText) and f["ratio"].value == 0.5
-    assert isinstance(f["meta"], widgets.Textarea) and f["meta"].placeholder == "JSON"
-    assert isinstance(f["essay"], widgets.Textarea)
+    assert f["when"].kind == "date"
+    assert f["ratio"].kind == "number" and f["ratio"].value == 0.5
+    assert f["meta"].kind == "json" and f["meta"].placeholder == "JSON"
+    assert f["essay"].kind == "textarea" and f["pick"].kind == "json"
+    assert isinstance(f["pick"], ScalarField)
     f["when"].value = "2026-11-21"
     f["meta"].value = '{"k": [1]}'
     f["pick"].value = '"x"'
@@ -219,7 +241,7 @@ async def test_input_form_validates_then_starts_a_run_with_a_live_view():
     wf = review_workflow()
     form = InputForm(wf)
     assert list(form.fields) == ["text"]
-    assert "draft, then a person reviews" in form.children[0].value
+    assert ["muted", " draft, then a person reviews"] in form.heading
 
     class Strict(BaseModel):
         n: int = Field(ge=1)
@@ -262,18 +284,21 @@ async def test_input_form_for_a_list_input_has_rows_and_paste():
           .commit())
     form = InputForm(wf)
     assert list(form.fields) == [""]
-    form.root.paste.value = '[{"n": 1}, {"n": 2}]'
-    form.root.load_pasted()
+    form._on_message(form, {"event": "load_json", "path": "", "text": '[{"n": 1}, {"n": 2}]'},
+                     [])  # the page's load JSON button
     assert list(form.fields) == ["", "0.n", "1.n"]
+    assert [s["path"] for s in _specs(form.tree)] == ["", "0", "0.n", "1", "1.n"]
     form.fields["1.n"].value = 5
     result = await form.submit()
     assert [i.n for i in result.result] == [1, 5]
 
 
-def _walk(widget):  # type: ignore[no-untyped-def]
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _walk(child)
+def _specs(spec):  # type: ignore[no-untyped-def]
+    """Every field of a form's ``tree`` trait (what forms.js draws), in order."""
+    yield spec
+    for part in (spec.get("inner"), *spec.get("children", ()), *spec.get("items", ())):
+        if part is not None:
+            yield from _specs(part)
 
 
 def test_review_model_is_what_the_form_builds():
@@ -289,12 +314,12 @@ async def test_an_input_form_says_how_a_suspended_run_ends():
     form = InputForm(review_workflow())
     form.fields["text"].value = "draft me"
     result = await form.submit()
-    assert result.status == "suspended" and "is suspended" in form.message.value
+    assert result.status == "suspended" and "is suspended" in form.message
     reply = form.view.resume_forms["review"]
     reply.fields["reviewer.name"].value = "Ada"
     reply.fields["approved"].value = True
     reply.fields["score"].value = 5
     assert (await reply.submit()).status == "success"
-    assert f"run {result.run_id} is success" in form.message.value
+    assert f"run {result.run_id} is success" in form.message
     assert form._feed is None  # it stopped following the finished run
     form.close()

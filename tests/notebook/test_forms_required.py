@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import ipywidgets as widgets
 from nb_workflows import Doc, review_workflow
 from pydantic import BaseModel, Field
 
 import flownb
 from flownb import create_step, create_workflow
-from flownb.notebook import InputForm, ResumeForm
-from flownb.notebook.fields import EMPTY, NumberText, build_fields
+from flownb.notebook import InputForm, ResumeForm, forms
+from flownb.notebook.fields import ADD_LABEL, EMPTY, LOAD_LABEL, ScalarField, build_fields
 
 
 class Color(enum.Enum):
@@ -78,28 +78,37 @@ def echo(schema: Any) -> Any:
             .commit())
 
 
-def label_html(form: Any, path: str) -> str:
-    field = next(f for f in form.root.walk() if f.path == path)
-    return str(field.box.children[0].children[0].value)
+def spec_of(form: Any, path: str) -> dict[str, Any]:
+    """The field ``path`` as the browser gets it (the ``tree`` trait), the innermost one."""
+    found = None
+    stack = [form.tree]
+    while stack:
+        spec = stack.pop()
+        if spec["path"] == path:
+            found = spec
+        stack.extend([*spec.get("children", ()), *spec.get("items", ()),
+                      *([spec["inner"]] if "inner" in spec else [])])
+    assert found is not None, path
+    return found
 
 
 def test_required_fields_start_empty_and_are_marked():
     form = InputForm(echo(Everything))
     f = form.fields
     assert f["n"].value is None and f["x"].value is None  # not 0
-    assert isinstance(f["n"], NumberText) and f["n"].placeholder == "whole number"
+    assert f["n"].kind == "number" and f["n"].placeholder == "whole number"
+    assert f["x"].placeholder == "number" and form.typed["n"] == ""  # an empty box
     assert f["s"].value == "" and f["day"].value == "" and f["at"].value == ""
-    assert isinstance(f["ok"], widgets.ToggleButtons) and f["ok"].value is None  # not False
+    assert f["ok"].kind == "yesno" and f["ok"].value is None  # not False
+    assert form.typed["ok"] is None and form.typed["pick"] is None  # nothing pressed
     assert f["pick"].value is None and f["color"].value is None  # not the first option
     assert f["who.name"].value == "" and f["who.age"].value is None
     assert f["sizes"].rows == 0 and f["meta"].value == ""
     assert [p for p, field in ((x.path, x) for x in form.root.walk()) if field.marked] \
         == REQUIRED  # a list (no rows is []) and an `X | None` (unset is None) need nothing
-    assert label_html(form, "n") == \
-        '<b>n</b><span class="flownb-required" title="required" ' \
-        'style="color:var(--jp-error-color1,#d93025)">*</span>'
-    assert "flownb-required" not in label_html(form, "sizes")
-    assert "required" in form.legend.value
+    assert spec_of(form, "n")["required"] and spec_of(form, "n")["title"] == "n"
+    assert not spec_of(form, "sizes")["required"]  # forms.js marks only the required
+    assert [s for s in REQUIRED if spec_of(form, s)["required"]] == REQUIRED
     assert form.values() == {"who": {"age": None}, "sizes": [], "maybe": None}
     assert form.missing() == REQUIRED
 
@@ -113,9 +122,10 @@ async def test_submitting_empty_required_fields_says_field_required_next_to_each
     rest = [p for p in REQUIRED if p not in ("n", "s")]
     assert form.errors == dict.fromkeys(rest, "Field required")
     for field in form.root.walk():
-        shown = field.error.value
+        shown = field.error or ""
         assert ("Field required" in shown) == (field.path in rest), field.path
-    assert "8 fields to fix" in form.message.value
+    assert form.field_errors == dict.fromkeys(rest, "Field required")  # beside each
+    assert "8 fields to fix" in form.message
     assert form.fields["n"].value == 3 and form.fields["s"].value == "typed"  # kept
     assert form.view is None and wf.runs() == []  # nothing started
 
@@ -135,7 +145,7 @@ async def test_fields_with_defaults_show_them_and_submit_them():
     form = InputForm(echo(Defaults))
     f = form.fields
     assert (f["n"].value, f["x"].value, f["s"].value) == (4, 0.25, "hi")
-    assert isinstance(f["ok"], widgets.Checkbox) and f["ok"].value is True
+    assert f["ok"].kind == "checkbox" and f["ok"].value is True
     assert (f["pick"].value, f["color"].value, f["day"].value) == ("b", Color.BLUE,
                                                                  "2026-01-02")
     assert f["who.name"].value == "Ada" and f["sizes"].rows == 2 and f["maybe"].value == 7
@@ -204,32 +214,44 @@ def test_an_optional_field_is_set_by_typing_and_unset_by_emptying():
 
     root = build_fields(Opt)
     f = root.inputs()
-    toggles = {x.path: x.toggle for x in root.walk() if hasattr(x, "toggle")}
+    toggles = {x.path: x for x in root.walk() if x.kind == "optional"}
     assert root.read() == {"limit": None, "note": "hello", "ok": None}
-    assert toggles["note"].value and not toggles["limit"].value
+    assert toggles["note"].is_set and not toggles["limit"].is_set
     f["limit"].value = 3
-    assert toggles["limit"].value and root.read()["limit"] == 3
+    assert toggles["limit"].is_set and root.read()["limit"] == 3
     f["limit"].value = None
-    assert not toggles["limit"].value and root.read()["limit"] is None
-    assert isinstance(f["ok"], widgets.Checkbox)  # an optional bool: the toggle says "unset"
+    assert not toggles["limit"].is_set and root.read()["limit"] is None
+    assert f["ok"].kind == "checkbox"  # an optional bool: the toggle says "unset"
     assert root.missing() == []
+    toggles["note"].is_set = False  # unticked in the page: None, what was typed kept
+    assert root.read()["note"] is None and f["note"].value == "hello"
 
 
 def test_a_number_box_reads_what_the_browser_sends_and_never_rewrites_it():
-    box = NumberText(number_type=int)
-    box.set_state({"value": "12"})  # as the front end sends it
-    assert box.value == 12 and box.get_state("value") == {"value": "12"}
-    box.set_state({"value": ""})
-    assert box.value is None and box.get_state("value") == {"value": ""}
-    box.set_state({"value": "abc"})  # not a number: kept as typed, pydantic will say why
-    assert box.value == "abc" and box.number() == "abc"
-    ratio = NumberText(number_type=float)
-    ratio.set_state({"value": "1."})  # half-typed "1.5": left alone (no cursor jump)
-    assert ratio.value == "1." and ratio.number() == 1.0
-    ratio.set_state({"value": "0.5"})
+    class Nums(BaseModel):
+        n: int
+        ratio: float
+
+    form = InputForm(echo(Nums))
+    box, ratio = form.fields["n"], form.fields["ratio"]
+
+    def typed(path: str, text: str) -> None:  # as the page sends a keystroke
+        form._on_message(form, {"event": "edit", "path": path, "value": text}, [])
+
+    typed("n", "12")
+    assert box.value == 12 and form.typed["n"] == "12"
+    typed("n", "")
+    assert box.value is None and form.typed["n"] == ""
+    typed("n", "abc")  # not a number: kept as typed, pydantic will say why
+    assert box.value == "abc" and box.number() == "abc" and form.typed["n"] == "abc"
+    typed("ratio", "1.")  # half-typed "1.5": the text is left alone (no cursor jump)
+    assert form.typed["ratio"] == "1." and ratio.value == 1.0
+    typed("ratio", "0.5")
     assert ratio.value == 0.5
-    ratio.value = 2
-    assert ratio.number() == 2.0 and isinstance(ratio.number(), float)
+    ratio.value = 2  # from code: the page shows it
+    assert form.typed["ratio"] == "2" and isinstance(ratio.number(), float)
+    typed("n", 5)  # not text: not what a number box sends, ignored
+    assert box.value == "abc"
 
 
 async def test_a_number_that_is_not_one_is_an_error_with_the_text_kept():
@@ -237,7 +259,7 @@ async def test_a_number_that_is_not_one_is_an_error_with_the_text_kept():
         n: int
 
     form = InputForm(echo(N))
-    form.fields["n"].set_state({"value": "twelve"})
+    form._on_message(form, {"event": "edit", "path": "n", "value": "twelve"}, [])
     assert await form.submit() is None
     assert "valid integer" in form.errors["n"] and form.fields["n"].value == "twelve"
 
@@ -246,15 +268,19 @@ def test_list_editor_buttons_are_readable():
     class Tags(BaseModel):
         tags: list[str]
 
-    for form in (InputForm(echo(Tags)), build_fields(Tags)):
-        root = form.root if isinstance(form, InputForm) else form
-        add, load = root.children()[0].buttons
-        assert (add.description, load.description) == ("add item", "load JSON")
-        assert add.layout.width == load.layout.width == "auto"  # sized to the text
+    form = InputForm(echo(Tags))
+    tags = spec_of(form, "tags")
+    assert tags["kind"] == "list"
+    assert (tags["add_label"], tags["load_label"]) == ("add item", "load JSON")
+    assert (ADD_LABEL, LOAD_LABEL) == ("add item", "load JSON")
+    # sized to their text, never shrunk below it (the browser test measures them drawn)
+    css = (Path(forms.__file__).parent / "static" / "forms.css").read_text()
+    assert "flex: 0 0 auto; width: auto; white-space: nowrap;" in css
 
 
 def test_a_single_value_schema_is_required_too():
     root = build_fields(int)
+    assert isinstance(root, ScalarField)
     assert root.required and root.marked and root.read() is EMPTY
     assert root.missing() == [""]
     assert build_fields(Any).missing() == [""]  # JSON text, empty
@@ -272,8 +298,8 @@ async def test_resume_form_required_fields_are_empty_marked_and_field_required(s
     assert f["approved"].value is None and f["score"].value is None
     assert f["reviewer.name"].value == ""
     assert form.missing() == ["approved", "score", "reviewer.name"]
-    assert "flownb-required" in label_html(form, "score")
-    assert "flownb-required" not in label_html(form, "mood")  # has a default
+    assert spec_of(form, "score")["required"]
+    assert not spec_of(form, "mood")["required"]  # has a default
     f["score"].value = 12
     assert await form.submit() is None
     assert form.errors["approved"] == "Field required"
