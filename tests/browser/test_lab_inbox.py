@@ -3,7 +3,8 @@
 answers its form in the page, and the run goes green — in the page and in the store, as this
 test process reads it — and leaves the list. Every text of the list is readable (contrast
 >= 4.5:1) in both themes. Screenshots: ``test-artifacts/browser/inbox-{light,dark}.png`` (the
-list) and ``inbox-answered-{light,dark}.png`` (the run answered, green)."""
+list), ``inbox-opened-{light,dark}.png`` (a run picked: its view and form below the list) and
+``inbox-answered-{light,dark}.png`` (the run answered, green)."""
 
 from __future__ import annotations
 
@@ -102,16 +103,36 @@ def test_answer_a_run_suspended_elsewhere_from_the_inbox(open_notebook, lab_serv
     expect(rows.first).to_contain_text("second-draft")  # newest first
     expect(rows.nth(1)).to_contain_text("first-draft")
     expect(rows.first).to_contain_text("publish <b>second</b>?")  # as text, not markup
+    expect(rows.first.locator("b")).to_have_count(0)
+    expect(inbox.locator("select.flownb-inbox-filter option")).to_have_text(
+        ["all workflows", "inbox-review"])
     for theme in ("light", "dark"):
         set_theme(page, theme)
         check_readable(inbox, theme)
         screenshot(inbox, f"inbox-{theme}")
+    set_theme(page, "light")
 
-    inbox.locator(".flownb-inbox-list select").select_option(index=1)  # first-draft
+    # The filter: its one workflow lists both runs, as "all workflows" does.
+    inbox.locator("select.flownb-inbox-filter").select_option("inbox-review")
+    expect(rows).to_have_count(2)
+    inbox.locator("select.flownb-inbox-filter").select_option("")
+    expect(rows).to_have_count(2)
+
+    rows.nth(1).locator("button.flownb-inbox-answer").click()  # first-draft
     view = inbox.locator(".flownb-run-view")
     expect(view).to_have_count(1)
+    expect(rows.nth(1)).to_have_class(re.compile("flownb-picked"))
+    expect(rows.nth(1).locator("button.flownb-inbox-answer")).to_have_text("opened")
     form = view.locator(".flownb-resume-form")
     expect(form).to_be_visible()
+    rows.nth(1).click()  # picked again: still one view
+    expect(view).to_have_count(1)
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        check_readable(inbox, theme)
+        inbox.scroll_into_view_if_needed()
+        screenshot(inbox, f"inbox-opened-{theme}")
+    set_theme(page, "light")
     expect(view.locator('g[data-path="ask"]')).to_have_class(re.compile("status-suspended"))
     reviewer = field_input(form, "reviewer")
     reviewer.fill("Ada")
@@ -139,7 +160,7 @@ def test_answer_a_run_suspended_elsewhere_from_the_inbox(open_notebook, lab_serv
 
 # Every piece of text in the inbox against the background it is drawn on (the first one up
 # its ancestors that is not transparent): WCAG contrast >= 4.5:1 for the list's text.
-_TEXTS = """inbox => {
+_TEXTS = """(root, selector) => {
   const out = [];
   const back = (n) => {
     for (; n; n = n.parentElement) {
@@ -148,9 +169,7 @@ _TEXTS = """inbox => {
     }
     return getComputedStyle(document.body).backgroundColor;
   };
-  for (const n of inbox.querySelectorAll(
-      '.flownb-inbox-head, table.flownb-inbox-entries td, table.flownb-inbox-entries th,'
-      + ' .flownb-inbox-hint, .flownb-inbox-list select')) {
+  for (const n of root.querySelectorAll(selector)) {
     if (!n.textContent.trim()) continue;
     out.push({text: n.textContent.trim().slice(0, 40), fg: getComputedStyle(n).color,
               bg: back(n)});
@@ -159,11 +178,18 @@ _TEXTS = """inbox => {
 }"""
 
 
-def check_readable(inbox: Any, theme: str) -> None:
+_INBOX_TEXTS = (".flownb-inbox-head, table.flownb-inbox-entries td, table.flownb-inbox-entries th,"
+                " .flownb-inbox-hint, .flownb-inbox-empty, select.flownb-inbox-filter,"
+                " .flownb-toolbar button, label.flownb-inbox-label")
+
+
+def check_readable(root: Any, theme: str, selector: str = _INBOX_TEXTS) -> None:
+    """Every text ``selector`` finds in ``root`` (the inbox's own, by default) is readable:
+    WCAG contrast >= 4.5:1 against the background it is drawn on."""
     from test_live_layout import contrast
 
-    texts = inbox.evaluate(_TEXTS)
-    assert texts, "no text found in the inbox"
+    texts = root.evaluate(_TEXTS, selector)
+    assert texts, f"no text found in {selector}"
     for t in texts:
         ratio = contrast(t["fg"], t["bg"], t["bg"])
         assert ratio >= 4.5, f"{theme}: {t['text']!r} has a contrast of {ratio:.2f}: {t}"

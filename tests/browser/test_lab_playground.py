@@ -1,13 +1,17 @@
 """The playground in a real JupyterLab: the notebook `flownb playground` writes shows a tab
 per workflow; a person fills the input form, runs it, answers the suspended step, and the
-run turns green."""
+run turns green; the runs list follows it, and picking the run there moves its one view
+below the list. Every text of the panel is readable in both themes. Screenshots:
+``test-artifacts/browser/playground-{suspended,success,runs,opened}-{light,dark}.png`` (and
+the same without a theme suffix, taken light)."""
 
 from __future__ import annotations
 
 import re
 import textwrap
 
-from lab import screenshot
+from lab import screenshot, set_theme
+from test_lab_inbox import check_readable
 
 from flownb.notebook.playground import playground_notebook
 
@@ -52,28 +56,37 @@ def field_input(scope, title: str):  # type: ignore[no-untyped-def]
         has=scope.page.locator(f'b:text-is("{title}")')).locator("input").first
 
 
-def set_dark_theme(page):  # type: ignore[no-untyped-def]
-    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
-                  "{theme: 'JupyterLab Dark'})")
-    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
-    page.wait_for_timeout(300)  # the theme's style sheet applies
-
-
-def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect):
+def test_fill_run_answer_and_succeed(open_notebook, lab_server, page, tmp_path, expect):
     folder = "playground"
     (lab_server.root / folder).mkdir(parents=True, exist_ok=True)
     (lab_server.root / folder / "pg_flows.py").write_text(MODULE)
     notebook = playground_notebook(tmp_path / "playground-pg_flows.ipynb", "pg_flows", "reg",
                                    root=lab_server.root / folder)
+    page.set_viewport_size({"width": 1280, "height": 1300})
     nb = open_notebook(notebook, folder=folder)
     nb.run_all()
 
     tabs = nb.output(1).locator(".flownb-registry-view")
     expect(tabs).to_be_visible()
-    expect(tabs.locator(".lm-TabBar-tab")).to_have_text(["publish", "echo"])
+    titles = tabs.locator("button.flownb-tab")
+    expect(titles).to_have_text(["publish", "echo"])
+    expect(titles.first).to_have_attribute("aria-selected", "true")
     panel = tabs.locator(".flownb-workflow-panel").first
     form = panel.locator(".flownb-input-form")
     expect(panel).to_contain_text("a person approves before publishing")
+    expect(panel.locator(".flownb-run-count")).to_have_text("no runs yet")
+    expect(panel.locator(".flownb-run-list")).to_be_hidden()
+    expect(panel.locator("button.flownb-newer")).to_be_disabled()
+    expect(panel.locator("button.flownb-older")).to_be_disabled()
+
+    # Another tab shows its own panel, the first one hidden; and back.
+    titles.nth(1).click()
+    echo = tabs.locator(".flownb-workflow-panel").filter(has_text="echo")
+    expect(echo).to_be_visible()
+    expect(panel).to_be_hidden()
+    titles.first.click()
+    expect(panel).to_be_visible()
+    expect(echo).to_be_hidden()
 
     text = field_input(form, "text")
     text.fill("hi")  # too short: the error shows inline, nothing runs
@@ -89,6 +102,8 @@ def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect
     resume = view.locator(".flownb-resume-form")
     expect(resume).to_be_visible()
     expect(view.locator('g[id="step:review"]')).to_have_class(re.compile(r"status-suspended"))
+    expect(panel.locator(".flownb-run-list option").first).to_contain_text("suspended")
+    expect(panel.locator(".flownb-run-count")).to_have_text("1–1 of 1")
     screenshot(panel, "playground-suspended")
 
     reviewer = field_input(resume, "reviewer")
@@ -114,8 +129,28 @@ def test_fill_run_answer_and_succeed(open_notebook, lab_server, tmp_path, expect
     assert cut == []
     rows.scroll_into_view_if_needed()
     screenshot(panel.locator(".flownb-run-list"), "playground-runs")
-    set_dark_theme(nb.page)
-    screenshot(panel.locator(".flownb-run-list"), "playground-runs-dark")
-    panel.locator(".flownb-run-view").scroll_into_view_if_needed()
-    screenshot(panel.locator(".flownb-run-view"), "playground-success-dark")
+
+    # Picked in the list, the run's view moves from under the form to below the list: one
+    # view of the run, the same one (its state kept), in its new place.
+    rows.select_option(index=0)
+    opened = panel.locator(".flownb-pg-opened .flownb-run-view")
+    expect(opened).to_have_count(1)
+    expect(opened.locator(".flownb-result")).to_contain_text("HELLO WORLD (OK BY ADA)")
+    expect(view).to_have_count(0)
+    expect(panel.locator(".flownb-run-view")).to_have_count(1)
+    expect(rows).to_have_attribute("title", re.compile(r"^success"))  # the whole label
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        check_readable(panel, theme, _PANEL_TEXTS)
+        panel.scroll_into_view_if_needed()
+        screenshot(tabs, f"playground-opened-{theme}")  # the tab bar too
+        rows.scroll_into_view_if_needed()
+        screenshot(panel.locator(".flownb-run-list"), f"playground-runs-{theme}")
+        screenshot(opened, f"playground-success-{theme}")
     assert panel.locator(".flownb-run-view").count() == 1  # one view of the run, not two
+
+
+# The panel's own texts (the form and the live view are checked by their own tests).
+_PANEL_TEXTS = ("button.flownb-tab, .flownb-workflow-panel > div > b, .flownb-workflow-panel p,"
+                " .flownb-pg-heading, .flownb-run-count, .flownb-toolbar button,"
+                " .flownb-toolbar select, .flownb-run-list select")
