@@ -1,9 +1,9 @@
 """A resume form in a real JupyterLab, light and dark: required fields start empty and marked,
-the list editor's buttons read in full, submitting empty says "Field required" next to each
-field, a good answer turns every display of the form into the "answered" card, and a closed
-answered form still shows its card.
+the list editor's buttons read in full and add a row, what the step asked shows as text,
+submitting empty says "Field required" next to each field, a good answer turns every display
+of the form into the "answered" card, and a closed answered form still shows its card.
 
-Screenshots: ``test-artifacts/browser/form-{empty,required,answered}-{light,dark}.png``.
+Screenshots: ``test-artifacts/browser/form-{empty,required,list,answered}-{light,dark}.png``.
 """
 
 from __future__ import annotations
@@ -107,6 +107,11 @@ def test_a_resume_form_starts_empty_says_field_required_and_becomes_a_card(
     for title in ("approved", "score", "reviewer"):
         expect(field(form, title).locator(".flownb-required")).to_be_visible()
     expect(field(form, "tags").locator(".flownb-required")).to_have_count(0)
+    expect(form.locator(".flownb-required-legend")).to_contain_text("required")
+    payload = form.locator(".flownb-suspend-payload")  # what the step asked, as text
+    expect(payload).to_contain_text("publish <i>it</i>?")
+    expect(payload.locator("i")).to_have_count(0)
+    expect(field(form, "score").locator(".flownb-hint")).to_contain_text("1 to 5")
     add, load = form.locator(".flownb-add-row"), form.locator(".flownb-load-json")
     expect(add).to_have_text("add item")
     expect(load).to_have_text("load JSON")
@@ -131,6 +136,13 @@ def test_a_resume_form_starts_empty_says_field_required_and_becomes_a_card(
         "less than or equal to 5")
     expect(score).to_have_value("9")  # what was typed stays
     approved.locator("button", has_text="yes").click()
+    expect(approved.locator("button.mod-active")).to_have_text("yes")
+    add.click()  # a list row, typed into, with its remove button
+    tag = field(form, "#0").locator("input")
+    expect(tag).to_have_value("")
+    tag.fill("news")
+    expect(form.locator(".flownb-remove-row")).to_have_count(1)
+    screenshot(form, f"form-list-{theme}")
     score.fill("4")
     score.press("Enter")
     reviewer.fill("<b>Ada</b>")
@@ -141,6 +153,7 @@ def test_a_resume_form_starts_empty_says_field_required_and_becomes_a_card(
         card = nb.output(index).locator(".flownb-answered")
         expect(card).to_contain_text("answered at")
         expect(card).to_contain_text("<b>Ada</b>")  # shown as text, not markup
+        expect(card).to_contain_text('["news"]')
         expect(card).to_contain_text("run")
         expect(nb.output(index).locator("input")).to_have_count(0)  # read-only
     expect(nb.output(FORM).locator(".flownb-answered")).to_contain_text("success")

@@ -145,8 +145,14 @@ class FormView {
     this.cardBox.innerHTML = card;
     this.cardBox.hidden = !card;
     for (const part of [this.headingBox, this.body, this.actions]) part.hidden = Boolean(card);
-    if (card) this.selectorBox.hidden = true;
-    else {
+    if (card) {
+      // Read-only: the inputs go (not just hidden), so nothing can be typed or tabbed into.
+      this.selectorBox.hidden = true;
+      fill(this.fieldsBox);
+      this.inputs.clear();
+      this.toggles.clear();
+      this.errors.clear();
+    } else {
       this.drawHeading();
       this.drawSelector();
     }
@@ -180,6 +186,7 @@ class FormView {
   // -- the fields --------------------------------------------------------------------------
 
   drawFields() {
+    if (this.get("card")) return;
     this.inputs.clear();
     this.toggles.clear();
     this.errors.clear();
@@ -204,11 +211,14 @@ class FormView {
       spec.required ? h("span", { class: "flownb-required", title: "required", text: "*" }) : null);
     const error = h("span", { class: "flownb-field-error", "data-path": spec.path, role: "alert" });
     this.errors.set(spec.path, error);
+    // The title, and beside it the input with its error and hint under it (all three wrap
+    // within their column; the column goes under the title when there is no room beside).
     return h("div", { class: `flownb-field${spec.required ? " flownb-field-required" : ""}`,
       "data-path": spec.path, "data-kind": spec.kind },
     h("div", { class: "flownb-form-row" }, label,
-      h("div", { class: "flownb-control" }, toggle, control), error),
-    spec.hint ? h("div", { class: "flownb-hint", text: spec.hint }) : null);
+      h("div", { class: "flownb-field-main" },
+        h("div", { class: "flownb-control" }, toggle, control), error,
+        spec.hint ? h("div", { class: "flownb-hint", text: spec.hint }) : null)));
   }
 
   group(spec) {
@@ -289,7 +299,8 @@ class FormView {
         title: `remove item ${i}`, "aria-label": `remove item ${i}`,
         onclick: () => this.send({ event: "remove", path: spec.path, index: i }) })));
     const paste = h("textarea", { class: "flownb-input flownb-paste", rows: 1, spellcheck: "false",
-      placeholder: "or paste a JSON list here, then load it", "aria-label": `JSON list for ${spec.title}` });
+      placeholder: "or paste a JSON list", title: "paste a JSON list here, then load it",
+      "aria-label": `JSON list for ${spec.title}` });
     return h("div", { class: "flownb-list", id },
       h("div", { class: "flownb-list-rows" }, rows),
       h("div", { class: "flownb-list-tools" },
