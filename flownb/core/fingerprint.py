@@ -273,12 +273,62 @@ def _class_static(cls: type) -> str:
 # ----------------------------------------------------------------- the walk
 
 
+_ABSENT = object()  # a name a function's globals did not hold when it was walked
+_MEMBERS = (types.FunctionType, staticmethod, classmethod, property)
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, complex)
+
+
+def _immutable(value: Any, depth: int) -> bool:
+    """Can ``value``'s contents change without it becoming another object? Scalars, enum
+    members, and tuples and frozensets of such cannot."""
+    if type(value) in _IMMUTABLE or isinstance(value, enum.Enum):
+        return True
+    if type(value) in (tuple, frozenset) and depth < _MAX_DEPTH:
+        return all(_immutable(v, depth + 1) for v in value)
+    return False
+
+
+@dataclass(slots=True)
+class _Memo:
+    """A walk's result and what it depends on: still the result while every check finds
+    the same object (see ``_Walk``)."""
+
+    result: CodeFingerprint
+    checks: list[tuple[Any, str, Any]]
+    attr_checks: list[tuple[Any, str, Any]]
+    sizes: list[tuple[Any, int]]
+
+    def holds(self) -> bool:
+        for mapping, key, found in self.checks:
+            if mapping.get(key, _ABSENT) is not found:
+                return False
+        for obj, name, found in self.attr_checks:
+            if getattr(obj, name, _ABSENT) is not found:
+                return False
+        return all(len(mapping) == n for mapping, n in self.sizes)
+
+
+# a step function -> its last walk, while that still holds (see ``code_fingerprint``)
+_MEMOS: weakref.WeakKeyDictionary[types.FunctionType, _Memo] = weakref.WeakKeyDictionary()
+
+
 class _Walk:
-    __slots__ = ("by_type", "seen")
+    """One walk of a function's code and the values it reads. It also notes what the result
+    depends on (``checks``: each read, with the object it found), so that a repeat of the
+    walk can be answered by comparing identities (``_Memo``); a walk that read a value
+    whose contents can change in place (a list, a dict, a model) cannot: ``volatile``."""
+
+    __slots__ = ("attr_checks", "by_type", "checks", "seen", "sizes", "volatile")
 
     def __init__(self) -> None:
         self.seen: set[int] = set()
         self.by_type: set[str] = set()
+        # (mapping, key, the object found there): a dict of globals or a module's or a
+        # class's namespace; (object, attribute name, the object found) for attributes
+        self.checks: list[tuple[Any, str, Any]] = []
+        self.attr_checks: list[tuple[Any, str, Any]] = []
+        self.sizes: list[tuple[Any, int]] = []  # (a class's namespace, its length)
+        self.volatile = False
 
     def type_only(self, name: str, value: Any, note: str = "") -> str:
         self.by_type.add(f"{name}: {_qualname(type(value))}{note}")
@@ -302,6 +352,8 @@ class _Walk:
             return "method:" + self.token(value.__func__, name) + "|" + self.token(
                 value.__self__, f"{name}.__self__")
         if kind is functools.partial:
+            if value.keywords:
+                self.volatile = True  # a partial's keywords are a dict of its own
             parts = [self.token(value.func, name)]
             parts += [self.token(a, f"{name} arg {i}") for i, a in enumerate(value.args)]
             parts += [f"{k}={self.token(v, f'{name} {k}=')}"
@@ -319,11 +371,15 @@ class _Walk:
             return token
         digest = value_digest(value)
         if digest is not None:
+            if not _immutable(value, 0):
+                self.volatile = True  # its contents can change without a new object
             return "data:" + digest
         if _is_step(value):
+            self.attr_checks.append((value, "execute", value.execute))
             return "step:" + self.token(value.execute, name)
         wrapped = getattr(value, "__wrapped__", None)  # lru_cache and other wrappers
         if callable(value) and wrapped is not None:
+            self.attr_checks.append((value, "__wrapped__", wrapped))
             return f"wrapped:{_qualname(kind)}|{self.token(wrapped, name)}"
         big = isinstance(value, list | tuple | dict | set | frozenset | str | BaseModel) or (
             dataclasses.is_dataclass(value) and not isinstance(value, type))
@@ -339,19 +395,31 @@ class _Walk:
         self.seen.add(id(fn))
         info = _code_info(code)
         parts = [info.digest]
+        attr_checks = self.attr_checks
+        attr_checks.append((fn, "__code__", code))
+        attr_checks.append((fn, "__defaults__", fn.__defaults__))
         for i, default in enumerate(fn.__defaults__ or ()):
             parts.append(f"default{i}={self.token(default, f'{fn.__name__} default')}")
+        if fn.__kwdefaults__:
+            self.volatile = True  # a dict of the function's own, changed in place
         for key, default in sorted((fn.__kwdefaults__ or {}).items()):
             parts.append(f"kwdefault {key}={self.token(default, key)}")
         glob = fn.__globals__
+        checks = self.checks
         for read in info.names:
-            if read in glob:
-                parts.append(f"global {read}={self.token(glob[read], read, info.attrs)}")
+            value = glob.get(read, _ABSENT)
+            checks.append((glob, read, value))
+            if value is not _ABSENT:
+                parts.append(f"global {read}={self.token(value, read, info.attrs)}")
         for free, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
             try:
-                parts.append(f"closure {free}={self.token(cell.cell_contents, free, info.attrs)}")
+                value = cell.cell_contents
             except ValueError:  # an empty cell
+                attr_checks.append((cell, "cell_contents", _ABSENT))
                 parts.append(f"closure {free}=<empty>")
+            else:
+                attr_checks.append((cell, "cell_contents", value))
+                parts.append(f"closure {free}={self.token(value, free, info.attrs)}")
         return "fn:" + _sha("\x00".join(parts))
 
     def module(self, mod: types.ModuleType, names: tuple[str, ...]) -> str:
@@ -360,6 +428,7 @@ class _Walk:
             return token
         self.seen.add(id(mod))
         attrs = vars(mod)
+        self.checks += [(attrs, a, attrs.get(a, _ABSENT)) for a in names]
         parts = [f"{a}={self.token(attrs[a], f'{mod.__name__}.{a}', names)}"
                  for a in names if a in attrs]
         return token + ":" + _sha("\x00".join(parts))
@@ -369,7 +438,11 @@ class _Walk:
             return "class:" + _qualname(cls)
         self.seen.add(id(cls))
         parts = [_class_static(cls)]
-        for attr, member in sorted(vars(cls).items()):
+        namespace = vars(cls)
+        self.sizes.append((namespace, len(namespace)))  # a member added or gone
+        self.checks += [(namespace, attr, member) for attr, member in namespace.items()
+                        if isinstance(member, _MEMBERS)]
+        for attr, member in sorted(namespace.items()):
             if isinstance(member, staticmethod | classmethod):
                 member = member.__func__
             elif isinstance(member, property):
@@ -391,8 +464,28 @@ def _is_step(value: Any) -> bool:
 
 
 def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
-    """Fingerprint ``fn``'s code, the user functions it calls and the values it reads."""
+    """Fingerprint ``fn``'s code, the user functions it calls and the values it reads.
+
+    A function's last result is kept while it still holds: each global, closure cell,
+    default, module or class member the walk read still holds the same object, and the
+    walk read no value whose contents can change in place (a list, a dict, a model:
+    those are digested again each time). That is what a repeat costs, in every step of
+    every run with reuse on."""
+    memo = _MEMOS.get(fn) if type(fn) is types.FunctionType else None
+    if memo is not None and memo.holds():
+        return memo.result
+    result, walk = _fingerprint(fn)
+    if type(fn) is types.FunctionType and result.digest is not None and not walk.volatile:
+        _MEMOS[fn] = _Memo(result, walk.checks, walk.attr_checks, walk.sizes)
+    return result
+
+
+def _fingerprint(fn: Callable[..., Any]) -> tuple[CodeFingerprint, _Walk]:
     walk = _Walk()
+    return _walk_callable(fn, walk), walk
+
+
+def _walk_callable(fn: Callable[..., Any], walk: _Walk) -> CodeFingerprint:
     label = getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__} instance"
     try:
         if type(fn) is not types.FunctionType and _is_step(fn):

@@ -317,3 +317,74 @@ def test_fingerprint_is_a_frozen_value():
     assert isinstance(fp, CodeFingerprint) and fp.reason is None and fp.by_type == ()
     with pytest.raises(AttributeError):
         fp.digest = "x"  # type: ignore[misc]
+
+
+def test_a_repeat_is_answered_from_the_last_walk_while_it_holds(monkeypatch):
+    ns = cell(STEP_SOURCE)
+    before = digest(ns["step"])
+    walks = []
+    real = fingerprint._Walk.function
+    monkeypatch.setattr(fingerprint._Walk, "function",
+                        lambda self, fn, name: walks.append(fn) or real(self, fn, name))
+    assert digest(ns["step"]) == before and walks == []  # nothing it read changed
+    ns["RATE"] = 4
+    assert digest(ns["step"]) != before and walks == [ns["step"]]
+
+
+def test_what_the_last_walk_read_is_checked_each_time():
+    """Every kind of read a repeat compares by identity: a change of any of them is seen."""
+    ns = cell("""
+        import math
+        SCALE = (1, 2)
+        def helper(x):
+            return x * OFFSET if 'OFFSET' in globals() else x
+        class Tool:
+            def run(self, x):
+                return x + 1
+        def make(k):
+            def step(x, extra=1):
+                return helper(Tool().run(x)) * k * sum(SCALE) * extra * math.pi
+            def bump():
+                nonlocal k
+                k += 1
+            return step, bump
+    """, {"__name__": "notebook_cell"})
+    step, bump = ns["make"](2)
+    seen = {digest(step)}
+    assert step in fingerprint._MEMOS  # a tuple, a class, functions: identity says enough
+
+    def changed() -> bool:
+        new = digest(step)
+        assert new == fingerprint._fingerprint(step)[0].digest  # a walk from scratch agrees
+        if new in seen:
+            return False
+        seen.add(new)
+        return True
+
+    ns["SCALE"] = (1, 2, 3)
+    assert changed()
+    bump()  # a closure cell
+    assert changed()
+    step.__defaults__ = (5,)
+    assert changed()
+    ns["OFFSET"] = 10  # a name the helper reads, absent before
+    assert changed()
+    ns["Tool"].run = lambda self, x: x + 2  # a method replaced
+    assert changed()
+    ns["Tool"].extra = lambda self: 0  # a method added
+    assert changed()
+    k = 0
+    step.__code__ = (lambda x, extra=1: x * k).__code__
+    assert changed()
+    ns["unrelated"] = 1
+    assert not changed()
+
+
+def test_a_value_that_can_change_in_place_is_digested_each_time():
+    ns = cell("SCALE = [1, 2]\ndef step(x):\n    return x * sum(SCALE)\n")
+    before = digest(ns["step"])
+    assert ns["step"] not in fingerprint._MEMOS
+    ns["SCALE"].append(3)
+    assert digest(ns["step"]) != before
+    ns["SCALE"].pop()
+    assert digest(ns["step"]) == before
