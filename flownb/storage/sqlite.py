@@ -55,6 +55,7 @@ from .base import (
 )
 from .cache import CACHE_FIND_LIMIT, CacheEntry
 from .faults import foreign_file, os_fault, sqlite_fault, storage_error
+from .sqlite_keys import KeyIndex
 from .sqlite_layout import (
     STORAGE_SCHEMA_VERSION,
     cache_data,
@@ -109,6 +110,7 @@ class SQLiteStore(Store):
             except OSError as exc:
                 raise os_fault(exc, self.description, "opening") from exc
         self._lock = threading.Lock()
+        self._keys = KeyIndex()  # the step-cache keys: a miss answered without a read
         try:
             self._conn = self._connect()
         except sqlite3.Error as exc:
@@ -151,6 +153,7 @@ class SQLiteStore(Store):
                 self._conn.close()  # rolls back what is open
             self._conn = self._connect()
             self._cur = self._conn.cursor()
+            self._keys.forget()  # its data_version counts from another start
         self._stale = False
 
     def _open(self) -> None:
@@ -417,6 +420,8 @@ class SQLiteStore(Store):
                 except BaseException:
                     self._rollback(conn)
                     raise
+                if caches is not None and entries:
+                    self._keys.added([row[0] for row in entries])
             except sqlite3.Error as exc:
                 run_ids = list(dict.fromkeys(change[0] for change in changes))
                 raise self._fault(exc, _updating(run_ids),
@@ -459,6 +464,7 @@ class SQLiteStore(Store):
 
     def delete(self, run_id: str) -> bool:
         with self._lock:
+            self._keys.forget()  # its entries go with it
             try:
                 with self._transaction() as conn:
                     # The rows' triggers let go of the shared values they held, in this
@@ -485,11 +491,17 @@ class SQLiteStore(Store):
                     conn.executemany(sql.INSERT_CACHE, rows)
             except sqlite3.Error as exc:
                 raise self._fault(exc, "writing step-cache entries", write=True) from exc
+            self._keys.added([row[0] for row in rows])
 
     def cache_find(self, key: str) -> list[CacheEntry]:
-        """One read of the index on ``key``: newest first, at most ``CACHE_FIND_LIMIT``."""
+        """One read of the index on ``key``: newest first, at most ``CACHE_FIND_LIMIT``;
+        none for a key the file does not hold (``sqlite_keys``: most lookups)."""
         with self._lock:
             try:
+                if self._conn.in_transaction:
+                    self._recover()
+                if not self._keys.may_hold(self._conn, key):
+                    return []
                 rows = self._read(sql.SELECT_CACHE_BY_KEY, (key, CACHE_FIND_LIMIT))
             except sqlite3.Error as exc:
                 raise self._fault(exc, "finding step-cache entries") from exc
@@ -506,6 +518,7 @@ class SQLiteStore(Store):
 
     def clear_cache(self) -> int:
         with self._lock:
+            self._keys.forget()
             try:
                 with self._transaction() as conn:
                     return conn.execute(sql.CLEAR_CACHE).rowcount
