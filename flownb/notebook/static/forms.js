@@ -149,10 +149,14 @@ class FormView {
       // Read-only: the inputs go (not just hidden), so nothing can be typed or tabbed into.
       this.selectorBox.hidden = true;
       fill(this.fieldsBox);
+      fill(this.actions); // its buttons too: a card has nothing to press
       this.inputs.clear();
       this.toggles.clear();
       this.errors.clear();
     } else {
+      if (!this.actions.firstChild) {
+        fill(this.actions, this.submitButton, this.dismissButton, this.messageBox, this.legend);
+      }
       this.drawHeading();
       this.drawSelector();
     }
