@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -39,6 +38,7 @@ from ..errors import (
     ResumeValidationError,
     field_errors_from_pydantic,
 )
+from ._static import static_text
 from ._tasks import spawn
 from ._widgets import close_tree
 from .fields import (
@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EditInputForm", "ForkForm", "InputForm", "ResumeForm", "answered_card_html"]
 
-_STATIC = resources.files(__package__) / "static"
 _OK_STYLE = "color:var(--jp-success-color1,#188038)"
 _MUTED = "color:var(--jp-ui-font-color2,#5f6368)"
 _REQUIRED = "Field required"
@@ -113,8 +112,8 @@ class _SchemaForm(anywidget.AnyWidget):
     traits below.
     """
 
-    _esm = (_STATIC / "forms.js").read_text(encoding="utf-8")
-    _css = (_STATIC / "forms.css").read_text(encoding="utf-8")
+    _esm = static_text("parts.js", "forms.js")
+    _css = static_text("forms.css")
 
     tree = t.Dict().tag(sync=True)
     """The field tree (:meth:`Field.spec`): kinds, paths, titles, hints, options."""

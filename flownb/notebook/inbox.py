@@ -24,7 +24,6 @@ from a run is shown as text (the page sets ``textContent``; :meth:`Inbox.html` e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -36,6 +35,7 @@ from ..core.results import RunInfo
 from ..errors import FlownbError, RunNotFoundError
 from ..render.model import preview
 from . import _html
+from ._static import static_text
 from ._widgets import close_tree
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ __all__ = ["Inbox"]
 PREVIEW = 80
 """Characters of a suspend payload an inbox row shows."""
 
-_STATIC = Path(__file__).with_name("static")
 HEADER = ("workflow", "run id", "waiting at", "since", "asks")
 """The list's columns."""
 
@@ -66,10 +65,6 @@ _CODE = ("font-family:var(--jp-code-font-family,monospace);"
          "color:var(--jp-content-font-color1,#212121);background:none")
 
 
-def _static(*names: str) -> str:
-    return "\n".join((_STATIC / name).read_text(encoding="utf-8") for name in names)
-
-
 class Inbox(anywidget.AnyWidget):
     """The suspended runs of ``store`` (default: the default store), newest first.
 
@@ -83,8 +78,8 @@ class Inbox(anywidget.AnyWidget):
     waiting step's suspend payload; ``inbox.view`` is the opened ``RunView``.
     """
 
-    _esm = _static("parts.js", "inbox.js")
-    _css = _static("parts.css", "inbox.css")
+    _esm = static_text("parts.js", "inbox.js")
+    _css = static_text("parts.css", "inbox.css")
 
     rows = t.List(t.Dict()).tag(sync=True)
     """What the list shows of each entry: ``{"run_id", "workflow_id", "waiting", "since",

@@ -33,6 +33,7 @@ from ..core.events import WORKFLOW_FINISH, Event
 from ..core.feed import RunFeed
 from ..core.fork import fork_points
 from ._html import fork_label, themed_graph
+from ._static import static_text
 from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView
@@ -44,16 +45,8 @@ __all__ = ["PAGE", "RegistryView", "RunChoice", "WorkflowPanel", "playground_not
 
 PAGE = 20  # runs listed a page
 _STATUSES = ("running", "success", "failed", "suspended", "canceled")
-_STATIC = Path(__file__).with_name("static")
-
-
-def _static(*names: str) -> str:
-    """The package's static files ``names``, one after the other (the shared parts first)."""
-    return "\n".join((_STATIC / name).read_text(encoding="utf-8") for name in names)
-
-
-_ESM = _static("parts.js", "playground.js")
-_CSS = _static("parts.css", "playground.css")
+_ESM = static_text("parts.js", "playground.js")
+_CSS = static_text("parts.css", "playground.css")
 _WIDGETS = widgets.widget_serialization
 
 

@@ -35,7 +35,6 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -49,6 +48,7 @@ from ..core.feed import RunFeed
 from ..render.model import RunModel, RunModeler
 from ..storage.base import POLL_INTERVAL, watch_versions
 from . import _html, live
+from ._static import static_text
 from ._tasks import spawn
 from ._widgets import close_tree
 from .forms import EditInputForm, ForkForm, ResumeForm
@@ -65,7 +65,6 @@ __all__ = ["RunView"]
 # object while the entry lives: the entry lives as long as its view, which holds the run.
 _VIEWS: weakref.WeakValueDictionary[int, RunView] = weakref.WeakValueDictionary()
 
-_STATIC = resources.files(__package__) / "static"
 
 log = logging.getLogger("flownb")
 
@@ -133,8 +132,8 @@ class RunView(anywidget.AnyWidget):
     stored version, ``view.refresh()`` checks once now (where no event loop runs).
     """
 
-    _esm = (_STATIC / "live.js").read_text(encoding="utf-8")
-    _css = (_STATIC / "live.css").read_text(encoding="utf-8")
+    _esm = static_text("parts.js", "live.js")
+    _css = static_text("live.css")
 
     graph = t.Dict().tag(sync=True)
     """``{"svg": laid-out SVG, "ids": node path → its group's id}``: sent once."""

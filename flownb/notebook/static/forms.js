@@ -7,47 +7,10 @@
 // back as messages ({event: "edit" | "toggle" | "add" | "remove" | "load_json" | "submit" |
 // "dismiss" | "step", ...}), which the kernel validates and answers with new traits.
 // Every text a person or a workflow wrote is set as text (textContent), never as markup.
-// Plain DOM, no dependencies: shipped as it is inside the Python package.
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function fill(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-}
+// Plain DOM, no dependencies: shipped as it is inside the Python package, after
+// parts.js (h, fill, WidgetSlots), with which it makes one ES module.
 
 let uid = 0;
-
-// A child widget (a run's live view) drawn inside `slot`, the Lumino way where there is one.
-async function attachWidget(view, slot) {
-  const widget = view.luminoWidget || view.pWidget;
-  for (let i = 0; i < 400 && !slot.isConnected; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  if (widget && widget.constructor && widget.constructor.attach && slot.isConnected) {
-    try {
-      widget.constructor.attach(widget, slot);
-      return;
-    } catch (error) {
-      console.warn("flownb: could not attach a widget the Lumino way", error);
-    }
-  }
-  slot.append(view.el);
-  view.trigger("displayed");
-}
 
 class FormView {
   constructor(model, el) {
@@ -56,7 +19,6 @@ class FormView {
     this.inputs = new Map(); // path -> {kind, set(raw)} of each drawn input
     this.toggles = new Map(); // path -> the checkbox of an `X | None`
     this.errors = new Map(); // path -> the element showing its error
-    this.childViews = new Map(); // child model id -> its slot
     this.root = h("div", { class: "flownb-form" });
     this.headingBox = h("div", { class: "flownb-form-heading" });
     this.selectorBox = h("div", { class: "flownb-form-selector" });
@@ -162,29 +124,10 @@ class FormView {
     }
   }
 
-  async drawChildren() {
-    const refs = this.get("children") || [];
-    const ids = refs.map((r) => String(r).replace(/^IPY_MODEL_/, ""));
-    for (const [id, node] of this.childViews) {
-      if (!ids.includes(id)) {
-        node.remove();
-        this.childViews.delete(id);
-      }
-    }
-    const manager = this.model.widget_manager;
-    for (const id of ids) {
-      if (this.childViews.has(id) || !manager) continue;
-      const slot = h("div", { class: "flownb-form-child" });
-      this.childViews.set(id, slot);
-      this.childBox.append(slot);
-      try {
-        const child = await manager.get_model(id);
-        const view = await manager.create_view(child, {});
-        await attachWidget(view, slot);
-      } catch (error) {
-        slot.append(h("div", { class: "flownb-field-error", text: `could not show: ${error}` }));
-      }
-    }
+  // A run's live view below the form (InputForm, ForkForm): a widget of its own.
+  drawChildren() {
+    this.childSlots ||= WidgetSlots.of(this.model, "children", this.childBox);
+    return this.childSlots.draw();
   }
 
   // -- the fields --------------------------------------------------------------------------
@@ -362,7 +305,7 @@ function render({ model, el }) {
   on("card", () => view.drawCard());
   on("children", () => view.drawChildren());
   return () => {
-    for (const slot of view.childViews.values()) slot.remove();
+    if (view.childSlots) view.childSlots.dispose();
   };
 }
 

@@ -4,33 +4,13 @@
 // times a second, the bounded view model (`state`). Here nodes are restyled by class (never
 // laid out again), running times count up from their start, the table, inspector, timeline
 // and event log are drawn, and clicks go back as traits (`selected`, `item_status`, ...).
-// Plain DOM, no dependencies: shipped as it is inside the Python package.
+// Plain DOM, no dependencies: shipped as it is inside the Python package, after
+// parts.js (h, fill, WidgetSlots), with which it makes one ES module.
 
 const STATUSES = ["pending", "running", "success", "failed", "suspended", "canceled", "skipped"];
 const PT = 4 / 3; // Graphviz writes points; one point is 4/3 CSS pixels
 const SIDE_MIN = 380; // the table beside the graph needs at least this much room
 const MAX_GRAPH_HEIGHT = 560;
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-// node.replaceChildren without the null and false parts (it would write them as text).
-function fill(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-}
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "";
@@ -92,26 +72,6 @@ function progressBar(progress) {
   }, h("div", { class: "flownb-progress-fill", style: `width:${(fraction * 100).toFixed(2)}%` }));
 }
 
-// An ipywidgets view shown inside this one. Its boxes style and lay out their children once
-// Lumino attaches them (the "after-attach" message), so it is attached the Lumino way, once
-// the slot is in the document.
-async function attachWidget(view, slot) {
-  const widget = view.luminoWidget || view.pWidget;
-  for (let i = 0; i < 400 && !slot.isConnected; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  if (widget && widget.constructor && widget.constructor.attach && slot.isConnected) {
-    try {
-      widget.constructor.attach(widget, slot);
-      return;
-    } catch (error) {
-      console.warn("flownb: could not attach a form the Lumino way", error);
-    }
-  }
-  slot.append(view.el);
-  view.trigger("displayed");
-}
-
 class LiveView {
   constructor(model, el) {
     this.model = model;
@@ -120,7 +80,6 @@ class LiveView {
     this.zoom = null; // the viewBox shown: {x, y, w, h}; null: fit
     this.natural = null; // the graph's own size in user units
     this.nodes = new Map(); // node path -> its <g>
-    this.formViews = new Map(); // child model id -> element
     this.build();
   }
 
@@ -678,29 +637,10 @@ class LiveView {
       more > 0 ? h("div", { class: "flownb-muted", text: `and ${more.toLocaleString()} more` }) : null));
   }
 
-  async drawForms() {
-    const refs = this.model.get("forms") || [];
-    const ids = refs.map((r) => String(r).replace(/^IPY_MODEL_/, ""));
-    for (const [id, node] of this.formViews) {
-      if (!ids.includes(id)) {
-        node.remove();
-        this.formViews.delete(id);
-      }
-    }
-    const manager = this.model.widget_manager;
-    for (const id of ids) {
-      if (this.formViews.has(id) || !manager) continue;
-      const slot = h("div", { class: "flownb-form-slot" });
-      this.formViews.set(id, slot);
-      this.formsBox.append(slot);
-      try {
-        const child = await manager.get_model(id);
-        const view = await manager.create_view(child, {});
-        await attachWidget(view, slot);
-      } catch (error) {
-        slot.append(h("div", { class: "flownb-error-text", text: `form: ${error}` }));
-      }
-    }
+  // Forms the kernel opened (Fork from here, Edit input): their own widgets, below.
+  drawForms() {
+    this.formSlots ||= WidgetSlots.of(this.model, "forms", this.formsBox);
+    return this.formSlots.draw();
   }
 
   update() {
@@ -756,6 +696,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(timer);
     observer.disconnect();
+    if (view.formSlots) view.formSlots.dispose();
   };
 }
 

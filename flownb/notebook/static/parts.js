@@ -1,6 +1,6 @@
-// The parts the playground and the inbox are built from (flownb.notebook.playground,
-// flownb.notebook.inbox): the Python side puts this file in front of playground.js or
-// inbox.js to make one ES module, so it declares and exports nothing of its own.
+// The parts every flownb widget is built from (the live view, the forms, the playground,
+// the inbox): the Python side (flownb/notebook/_static.py) puts this file in front of
+// live.js, forms.js, playground.js or inbox.js to make one ES module, so it exports nothing.
 // Plain DOM, no dependencies; user text only ever goes in as text (textContent).
 
 function h(tag, attrs = {}, ...children) {
@@ -45,7 +45,7 @@ function setOptions(select, pairs, value) {
 
 // An ipywidgets view shown inside this one. Its boxes style and lay out their children once
 // Lumino attaches them (the "after-attach" message), so it is attached the Lumino way, once
-// the slot is in the document (as live.js attaches its forms).
+// the slot is in the document.
 async function attachWidget(view, slot) {
   const widget = view.luminoWidget || view.pWidget;
   for (let i = 0; i < 400 && !slot.isConnected; i++) {
