@@ -148,6 +148,17 @@ def test_nested_foreach_labels_stay_in_their_shapes(open_notebook: Any, page: An
     nb.run_all()
     nested = nb.output(NESTED).locator(".flownb-run-view")
     expect(nested.locator(".flownb-head .flownb-pill")).to_have_text("success")
+    # The inner steps' rows: named under their parent's row, indented, distinct (their full
+    # paths, cut at the column's width, would both read "per_group_of_numbers.s…").
+    names = nested.locator(".flownb-step-table .flownb-path").evaluate_all(
+        "cells => cells.map(c => [c.textContent, c.firstChild.title,"
+        " parseFloat(getComputedStyle(c.firstChild).paddingLeft)])")
+    assert [n[:2] for n in names] == [
+        ["per_group_of_numbers", "per_group_of_numbers"],
+        ["↳ split_group_into_items", "per_group_of_numbers.split_group_into_items"],
+        ["↳ square_every_number_in_group", "per_group_of_numbers.square_every_number_in_group"],
+    ], names
+    assert names[0][2] == 0 and names[1][2] == names[2][2] > 0, names
     problems = []
     for theme in ("light", "dark"):
         set_theme(page, theme)

@@ -72,6 +72,35 @@ function progressBar(progress) {
   }, h("div", { class: "flownb-progress-fill", style: `width:${(fraction * 100).toFixed(2)}%` }));
 }
 
+// Rows of steps inside a nested workflow or foreach come after their parent's row: each is
+// named by what follows its closest parent row ("split", under "per_group"), indented one
+// level per parent, so two inner steps never look alike cut to the same prefix. Path ->
+// {depth, name}; a step with no parent row keeps its whole path.
+function nesting(paths) {
+  const placed = new Map();
+  for (const path of paths) {
+    let place = { depth: 0, name: path };
+    for (let at = path.lastIndexOf("."); at > 0; at = path.lastIndexOf(".", at - 1)) {
+      const parent = placed.get(path.slice(0, at));
+      if (parent) {
+        place = { depth: parent.depth + 1, name: path.slice(at + 1) };
+        break;
+      }
+    }
+    placed.set(path, place);
+  }
+  return placed;
+}
+
+function stepName(path, place) {
+  const depth = place ? place.depth : 0;
+  return h("span", {
+    class: "flownb-cut" + (depth ? " flownb-nested" : ""), title: path,
+    style: depth ? `padding-left:${Math.min(depth, 6) * 12}px` : null,
+  }, depth ? h("span", { class: "flownb-muted", text: "↳ " }) : null,
+  place ? place.name : path);
+}
+
 class LiveView {
   constructor(model, el) {
     this.model = model;
@@ -400,6 +429,7 @@ class LiveView {
 
   drawSteps(state) {
     const reused = new Set(state.reused || []);
+    const nested = nesting(state.rows.map((row) => row.path));
     const rows = state.rows.map((row) => {
       const progress = row.progress;
       const time = h("td", { class: "flownb-time" });
@@ -427,8 +457,7 @@ class LiveView {
         onclick: () => this.select(row.path),
         onkeydown: (e) => { if (e.key === "Enter") this.select(row.path); },
       },
-      h("td", { class: "flownb-path" },
-        h("span", { class: "flownb-cut", text: row.path, title: row.path })),
+      h("td", { class: "flownb-path" }, stepName(row.path, nested.get(row.path))),
       h("td", {}, pill(row.status), reused.has(row.path) ? reusedBadge(null) : null), time,
       h("td", { class: "flownb-num", text: row.attempts > 1 ? row.attempts : "" }), output);
       return tr;
