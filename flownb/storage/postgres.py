@@ -3,8 +3,9 @@
 psycopg 3 and a small ``psycopg_pool`` connection pool (``pip install flownb[postgres]``).
 The tables and every statement are in ``flownb.storage.postgres_layout``: the same ideas
 as the SQLite store (a small header row per run, its input and graph written once, its
-meta when it changes, one row per step or journal record), JSON as text, so records come
-back exactly as written.
+meta when it changes, one row per step or journal record, each large value once however
+many records hold it: ``flownb.storage.values``), JSON as text, so records come back
+exactly as written.
 
 Every write is one statement on an autocommit connection, hence one transaction and one
 round trip: ``update`` and ``update_many`` (a group commit of many runs) check each run's
@@ -13,8 +14,16 @@ processes, or machines, resuming one run, exactly one passes the version check. 
 write, one run's step, uses a plain statement (``UPDATE_ONE``: no arrays), on a connection
 the store keeps for one thread at a time rather than the pool's next one. The step-cache
 entries of an update (``Update.cache``) are written by that same statement, if its check
-passed (a clause that only the statements of updates carrying entries have). Every write
-also notifies ``flownb_runs``, which wakes watchers listening elsewhere (``on_change``).
+passed (a clause that only the statements of updates carrying entries have), and so are
+the uses of the shared values its rows refer to (a clause that only the statements of
+writes holding a large value have: a small step sends what it sent before values were
+shared). A load is one statement too: the run's rows and the shared values they name, in
+one snapshot. Every write also notifies ``flownb_runs``, which wakes watchers listening
+elsewhere (``on_change``).
+
+Of two writes that take up and let go of the same shared values in opposite orders, the
+server may abort one as a deadlock (after its ``deadlock_timeout``, a second by default):
+it wrote nothing, and is sent again after a short random pause (``_RETRIES``).
 
 The store connects on first use (constructing one never touches the network), and then
 creates its tables, or checks their version (migrating an older layout), under an advisory
@@ -28,9 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -57,6 +68,7 @@ from .cache import CACHE_FIND_LIMIT, CacheEntry
 from .faults import storage_error
 from .postgres_layout import STORAGE_SCHEMA_VERSION
 from .sqlite_layout import cache_data, cache_entry, parent_of, suspended_json
+from .values import INLINE_LIMIT, join, split
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "PostgresStore"]
 
@@ -69,6 +81,17 @@ _LOGIN_REFUSED = ("28000", "28P01")  # invalid authorization, invalid password
 _SERVER_GOING = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect
 _NO_DATABASE = "3D000"
 _NO_PERMISSION = "42501"
+
+_RETRIES = 8  # times a write that the server aborted as a deadlock is sent again
+
+
+def _pause(retry: int) -> None:
+    """Before sending again a write aborted as a deadlock: a short random wait, growing,
+    so that the writes that met do not meet again at once."""
+    time.sleep(random.uniform(0, 0.01 * 2 ** min(retry, 5)))
+
+# A shared value's name and JSON text, once for each row that refers to it.
+_Shares = list[tuple[str, str]]
 
 
 class PostgresStore(Store):
@@ -259,9 +282,17 @@ class PostgresStore(Store):
         if not self._ready:
             self._open()
         try:
-            with self._connection() as conn:
-                cur = conn.execute(statement, params)
-                return cur.fetchall() if cur.description is not None else []
+            for retry in range(_RETRIES + 1):
+                try:
+                    with self._connection() as conn:
+                        cur = conn.execute(statement, params)
+                        return cur.fetchall() if cur.description is not None else []
+                except pg_errors.DeadlockDetected:
+                    # Rolled back whole: nothing of it was written.
+                    if not write or retry == _RETRIES:
+                        raise
+                _pause(retry)
+            raise AssertionError("unreachable")  # the loop returns or raises
         except _Unsent as exc:
             raise self._fault(exc.cause, operation, run_id=run_id, write=write,
                               unsent=True) from exc.cause
@@ -332,19 +363,26 @@ class PostgresStore(Store):
         if not snapshots:
             return []
         columns: dict[str, list[Any]] = {name: [] for name in _INSERT_COLUMNS}
+        values: dict[str, str] = {}
         seen: set[str] = set()
         for s in snapshots:
             if s.run_id in seen:
                 continue
             seen.add(s.run_id)
+            shares: _Shares = []
+            inp, inp_refs = _stored(s.input, shares)
+            graph, graph_refs = _stored(s.graph, shares)
+            meta, meta_refs = _stored(as_dict(s.meta), shares)
             row = (s.run_id, s.workflow_id, s.status, s.version, s.created_at, s.updated_at,
-                   s.schema_version, suspended_json(s.meta), dumps_json(s.input),
-                   dumps_json(s.graph), dumps_json(as_dict(s.meta)), parent_of(s.meta))
-            for name, value in zip(_RUN_COLUMNS, row, strict=True):
+                   s.schema_version, suspended_json(s.meta), inp, graph, meta,
+                   parent_of(s.meta), inp_refs, graph_refs, meta_refs)
+            for name, value in zip(_INSERT_RUN_COLUMNS, row, strict=True):
                 columns[name].append(value)
-            _add_records(columns, s.run_id, s.version, s.steps, s.journal)
+            _add_records(columns, s.run_id, s.version, s.steps, s.journal, shares)
+            _add_uses(columns, values, s.run_id, shares)
         run_ids = [s.run_id for s in snapshots]
-        rows = self._run(_inserting(run_ids), sql.INSERT_RUNS, columns,
+        statement = sql.INSERT_RUNS[_with_values(columns, values)]
+        rows = self._run(_inserting(run_ids), statement, columns,
                          run_id=run_ids[0] if len(seen) == 1 else None, write=True)
         inserted = {row[0] for row in rows}
         results: list[FlownbError | None] = []
@@ -361,17 +399,30 @@ class PostgresStore(Store):
                          run_id=run_id)
         if not rows or rows[0][0] != 0:  # no header: no such run
             return None
-        (_, _, _, _, _, workflow_id, status, version, created_at, updated_at, schema_version,
-         inp, graph, meta) = rows[0]
+        (_, _, _, _, _, _, workflow_id, status, version, created_at, updated_at,
+         schema_version, inp, graph, meta, inp_refs, graph_refs, meta_refs) = rows[0]
+        # The shared values come last (part 2), after the records (part 1).
+        end = len(rows)
+        while rows[end - 1][0] == 2:
+            end -= 1
+        shared = {row[3]: row[4] for row in rows[end:]}
         steps: dict[str, dict[str, Any]] = {}
         journal: dict[str, dict[str, Any]] = {}
-        for _, _, kind, key, data, *_ in rows[1:]:
-            (steps if kind == "step" else journal)[key] = loads_json(data)
-        return Snapshot(
-            run_id=run_id, workflow_id=workflow_id, status=status, version=version,
-            created_at=created_at, updated_at=updated_at, input=loads_json(inp),
-            graph=loads_json(graph), meta=loads_json(meta), steps=steps, journal=journal,
-            schema_version=schema_version)
+        try:
+            for _, _, kind, key, data, refs, *_ in rows[1:end]:
+                (steps if kind == "step" else journal)[key] = (
+                    loads_json(data) if refs is None else join(data, refs, shared))
+            return Snapshot(
+                run_id=run_id, workflow_id=workflow_id, status=status, version=version,
+                created_at=created_at, updated_at=updated_at,
+                input=join(inp, inp_refs, shared), graph=join(graph, graph_refs, shared),
+                meta=join(meta, meta_refs, shared), steps=steps, journal=journal,
+                schema_version=schema_version)
+        except KeyError:  # a name that no row of flownb_values has
+            raise storage_error(self.description, f"loading run {run_id!r}",
+                                "a value the run refers to is missing from the database",
+                                "The database is damaged: restore it from a backup.",
+                                run_id=run_id) from None
 
     def update(
         self,
@@ -427,9 +478,18 @@ class PostgresStore(Store):
             self._open()
         passed: list[bool] = []
         try:
-            with self._connection() as conn, conn.transaction():
-                for batch in batches:
-                    passed.append(bool(conn.execute(_statement(batch), batch).fetchall()))
+            for retry in range(_RETRIES + 1):
+                passed = []
+                try:
+                    with self._connection() as conn, conn.transaction():
+                        for batch in batches:
+                            passed.append(bool(conn.execute(_statement(batch),
+                                                            batch).fetchall()))
+                    break
+                except pg_errors.DeadlockDetected:  # rolled back whole, as in ``_run``
+                    if retry == _RETRIES:
+                        raise
+                _pause(retry)
         except _Unsent as exc:
             raise self._fault(exc.cause, operation, run_id=one, write=True,
                               unsent=True) from exc.cause
@@ -671,18 +731,25 @@ class _Unsent(Exception):
 
 _RUN_COLUMNS = ("run_id", "workflow_id", "status", "version", "created_at", "updated_at",
                 "schema_version", "suspended", "input", "graph", "meta", "parent_run_id")
-_RECORD_COLUMNS = ("r_run_id", "r_kind", "r_key", "r_seq", "r_data")
-_INSERT_COLUMNS = (*_RUN_COLUMNS, *_RECORD_COLUMNS)
+_RECORD_COLUMNS = ("r_run_id", "r_kind", "r_key", "r_seq", "r_data", "r_refs")
+_INSERT_RUN_COLUMNS = (*_RUN_COLUMNS, "input_refs", "graph_refs", "meta_refs")
+_INSERT_COLUMNS = (*_INSERT_RUN_COLUMNS, *_RECORD_COLUMNS, "u_of", "u_name", "u_uses")
 _UPDATE_COLUMNS = ("run_id", "expected", "status", "updated_at", "suspended", "meta",
-                   *_RECORD_COLUMNS)
+                   "meta_refs", *_RECORD_COLUMNS, "u_of", "u_name", "u_uses")
+# What a batch that refers to no shared value does not send (its statement has no
+# ``refs`` parameters).
+_SHARING_COLUMNS = ("input_refs", "graph_refs", "meta_refs", "r_refs", "u_of", "u_name",
+                    "u_uses")
 _CACHE_COLUMNS = ("c_key", "c_workflow_id", "c_step", "c_run_id", "c_path", "c_created_at",
                   "c_data")
 
 
 def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
     """``UPDATE_RUNS``'s parameters: one array per column, every value encoded; the
-    step-cache columns (``c_of`` ...) only if an update carries entries."""
+    step-cache columns (``c_of`` ...) only if an update carries entries, the ``refs`` and
+    shared values' columns only if a row refers to one."""
     columns: dict[str, list[Any]] = {name: [] for name in _UPDATE_COLUMNS}
+    values: dict[str, str] = {}
     if any(u.cache for u in updates):
         columns["c_of"] = []
         columns.update((name, []) for name in _CACHE_COLUMNS)
@@ -690,6 +757,7 @@ def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
             _add_cache(columns, u.cache)
             columns["c_of"] += [u.run_id] * len(u.cache)
     for u in updates:
+        shares: _Shares = []
         columns["run_id"].append(u.run_id)
         columns["expected"].append(u.expected_version)
         columns["status"].append(u.status)
@@ -697,17 +765,67 @@ def _columns(updates: Sequence[Update]) -> dict[str, list[Any]]:
         if u.meta is None:
             columns["suspended"].append(None)
             columns["meta"].append(None)
+            columns["meta_refs"].append(None)
         else:
             meta = as_dict(u.meta)
             columns["suspended"].append(suspended_json(meta))
-            columns["meta"].append(dumps_json(meta))
-        _add_records(columns, u.run_id, u.expected_version + 1, u.steps, u.journal)
+            text, refs = _stored(meta, shares)
+            columns["meta"].append(text)
+            columns["meta_refs"].append(refs)
+        _add_records(columns, u.run_id, u.expected_version + 1, u.steps, u.journal, shares)
+        _add_uses(columns, values, u.run_id, shares)
+    _with_values(columns, values)
     return columns
 
 
 def _statement(columns: dict[str, list[Any]]) -> str:
-    """``UPDATE_RUNS`` for ``_columns``' parameters: with the step-cache clause or not."""
-    return sql.UPDATE_RUNS["c_of" in columns]
+    """``UPDATE_RUNS`` for ``_columns``' parameters: with the shared values' clause or
+    not, with the step-cache clause or not."""
+    return sql.UPDATE_RUNS["v_name" in columns, "c_of" in columns]
+
+
+def _with_values(columns: dict[str, list[Any]], values: dict[str, str]) -> bool:
+    """Whether a batch's rows refer to shared values: if so, ``values`` (name -> text)
+    become its ``v_name`` and ``v_data`` arrays; if not, its ``refs`` and uses columns
+    (all NULL, all empty) are dropped."""
+    if values:
+        columns["v_name"] = list(values)
+        columns["v_data"] = list(values.values())
+        return True
+    for name in _SHARING_COLUMNS:
+        columns.pop(name, None)
+    return False
+
+
+def _counted(shares: _Shares) -> dict[str, list[Any]]:
+    """name -> [text, number of rows that refer to it]."""
+    uses: dict[str, list[Any]] = {}
+    for name, text in shares:
+        entry = uses.get(name)
+        if entry is None:
+            uses[name] = [text, 1]
+        else:
+            entry[1] += 1
+    return uses
+
+
+def _add_uses(columns: dict[str, list[Any]], values: dict[str, str], run_id: str,
+              shares: _Shares) -> None:
+    """The uses of one run's rows (``u_of`` ... arrays), each value's text in ``values``."""
+    for name, (text, n) in _counted(shares).items():
+        columns["u_of"].append(run_id)
+        columns["u_name"].append(name)
+        columns["u_uses"].append(n)
+        values[name] = text
+
+
+def _stored(value: Any, shares: _Shares, text: str | None = None) -> tuple[str, str | None]:
+    """``value`` (whose JSON is ``text``, if known) as stored: its inline JSON text and
+    references; the shared values it needs go to ``shares``, once per row."""
+    text, refs, shared = split(value, text)
+    if shared is not None:
+        shares.extend(shared.items())
+    return text, refs
 
 
 def _add_cache(columns: dict[str, list[Any]], entries: Sequence[CacheEntry]) -> None:
@@ -722,7 +840,7 @@ def _add_cache(columns: dict[str, list[Any]], entries: Sequence[CacheEntry]) -> 
         columns["c_data"].append(cache_data(e))
 
 
-_ONE_RECORD_PARAMS = [(f"kind{i}", f"key{i}", f"seq{i}", f"data{i}")
+_ONE_RECORD_PARAMS = [(f"kind{i}", f"key{i}", f"seq{i}", f"data{i}", f"refs{i}")
                       for i in range(sql.UPDATE_ONE_RECORDS)]
 
 
@@ -735,29 +853,44 @@ def _one_update(u: Update) -> tuple[str, dict[str, Any]] | None:
     params: dict[str, Any] = {"run_id": u.run_id, "expected": u.expected_version,
                               "status": u.status, "updated_at": u.updated_at,
                               "suspended": None}
+    shares: _Shares = []
     if u.meta is not None:
         meta = as_dict(u.meta)
         params["suspended"] = suspended_json(meta)
-        params["meta"] = dumps_json(meta)
+        params["meta"], params["meta_refs"] = _stored(meta, shares)
     seq = (u.expected_version + 1) << _SEQ_SHIFT
     names = iter(_ONE_RECORD_PARAMS)
     for kind, records in (("step", u.steps), ("journal", u.journal)):
         for key, data in records.items():
-            kind_n, key_n, seq_n, data_n = next(names)
+            kind_n, key_n, seq_n, data_n, refs_n = next(names)
             params[kind_n], params[key_n], params[seq_n] = kind, key, seq
-            params[data_n] = dumps_json(as_dict(data))
+            data = as_dict(data)
+            text = dumps_json(data)
+            # split's first test, without its call: a small record is held whole
+            if len(text) < INLINE_LIMIT:
+                params[data_n] = text
+            else:
+                params[data_n], params[refs_n] = _stored(data, shares, text)
             seq += 1
+    if shares:
+        for _, _, _, _, refs_n in _ONE_RECORD_PARAMS[:count]:
+            params.setdefault(refs_n, None)
+        counted = sorted(_counted(shares).items())
+        params["v_name"] = [name for name, _ in counted]
+        params["v_data"] = [text for _, (text, _) in counted]
+        params["v_uses"] = [n for _, (_, n) in counted]
+    else:
+        params.pop("meta_refs", None)
     if u.cache:
         columns: dict[str, list[Any]] = {name: [] for name in _CACHE_COLUMNS}
         _add_cache(columns, u.cache)
         params.update(columns)
-        return sql.UPDATE_ONE[count, u.meta is not None, True], params
-    return sql.UPDATE_ONE[count, u.meta is not None, False], params
+    return sql.UPDATE_ONE[count, u.meta is not None, bool(u.cache), bool(shares)], params
 
 
 def _add_records(columns: dict[str, list[Any]], run_id: str, version: int,
                  steps: Mapping[str, Mapping[str, Any]],
-                 journal: Mapping[str, Mapping[str, Any]]) -> None:
+                 journal: Mapping[str, Mapping[str, Any]], shares: _Shares) -> None:
     seq = version << _SEQ_SHIFT
     for kind, records in (("step", steps), ("journal", journal)):
         for key, data in records.items():
@@ -765,7 +898,13 @@ def _add_records(columns: dict[str, list[Any]], run_id: str, version: int,
             columns["r_kind"].append(kind)
             columns["r_key"].append(key)
             columns["r_seq"].append(seq)
-            columns["r_data"].append(dumps_json(as_dict(data)))
+            data = as_dict(data)
+            text = dumps_json(data)
+            refs = None
+            if len(text) >= INLINE_LIMIT:
+                text, refs = _stored(data, shares, text)
+            columns["r_data"].append(text)
+            columns["r_refs"].append(refs)
             seq += 1
 
 

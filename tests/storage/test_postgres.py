@@ -315,15 +315,21 @@ def test_a_user_with_the_grants_of_docs_team_md_can_do_everything(
         f"GRANT USAGE ON SCHEMA public TO {user}; "
         f"GRANT SELECT ON flownb_schema TO {user}; "
         "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, flownb_run_bodies, "
-        f"flownb_run_meta, flownb_run_records, flownb_cache TO {user}", dbname)
+        f"flownb_run_meta, flownb_run_records, flownb_cache, flownb_values TO {user}",
+        dbname)
     store = PostgresStore(postgres_db.replace("postgres@", f"{user}@"))
     try:
-        store.insert(snapshot("by-user"))
+        # Large values too: stored once, in flownb_values, and let go of by delete.
+        store.insert(Snapshot(run_id="by-user", workflow_id="wf", status="running",
+                              version=1, created_at=1.0, updated_at=1.0,
+                              input={"big": "x" * 3000}, graph={}))
         assert store.update("by-owner", expected_version=1, status="success",
-                            updated_at=2.0, meta={}, steps={"a": {"n": 1}}) == 2
+                            updated_at=2.0, meta={}, steps={"a": {"n": 1, "big": "y" * 3000}}
+                            ) == 2
         assert store.version_of("by-owner") == 2 and store.version_of("nope") is None
         assert [i.run_id for i in store.list_runs()] == ["by-user", "by-owner"]
         assert store.delete("by-user") and store.load("by-owner") is not None
+        assert postgres_server.psql("SELECT count(*) FROM flownb_values", dbname) == "1\n"
     finally:
         store.close()
     postgres_server.psql(f"REVOKE DELETE ON flownb_runs FROM {user}", dbname)
