@@ -39,7 +39,8 @@ any more. An ``AFTER`` trigger runs when its statement has done everything else,
 that a rewritten row keeps (counted again by the same statement) never reaches zero on the
 way, and forgetting a run, or rewriting a record, frees what nothing else holds in the
 transaction that did it, whatever other sessions write. A write that refers to no shared
-value (the usual step) is the same statement as before values were shared, its triggers
+value (the usual step) sends the parameters it sent before values were shared, in the
+statement of layout 2 but for ``refs = NULL`` where it rewrites a row; its triggers are
 skipped by their ``WHEN``.
 
 Version 1 had neither ``flownb_cache`` nor ``flownb_runs.parent_run_id``; version 2 kept
