@@ -50,7 +50,7 @@ from ..core.description import Node, top_entries
 from ..core.description import entry_nodes as _entry_nodes
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
-from .status import _NODES, _RANK, graph_path
+from .status import _RANK, graph_path
 
 __all__ = [
     "OPEN_ITEMS",
@@ -327,6 +327,11 @@ class RunModeler:
         self.now: Callable[[], float] = now if now is not None else (lambda: clock.now())
         self._nodes: dict[str, Node] = {}
         self._entries = self._level(top_entries(description), "")
+        # Result path -> the node it draws on, for every path this modeler has read: one
+        # dictionary lookup per result on each update, however many items a run has (the
+        # module's shared cache of ``graph_path`` is bounded, and a run of more items than
+        # that bound would miss it on every update). It lives as long as the view.
+        self._node_of: dict[str, str] = {}
 
     def _level(self, entries: Sequence[Any], prefix: str) -> list[_Entry]:
         out = []
@@ -450,7 +455,7 @@ class RunModeler:
             nodes[path] = NodeView(path, kind=node.kind, holder=node.holder,
                                    progress=Progress() if node.holder == "foreach" else None)
         span = _Span()
-        for node_path, (paths, group) in _by_node(results).items():
+        for node_path, (paths, group) in _by_node(results, self._node_of).items():
             a = _fold(node_path, paths, group, span)
             view = nodes.get(node_path)
             if view is None:  # a result the description does not name
@@ -542,20 +547,22 @@ _ERROR = attrgetter("error")
 _LAST = itemgetter(-1)
 
 
-def _by_node(results: Mapping[str, StepResult]) -> dict[str, tuple[list[str], list[StepResult]]]:
+def _by_node(results: Mapping[str, StepResult], node_of: dict[str, str],
+             ) -> dict[str, tuple[list[str], list[StepResult]]]:
     """``results`` gathered by graph node, nodes in the order of their first result, each
     node's paths and results in the order of ``results``. A run of consecutive results of
-    one node (a foreach's items) costs one step here, not one per result."""
+    one node (a foreach's items) costs one step here, not one per result. ``node_of`` maps
+    the paths seen before to their node; new paths are added to it."""
     paths = list(results)
     values = list(results.values())
-    found: list[str | None] = list(map(_NODES.get, paths))
-    node_of: list[str] = cast("list[str]", found)
+    found: list[str | None] = list(map(node_of.get, paths))
+    node_paths: list[str] = cast("list[str]", found)
     if None in found:  # paths not seen before
-        node_of = [n if n is not None else graph_path(p)
-                   for n, p in zip(found, paths, strict=True)]
+        node_paths = [n if n is not None else node_of.setdefault(p, graph_path(p))
+                      for n, p in zip(found, paths, strict=True)]
     groups: dict[str, tuple[list[str], list[StepResult]]] = {}
     at = 0
-    for node_path, run in groupby(node_of):
+    for node_path, run in groupby(node_paths):
         end = at + len(list(run))
         group = groups.get(node_path)
         if group is None:

@@ -406,3 +406,28 @@ def test_fold_lists_the_first_unfinished_items_of_many_by_index() -> None:
     assert progress.done == 20 and progress.more == 40 - 5
     assert list(progress.counts) == ["success", "failed", "canceled", "running", "suspended"]
     assert modeler.model(steps, status="running").nodes["x"].status == "failed"
+
+
+def test_a_view_maps_each_result_path_to_its_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More item paths than the shared path cache holds: the modeler of a view still maps
+    each path once, not again on every update (that cost 0.1 s an update at 100,000 items)."""
+    from flownb.render import model as model_module
+    from flownb.render import status
+
+    monkeypatch.setattr(status, "_NODES_MAX", 4)
+    mapped: list[str] = []
+    real = model_module.graph_path
+    monkeypatch.setattr(model_module, "graph_path", lambda p: mapped.append(p) or real(p))
+    desc = {"id": "w", "kind": "workflow", "entries": [
+        {"kind": "foreach", "step": {"id": "each", "kind": "step"}}]}
+    steps = {"each": StepResult("running", started_at=1.0)}
+    steps.update({f"each[{i}]": StepResult("success", started_at=1.0, ended_at=2.0)
+                  for i in range(10)})
+    modeler = RunModeler(desc)
+    first = modeler.model(steps, status="running")
+    assert len(mapped) == 11
+    steps["each[10]"] = StepResult("running", started_at=2.0)
+    again = modeler.model(steps, status="running")
+    assert mapped[11:] == ["each[10]"]  # only the new path
+    assert first.nodes["each"].progress is not None
+    assert again.nodes["each"].progress.done == 10
