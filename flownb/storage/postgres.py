@@ -21,9 +21,10 @@ shared). A load is one statement too: the run's rows and the shared values they 
 one snapshot. Every write also notifies ``flownb_runs``, which wakes watchers listening
 elsewhere (``on_change``).
 
-Of two writes that take up and let go of the same shared values in opposite orders, the
-server may abort one as a deadlock (after its ``deadlock_timeout``, a second by default):
-it wrote nothing, and is sent again after a short random pause (``_RETRIES``).
+A statement that takes up or lets go of shared values takes one advisory lock first
+(``postgres_layout.VALUES_LOCK_KEY``, for its transaction): writes that share values take
+turns with it, so two of them never lock the same values in opposite orders (a deadlock).
+The usual step, with no large value, never takes it.
 
 The store connects on first use (constructing one never touches the network), and then
 creates its tables, or checks their version (migrating an older layout), under an advisory
@@ -37,11 +38,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import select
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -82,13 +81,6 @@ _SERVER_GOING = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, c
 _NO_DATABASE = "3D000"
 _NO_PERMISSION = "42501"
 
-_RETRIES = 8  # times a write that the server aborted as a deadlock is sent again
-
-
-def _pause(retry: int) -> None:
-    """Before sending again a write aborted as a deadlock: a short random wait, growing,
-    so that the writes that met do not meet again at once."""
-    time.sleep(random.uniform(0, 0.01 * 2 ** min(retry, 5)))
 
 # A shared value's name and JSON text, once for each row that refers to it.
 _Shares = list[tuple[str, str]]
@@ -282,17 +274,9 @@ class PostgresStore(Store):
         if not self._ready:
             self._open()
         try:
-            for retry in range(_RETRIES + 1):
-                try:
-                    with self._connection() as conn:
-                        cur = conn.execute(statement, params)
-                        return cur.fetchall() if cur.description is not None else []
-                except pg_errors.DeadlockDetected:
-                    # Rolled back whole: nothing of it was written.
-                    if not write or retry == _RETRIES:
-                        raise
-                _pause(retry)
-            raise AssertionError("unreachable")  # the loop returns or raises
+            with self._connection() as conn:
+                cur = conn.execute(statement, params)
+                return cur.fetchall() if cur.description is not None else []
         except _Unsent as exc:
             raise self._fault(exc.cause, operation, run_id=run_id, write=write,
                               unsent=True) from exc.cause
@@ -478,18 +462,9 @@ class PostgresStore(Store):
             self._open()
         passed: list[bool] = []
         try:
-            for retry in range(_RETRIES + 1):
-                passed = []
-                try:
-                    with self._connection() as conn, conn.transaction():
-                        for batch in batches:
-                            passed.append(bool(conn.execute(_statement(batch),
-                                                            batch).fetchall()))
-                    break
-                except pg_errors.DeadlockDetected:  # rolled back whole, as in ``_run``
-                    if retry == _RETRIES:
-                        raise
-                _pause(retry)
+            with self._connection() as conn, conn.transaction():
+                for batch in batches:
+                    passed.append(bool(conn.execute(_statement(batch), batch).fetchall()))
         except _Unsent as exc:
             raise self._fault(exc.cause, operation, run_id=one, write=True,
                               unsent=True) from exc.cause

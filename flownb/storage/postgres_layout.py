@@ -83,6 +83,14 @@ STORAGE_SCHEMA_VERSION = 3
 # (the bytes of "flownb" as a number).
 ADVISORY_LOCK_KEY = 0x666C6F776E62
 
+# Taken (for the transaction) by every statement that adds or lets go of uses of shared
+# values, before it locks a row of ``flownb_values``: a write adds uses in its statement and
+# lets go of others in its triggers at the statement's end, so two writers would otherwise
+# lock the same two values in opposite orders and wait for each other (a deadlock the
+# server breaks after its ``deadlock_timeout``, a second). Writes without large values, the
+# usual step, never take it.
+VALUES_LOCK_KEY = ADVISORY_LOCK_KEY + 1
+
 LOCK = "SELECT pg_advisory_xact_lock(%s)"
 # Read from the catalog with the statement's own snapshot (not ``to_regclass``, whose
 # catalog cache may not have heard yet of a table that the session holding the advisory
@@ -122,6 +130,7 @@ def _release(*columns: str) -> str:
     refs = ", ".join(f"OLD.{column}" for column in columns)
     return f"""$$
     BEGIN
+        PERFORM pg_advisory_xact_lock({VALUES_LOCK_KEY});
         PERFORM 1 FROM flownb_values AS v WHERE v.name IN (
             SELECT json_object_keys(r.refs::json) FROM unnest(ARRAY[{refs}]) AS r(refs))
             ORDER BY v.name FOR UPDATE;
@@ -265,14 +274,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 _VALUES_OF_BATCH = """, v AS (
     INSERT INTO flownb_values (name, data, uses)
     SELECT d.name, d.data, u.uses
-    FROM unnest(%(v_name)b::text[], %(v_data)b::text[]) AS d(name, data)
+    FROM (SELECT pg_advisory_xact_lock({lock})) AS l,
+        unnest(%(v_name)b::text[], %(v_data)b::text[]) AS d(name, data)
     JOIN (SELECT u.name, sum(u.uses)::bigint AS uses
         FROM unnest(%(u_of)b::text[], %(u_name)b::text[], %(u_uses)b::bigint[])
             AS u(for_run, name, uses)
         WHERE u.for_run IN (SELECT run_id FROM h) GROUP BY u.name) AS u USING (name)
     ORDER BY d.name
     ON CONFLICT (name) DO UPDATE SET uses = flownb_values.uses + excluded.uses
-)"""
+)""".replace("{lock}", str(VALUES_LOCK_KEY))
 
 
 # New runs, a batch as arrays (one element per run; records as their own arrays). The
@@ -427,11 +437,12 @@ def _update_one(records: int, meta: bool, cache: bool, shares: bool) -> str:
         parts.append(""", v AS (
     INSERT INTO flownb_values (name, data, uses)
     SELECT s.name, s.data, s.uses
-    FROM h, unnest(%(v_name)b::text[], %(v_data)b::text[], %(v_uses)b::bigint[])
+    FROM h, (SELECT pg_advisory_xact_lock({lock})) AS l,
+        unnest(%(v_name)b::text[], %(v_data)b::text[], %(v_uses)b::bigint[])
         AS s(name, data, uses)
     ORDER BY s.name
     ON CONFLICT (name) DO UPDATE SET uses = flownb_values.uses + excluded.uses
-)""")
+)""".replace("{lock}", str(VALUES_LOCK_KEY)))
     if cache:
         parts.append(""", x AS (
     INSERT INTO flownb_cache (key, workflow_id, step, run_id, path, created_at, data)

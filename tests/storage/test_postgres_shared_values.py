@@ -307,8 +307,9 @@ async def test_exactly_once_resume_holds_with_large_values(postgres_db: str) -> 
 
 def test_concurrent_writers_sharing_values_keep_the_count(postgres_db: str) -> None:
     """Writers on their own connections take up and let go of the same two values, some
-    in opposite orders (a deadlock the server breaks is sent again); afterwards every
-    value is used exactly as often as rows refer to it, and one no row holds is gone."""
+    in opposite orders: none is aborted as a deadlock (they take turns on the values' lock:
+    an aborted write would be a StorageError here); afterwards every value is used exactly
+    as often as rows refer to it, and one no row holds is gone."""
     writers, rounds = 4, 6
     stores = [PostgresStore(postgres_db) for _ in range(writers)]
     errors: list[BaseException] = []
