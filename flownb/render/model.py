@@ -40,8 +40,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import groupby
-from operator import attrgetter, itemgetter
+from itertools import chain, groupby
+from operator import attrgetter, is_, itemgetter
 from typing import Any, cast
 
 from .._text import escape_controls, escape_json_controls
@@ -332,6 +332,8 @@ class RunModeler:
         # module's shared cache of ``graph_path`` is bounded, and a run of more items than
         # that bound would miss it on every update). It lives as long as the view.
         self._node_of: dict[str, str] = {}
+        # Node path -> its results folded in chunks (``_fold_chunks``), kept between updates.
+        self._chunks: dict[str, list[_Chunk]] = {}
 
     def _level(self, entries: Sequence[Any], prefix: str) -> list[_Entry]:
         out = []
@@ -456,7 +458,7 @@ class RunModeler:
                                    progress=Progress() if node.holder == "foreach" else None)
         span = _Span()
         for node_path, (paths, group) in _by_node(results, self._node_of).items():
-            a = _fold(node_path, paths, group, span)
+            a = _fold_chunks(node_path, paths, group, span, self._chunks)
             view = nodes.get(node_path)
             if view is None:  # a result the description does not name
                 view = nodes[node_path] = NodeView(node_path)
@@ -645,6 +647,82 @@ def _fold(node_path: str, paths: list[str], results: list[StepResult], span: _Sp
             payload = results[at].payload
             if isinstance(payload, list):
                 a.total += len(payload)
+    return a
+
+
+CHUNK = 512
+"""Results of one node folded together and kept as one part (``_fold_chunks``)."""
+
+_SETTLED = frozenset({"success", "failed", "canceled", "skipped"})
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """``CHUNK`` consecutive results of one node, folded; ``settled`` when none of them can
+    change any more (each has ended, with a final status: a result that runs again, on a
+    retry of its run or a resume, is a new object)."""
+
+    results: list[StepResult]
+    acc: _Acc
+    span: _Span
+    settled: bool
+
+
+def _fold_chunks(node_path: str, paths: list[str], results: list[StepResult], span: _Span,
+                 kept: dict[str, list[_Chunk]]) -> _Acc:
+    """:func:`_fold` of a node's results, reusing the parts folded by an earlier update:
+    a chunk of results that were all settled then, still the very same objects at the same
+    places, is not read again. A 100,000-item foreach's update reads its items by identity
+    and folds only the chunks where something runs (or that are new)."""
+    if len(results) <= CHUNK:
+        kept.pop(node_path, None)
+        return _fold(node_path, paths, results, span)
+    before = kept.get(node_path, ())
+    chunks: list[_Chunk] = []
+    for index, start in enumerate(range(0, len(results), CHUNK)):
+        part = results[start:start + CHUNK]
+        old = before[index] if index < len(before) else None
+        if (old is None or not old.settled or len(old.results) != len(part)
+                or not all(map(is_, part, old.results))):
+            part_span = _Span()
+            acc = _fold(node_path, paths[start:start + CHUNK], part, part_span)
+            settled = acc.open == 0 and _SETTLED.issuperset(map(_STATUS, part))
+            old = _Chunk(part, acc, part_span, settled)
+        chunks.append(old)
+    kept[node_path] = chunks
+    return _merge(chunks, span)
+
+
+def _merge(chunks: list[_Chunk], span: _Span) -> _Acc:
+    """The :class:`_Acc` of consecutive chunks, as :func:`_fold` of all their results."""
+    accs = [c.acc for c in chunks]
+    rank = _RANK
+    # the first status of the lowest rank, as _fold picks it among results in order
+    a = _Acc(min(accs, key=lambda x: rank.get(x.status, 99)).status)
+    a.count = sum(x.count for x in accs)
+    starts = [x.started for x in accs if x.started is not None]
+    a.started = min(starts) if starts else None
+    ends = [x.ended for x in accs if x.ended is not None]
+    a.ended = max(ends) if ends else None
+    a.open = sum(x.open for x in accs)
+    a.attempts = max(x.attempts for x in accs)
+    a.cached = sum(x.cached for x in accs)
+    a.cached_from = next((x.cached_from for x in accs if x.cached_from is not None), None)
+    a.own = next((x.own for x in accs if x.own is not None), None)
+    a.error = next((x.error for x in accs if x.error is not None), None)
+    a.total = sum(x.total for x in accs)
+    a.items = list(chain.from_iterable(x.items for x in accs))
+    a.item_paths = list(chain.from_iterable(x.item_paths for x in accs))
+    a.item_statuses = list(chain.from_iterable(x.item_statuses for x in accs))
+    for part in (c.span for c in chunks):
+        if part.first is not None and (span.first is None or part.first < span.first):
+            span.first = part.first
+        if part.last_start is not None and (span.last_start is None
+                                            or part.last_start > span.last_start):
+            span.last_start = part.last_start
+        if part.last_end is not None and (span.last_end is None
+                                          or part.last_end > span.last_end):
+            span.last_end = part.last_end
     return a
 
 

@@ -8,10 +8,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from flownb import RetryConfig, create_step, create_workflow
 from flownb.core.results import StepResult
+from flownb.render import model as model_module
 from flownb.render.model import (
     EventRow,
     ItemView,
@@ -21,6 +24,9 @@ from flownb.render.model import (
     Row,
     RunModeler,
     Suspension,
+    _fold,
+    _fold_chunks,
+    _Span,
     first_line,
     preview,
     waiting_text,
@@ -411,7 +417,6 @@ def test_fold_lists_the_first_unfinished_items_of_many_by_index() -> None:
 def test_a_view_maps_each_result_path_to_its_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """More item paths than the shared path cache holds: the modeler of a view still maps
     each path once, not again on every update (that cost 0.1 s an update at 100,000 items)."""
-    from flownb.render import model as model_module
     from flownb.render import status
 
     monkeypatch.setattr(status, "_NODES_MAX", 4)
@@ -431,3 +436,60 @@ def test_a_view_maps_each_result_path_to_its_node_once(monkeypatch: pytest.Monke
     assert mapped[11:] == ["each[10]"]  # only the new path
     assert first.nodes["each"].progress is not None
     assert again.nodes["each"].progress.done == 10
+
+
+_STATUSES = ("success", "failed", "running", "suspended", "canceled", "skipped", "pending")
+
+
+@st.composite
+def _node_results(draw: Any) -> tuple[list[str], list[StepResult]]:
+    """A node's results as a run holds them: maybe its own result, then items; any status,
+    times, errors, reuse and payloads."""
+    own = draw(st.booleans())
+    count = draw(st.integers(0 if own else 1, 40))  # a node has at least one result
+    paths = (["each"] if own else []) + [f"each[{i}]" for i in range(count)]
+    results = []
+    for _ in paths:
+        status = draw(st.sampled_from(_STATUSES))
+        started = draw(st.one_of(st.none(), st.floats(0, 100)))
+        ended = None if status in ("running", "pending") else draw(
+            st.one_of(st.none(), st.floats(0, 100)))
+        results.append(StepResult(
+            status, payload=draw(st.one_of(st.none(), st.lists(st.integers(), max_size=3))),
+            error=draw(st.one_of(st.none(), st.sampled_from(["boom", "bad"]))),
+            started_at=started, ended_at=ended, attempts=draw(st.integers(0, 3)),
+            cached_from=draw(st.one_of(st.none(), st.just({"run_id": "r", "path": "p"})))))
+    return paths, results
+
+
+def _spans_equal(a: _Span, b: _Span) -> bool:
+    return (a.first, a.last_start, a.last_end) == (b.first, b.last_start, b.last_end)
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=_node_results(), changes=st.lists(st.tuples(st.integers(0, 60),
+                                                         st.sampled_from(_STATUSES)),
+                                                max_size=8))
+def test_folding_in_kept_chunks_is_folding_all_results(first: Any, changes: Any) -> None:
+    """Updates of one node, folded in chunks kept between updates (results replaced, new
+    ones added, running ones changing in place), give what folding every result gives."""
+    paths, results = first
+    kept: dict[str, Any] = {}
+    original, model_module.CHUNK = model_module.CHUNK, 4  # many chunks of a few results
+    try:
+        for at, status in [(None, None), *changes]:
+            if at is not None:
+                if at < len(results) and results[at].status in ("running", "pending"):
+                    results[at].status = status  # a running result changes in place
+                    results[at].ended_at = None if status in ("running", "pending") else 5.0
+                elif at < len(results):
+                    results[at] = StepResult(status, started_at=1.0, ended_at=2.0)  # re-run
+                else:
+                    paths.append(f"each[{len(paths)}]")
+                    results.append(StepResult(status, started_at=3.0))
+            span, whole_span = _Span(), _Span()
+            got = _fold_chunks("each", list(paths), list(results), span, kept)
+            assert got == _fold("each", list(paths), list(results), whole_span)
+            assert _spans_equal(span, whole_span)
+    finally:
+        model_module.CHUNK = original
