@@ -43,6 +43,12 @@ value (the usual step) sends the parameters it sent before values were shared, i
 statement of layout 2 but for ``refs = NULL`` where it rewrites a row; its triggers are
 skipped by their ``WHEN``.
 
+Adding and letting go of uses lock rows of ``flownb_values``: in the write's statement for
+the values it refers to, in its triggers at the statement's end for the ones it lets go
+of. Two writers doing both for the same two values would lock them in opposite orders and
+wait for each other; so each statement that touches shared values first takes a
+transaction advisory lock (``VALUES_LOCK_KEY``), and writers of large values take turns.
+
 Version 1 had neither ``flownb_cache`` nor ``flownb_runs.parent_run_id``; version 2 kept
 every value inline. A database of an older version is migrated (``MIGRATIONS``) by the
 first flownb that opens it, under the advisory lock, in one transaction (2 -> 3 adds
