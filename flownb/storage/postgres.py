@@ -67,7 +67,7 @@ from .cache import CACHE_FIND_LIMIT, CacheEntry
 from .faults import storage_error
 from .postgres_layout import STORAGE_SCHEMA_VERSION
 from .sqlite_layout import cache_data, cache_entry, parent_of, suspended_json
-from .values import INLINE_LIMIT, join, split
+from .values import INLINE_LIMIT, count_uses, join, split
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "PostgresStore"]
 
@@ -772,22 +772,10 @@ def _with_values(columns: dict[str, list[Any]], values: dict[str, str]) -> bool:
     return False
 
 
-def _counted(shares: _Shares) -> dict[str, list[Any]]:
-    """name -> [text, number of rows that refer to it]."""
-    uses: dict[str, list[Any]] = {}
-    for name, text in shares:
-        entry = uses.get(name)
-        if entry is None:
-            uses[name] = [text, 1]
-        else:
-            entry[1] += 1
-    return uses
-
-
 def _add_uses(columns: dict[str, list[Any]], values: dict[str, str], run_id: str,
               shares: _Shares) -> None:
     """The uses of one run's rows (``u_of`` ... arrays), each value's text in ``values``."""
-    for name, (text, n) in _counted(shares).items():
+    for name, (text, n) in count_uses(shares).items():
         columns["u_of"].append(run_id)
         columns["u_name"].append(name)
         columns["u_uses"].append(n)
@@ -850,7 +838,7 @@ def _one_update(u: Update) -> tuple[str, dict[str, Any]] | None:
     if shares:
         for _, _, _, _, refs_n in _ONE_RECORD_PARAMS[:count]:
             params.setdefault(refs_n, None)
-        counted = sorted(_counted(shares).items())
+        counted = sorted(count_uses(shares).items())
         params["v_name"] = [name for name, _ in counted]
         params["v_data"] = [text for _, (text, _) in counted]
         params["v_uses"] = [n for _, (_, n) in counted]

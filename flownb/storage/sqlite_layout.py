@@ -48,7 +48,7 @@ from typing import Any
 
 from .base import as_dict, dumps_json, loads_json
 from .cache import CacheEntry
-from .values import INLINE_LIMIT, join, names, split
+from .values import INLINE_LIMIT, count_uses, join, names, split
 
 __all__ = ["STORAGE_SCHEMA_VERSION", "cache_data", "cache_entry", "migrate", "parent_of", "share",
            "suspended_json"]
@@ -323,14 +323,7 @@ def share(conn: sqlite3.Connection, shares: list[tuple[str, str]]) -> None:
     if len(shares) == 1:
         counted = [(shares[0][0], shares[0][1], 1)]
     else:
-        uses: dict[str, list[Any]] = {}
-        for name, text in shares:
-            entry = uses.get(name)
-            if entry is None:
-                uses[name] = [text, 1]
-            else:
-                entry[1] += 1
-        counted = [(name, text, n) for name, (text, n) in uses.items()]
+        counted = [(name, text, n) for name, (text, n) in count_uses(shares).items()]
     for name, text, n in counted:
         if conn.execute(_USE_SHARED, (n, name)).rowcount == 0:
             value_id = conn.execute(_INSERT_SHARED, (text,)).lastrowid

@@ -38,7 +38,7 @@ from typing import Any
 
 from .base import dumps_json, loads_json
 
-__all__ = ["INLINE_LIMIT", "join", "names", "split", "value_name"]
+__all__ = ["INLINE_LIMIT", "count_uses", "join", "names", "split", "value_name"]
 
 INLINE_LIMIT = 1024
 """Characters of JSON text from which a value, or a part of one, is stored once and
@@ -165,3 +165,17 @@ def join(text: str, refs: str | None, shared: Mapping[str, str]) -> Any:
                 container = container[step]
             container[path[-1]] = part
     return value
+
+
+def count_uses(shares: list[tuple[str, str]]) -> dict[str, tuple[str, int]]:
+    """The shared values that rows refer to, listed once per row and value as ``(name,
+    JSON text)``: name -> (its text, how many rows refer to it), in the order first listed.
+
+    >>> count_uses([("a", "[1]"), ("b", "[2]"), ("a", "[1]")])
+    {'a': ('[1]', 2), 'b': ('[2]', 1)}
+    """
+    uses: dict[str, tuple[str, int]] = {}
+    for name, text in shares:
+        known = uses.get(name)
+        uses[name] = (text, 1) if known is None else (text, known[1] + 1)
+    return uses

@@ -17,7 +17,13 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from test_shared_values import (
+    BIG,
+    OTHER,
+    record,
+    resume_exactly_once_with_large_values,
+    snapshot,
+)
 
 from flownb import ConcurrentRunError, create_step, create_workflow
 from flownb.errors import StorageError
@@ -26,24 +32,6 @@ from flownb.storage import postgres_layout as sql
 from flownb.storage.base import dumps_json
 from flownb.storage.postgres import STORAGE_SCHEMA_VERSION, PostgresStore, _one_update
 from flownb.storage.values import INLINE_LIMIT, value_name
-
-BIG = "x" * 3000
-OTHER = "y" * 2500
-
-
-def snapshot(run_id: str = "r1", **changes: Any) -> Snapshot:
-    fields: dict[str, Any] = {
-        "run_id": run_id, "workflow_id": "wf", "status": "running", "version": 1,
-        "created_at": 1.0, "updated_at": 1.0, "input": {"n": 1}, "graph": {"id": "wf"},
-        "meta": {"suspended_paths": []}, "steps": {}, "journal": {},
-    }
-    fields.update(changes)
-    return Snapshot(**fields)
-
-
-def record(payload: Any = None, output: Any = None, status: str = "success") -> dict[str, Any]:
-    return {"status": status, "payload": payload, "output": output, "error": None,
-            "started_at": 1.0, "ended_at": 2.0, "attempts": 1}
 
 
 @pytest.fixture
@@ -254,55 +242,9 @@ def test_a_value_missing_from_the_database_is_a_storage_error(
         pg.load("r1")
 
 
-class Doc(BaseModel):
-    text: str
-
-
-class Go(BaseModel):
-    ok: bool
-
-
 async def test_exactly_once_resume_holds_with_large_values(postgres_db: str) -> None:
-    calls: list[str] = []
-
-    def workflow(store: PostgresStore) -> Any:
-        def first(input_data: Doc) -> Doc:
-            calls.append("first")
-            return input_data
-
-        def gate(input_data: Doc, resume_data: Go | None, suspend: Any) -> Any:
-            if resume_data is None:
-                return suspend({"text": input_data.text})
-            calls.append("resumed")
-            return input_data
-
-        return (create_workflow(id="gated", input_schema=Doc, output_schema=Doc, storage=store)
-                .then(create_step(id="first", input_schema=Doc, output_schema=Doc,
-                                  execute=first))
-                .then(create_step(id="gate", input_schema=Doc, output_schema=Doc,
-                                  resume_schema=Go, execute=gate))
-                .commit())
-
-    import asyncio
-
-    stores = [PostgresStore(postgres_db), PostgresStore(postgres_db)]
-    try:
-        started = await workflow(stores[0]).create_run().start({"text": BIG})
-        assert started.status == "suspended"
-        outcomes = await asyncio.gather(
-            *(workflow(s).create_run(run_id=started.run_id).resume({"ok": True})
-              for s in stores), return_exceptions=True)
-        assert sorted(type(o).__name__ for o in outcomes) == ["ConcurrentRunError",
-                                                              "WorkflowResult"]
-        won = next(o for o in outcomes if not isinstance(o, ConcurrentRunError))
-        assert won.status == "success" and won.result.text == BIG  # type: ignore[union-attr]
-        assert calls == ["first", "resumed"]
-        snap = stores[1].load(started.run_id)
-        assert snap is not None and snap.steps["gate"]["suspend_payload"] == {"text": BIG}
-        assert_uses_match_references(postgres_db)
-    finally:
-        for s in stores:
-            s.close()
+    await resume_exactly_once_with_large_values(
+        lambda: PostgresStore(postgres_db), lambda: assert_uses_match_references(postgres_db))
 
 
 def test_concurrent_writers_sharing_values_keep_the_count(postgres_db: str) -> None:

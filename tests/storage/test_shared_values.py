@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from flownb import ConcurrentRunError, create_step, create_workflow
 from flownb.errors import StorageError
-from flownb.storage import Snapshot, SQLiteStore
+from flownb.storage import Snapshot, SQLiteStore, Store
 from flownb.storage.base import dumps_json
 from flownb.storage.values import INLINE_LIMIT, join, split, value_name
 
@@ -363,9 +364,19 @@ class Go(BaseModel):
 
 async def test_exactly_once_resume_holds_with_large_values(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
+    await resume_exactly_once_with_large_values(lambda: SQLiteStore(path),
+                                                lambda: assert_uses_match_references(path))
+
+
+async def resume_exactly_once_with_large_values(make_store: Callable[[], Store],
+                                                check_uses: Callable[[], None]) -> None:
+    """Two stores on one database resume a run suspended with a large payload at once: one
+    wins, the step runs once, the payload loads whole and every use is counted
+    (``check_uses``). Run over SQLite here and over PostgreSQL in
+    ``test_postgres_shared_values``."""
     calls: list[str] = []
 
-    def workflow(store: SQLiteStore) -> Any:
+    def workflow(store: Store) -> Any:
         def first(input_data: Doc) -> Doc:
             calls.append("first")
             return input_data
@@ -383,7 +394,7 @@ async def test_exactly_once_resume_holds_with_large_values(tmp_path: Path) -> No
                                   resume_schema=Go, execute=gate))
                 .commit())
 
-    stores = [SQLiteStore(path), SQLiteStore(path)]
+    stores = [make_store(), make_store()]
     try:
         started = await workflow(stores[0]).create_run().start({"text": BIG})
         assert started.status == "suspended"
@@ -397,7 +408,7 @@ async def test_exactly_once_resume_holds_with_large_values(tmp_path: Path) -> No
         assert calls == ["first", "resumed"]
         snap = stores[1].load(started.run_id)
         assert snap is not None and snap.steps["gate"]["suspend_payload"] == {"text": BIG}
-        assert_uses_match_references(path)
+        check_uses()
     finally:
         for s in stores:
             s.close()
