@@ -533,6 +533,26 @@ CREATE TABLE flownb_run_records (run_id text NOT NULL,
 """
 
 
+def write_old_pg_runs(conn: Any, snapshots: list[Snapshot]) -> None:
+    """``snapshots`` written as a PostgreSQL layout 1 or 2 store wrote them (every value
+    inline, no parent column), for the migration tests."""
+    for s in snapshots:
+        conn.execute("INSERT INTO flownb_runs (run_id, workflow_id, status, version, "
+                     "created_at, updated_at, schema_version, suspended) "
+                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                     (s.run_id, s.workflow_id, s.status, s.version, s.created_at,
+                      s.updated_at, s.schema_version,
+                      json.dumps(s.meta.get("suspended_paths") or [])))
+        conn.execute("INSERT INTO flownb_run_bodies VALUES (%s, %s, %s)",
+                     (s.run_id, dumps_json(s.input), dumps_json(s.graph)))
+        conn.execute("INSERT INTO flownb_run_meta VALUES (%s, %s)",
+                     (s.run_id, dumps_json(s.meta)))
+        for i, (key, data) in enumerate([*s.steps.items(), *s.journal.items()]):
+            conn.execute("INSERT INTO flownb_run_records VALUES (%s, %s, %s, %s, %s)",
+                         (s.run_id, "step" if key in s.steps else "journal", key,
+                          (s.version << 32) + i, dumps_json(data)))
+
+
 def test_a_postgres_database_of_version_1_is_migrated(postgres_db: str,
                                                      postgres_server: Any) -> None:
     import psycopg
@@ -549,21 +569,7 @@ def test_a_postgres_database_of_version_1_is_migrated(postgres_db: str,
                      f"GRANT SELECT ON flownb_schema TO {user}; "
                      "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, "
                      f"flownb_run_bodies, flownb_run_meta, flownb_run_records TO {user}")
-        for s in runs:
-            conn.execute("INSERT INTO flownb_runs (run_id, workflow_id, status, version, "
-                         "created_at, updated_at, schema_version, suspended) "
-                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                         (s.run_id, s.workflow_id, s.status, s.version, s.created_at,
-                          s.updated_at, s.schema_version,
-                          json.dumps(s.meta.get("suspended_paths") or [])))
-            conn.execute("INSERT INTO flownb_run_bodies VALUES (%s, %s, %s)",
-                         (s.run_id, dumps_json(s.input), dumps_json(s.graph)))
-            conn.execute("INSERT INTO flownb_run_meta VALUES (%s, %s)",
-                         (s.run_id, dumps_json(s.meta)))
-            for i, (key, data) in enumerate([*s.steps.items(), *s.journal.items()]):
-                conn.execute("INSERT INTO flownb_run_records VALUES (%s, %s, %s, %s, %s)",
-                             (s.run_id, "step" if key in s.steps else "journal", key,
-                              (s.version << 32) + i, dumps_json(data)))
+        write_old_pg_runs(conn, runs)
     store = PostgresStore(postgres_db)
     try:
         assert [(i.run_id, i.parent_run_id) for i in store.list_runs()] == [

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cache_contract import write_old_pg_runs
 from test_shared_values import (
     BIG,
     OTHER,
@@ -398,21 +399,7 @@ def write_v2(conninfo: str, user: str) -> None:
                      f"GRANT SELECT ON flownb_schema TO {user}; "
                      "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, flownb_run_bodies, "
                      f"flownb_run_meta, flownb_run_records, flownb_cache TO {user}")
-        for s in _v2_runs():
-            conn.execute("INSERT INTO flownb_runs (run_id, workflow_id, status, version, "
-                         "created_at, updated_at, schema_version, suspended) "
-                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                         (s.run_id, s.workflow_id, s.status, s.version, s.created_at,
-                          s.updated_at, s.schema_version,
-                          json.dumps(s.meta.get("suspended_paths") or [])))
-            conn.execute("INSERT INTO flownb_run_bodies VALUES (%s, %s, %s)",
-                         (s.run_id, dumps_json(s.input), dumps_json(s.graph)))
-            conn.execute("INSERT INTO flownb_run_meta VALUES (%s, %s)",
-                         (s.run_id, dumps_json(s.meta)))
-            for i, (key, data) in enumerate([*s.steps.items(), *s.journal.items()]):
-                conn.execute("INSERT INTO flownb_run_records VALUES (%s, %s, %s, %s, %s)",
-                             (s.run_id, "step" if key in s.steps else "journal", key,
-                              (s.version << 32) + i, dumps_json(data)))
+        write_old_pg_runs(conn, _v2_runs())
 
 
 def test_a_version_2_database_is_migrated_in_place_and_keeps_its_runs(
