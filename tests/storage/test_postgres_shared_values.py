@@ -21,12 +21,13 @@ from test_cache_contract import write_old_pg_runs
 from test_shared_values import (
     BIG,
     OTHER,
+    _pass_along,
     record,
     resume_exactly_once_with_large_values,
     snapshot,
 )
 
-from flownb import ConcurrentRunError, create_step, create_workflow
+from flownb import ConcurrentRunError
 from flownb.errors import StorageError
 from flownb.storage import Snapshot, Update
 from flownb.storage import postgres_layout as sql
@@ -80,16 +81,6 @@ def size_of_tables(conninfo: str) -> int:
 
 
 # ------------------------------------------------------------------ stored once
-
-
-def _pass_along(store: PostgresStore) -> Any:
-    def same(input_data: str) -> str:
-        return input_data
-
-    wf = create_workflow(id="pass-along", input_schema=str, output_schema=str, storage=store)
-    for i in range(3):
-        wf.then(create_step(id=f"same{i}", input_schema=str, output_schema=str, execute=same))
-    return wf.commit()
 
 
 # The tables of one small run, with their indexes and TOAST tables: a few pages each.

@@ -199,7 +199,7 @@ def test_a_lone_surrogate_in_a_large_value_is_kept(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ SQLite: stored once
 
 
-def _pass_along(store: SQLiteStore) -> Any:
+def _pass_along(store: Store) -> Any:
     def same(input_data: str) -> str:
         return input_data
 
