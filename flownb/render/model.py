@@ -50,7 +50,7 @@ from ..core.description import Node, top_entries
 from ..core.description import entry_nodes as _entry_nodes
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
-from .status import _RANK, graph_path
+from .status import _NODES, _RANK, graph_path
 
 __all__ = [
     "OPEN_ITEMS",
@@ -559,9 +559,20 @@ def _by_node(results: Mapping[str, StepResult], node_of: dict[str, str],
     values = list(results.values())
     found: list[str | None] = list(map(node_of.get, paths))
     node_paths: list[str] = cast("list[str]", found)
-    if None in found:  # paths not seen before
-        node_paths = [n if n is not None else node_of.setdefault(p, graph_path(p))
-                      for n, p in zip(found, paths, strict=True)]
+    if None in found:  # paths this view has not seen
+        if found.count(None) > 64:  # many (its first update): the module's cache first
+            found = list(map(_NODES.get, paths))
+            # its misses (None: read as not seen) are set below
+            node_of.update(zip(paths, cast("list[str]", found), strict=True))
+        at = -1
+        try:
+            while True:  # the rest, found by list.index (usually a few, at the end)
+                at = found.index(None, at + 1)
+                path = paths[at]
+                found[at] = node_of[path] = graph_path(path)
+        except ValueError:
+            pass
+        node_paths = cast("list[str]", found)
     groups: dict[str, tuple[list[str], list[StepResult]]] = {}
     at = 0
     for node_path, run in groupby(node_paths):

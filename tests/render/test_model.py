@@ -420,6 +420,8 @@ def test_a_view_maps_each_result_path_to_its_node_once(monkeypatch: pytest.Monke
     from flownb.render import status
 
     monkeypatch.setattr(status, "_NODES_MAX", 4)
+    monkeypatch.setattr(status, "_NODES", {})  # emptied: as if past its bound
+    monkeypatch.setattr(model_module, "_NODES", status._NODES)
     mapped: list[str] = []
     real = model_module.graph_path
     monkeypatch.setattr(model_module, "graph_path", lambda p: mapped.append(p) or real(p))
