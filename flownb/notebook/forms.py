@@ -259,8 +259,29 @@ class _SchemaForm(anywidget.AnyWidget):
     def _dismiss_clicked(self) -> None:
         """The Close button (only the forms that have one)."""
 
+    # What submitting does: resume the step, start a run, fork, continue the paused step.
+    submit: Callable[[], Awaitable[WorkflowResult | None]]
+    # Whether it takes another submit after one that went through (an input form starts run
+    # after run); the others become a card.
+    _again = False
+
+    @property
+    def done(self) -> bool:
+        """Whether a submit went through (the form shows its card then)."""
+        return False
+
     async def _submit_clicked(self) -> None:
-        raise NotImplementedError  # each form says what its button does
+        """The Submit button: submit; an error is shown where the person clicked (not lost
+        in a log), and the button is pressed again only while there is something to fix."""
+        self.disabled = True
+        try:
+            result = await self.submit()
+        except Exception as exc:
+            self._say(str(exc), ok=False)
+            self.disabled = False
+            return
+        if self._again or (result is None and not self.done):
+            self.disabled = False
 
     # -- errors ---------------------------------------------------------------------------------
 
@@ -416,6 +437,8 @@ class ResumeForm(_SchemaForm):
         """Whether this form resumed its step (it shows the answered card then)."""
         return self.answered_at is not None
 
+    done = answered
+
     async def submit(self) -> WorkflowResult | None:
         """Validate the values and resume the run with them.
 
@@ -462,17 +485,6 @@ class ResumeForm(_SchemaForm):
                  else "closed" if self.closed else "waiting")
         return f"ResumeForm(step={self.step_path!r}, run={self.run.run_id!r}, {state})"
 
-    async def _submit_clicked(self) -> None:
-        self.disabled = True
-        try:
-            result = await self.submit()
-        except Exception as exc:  # shown where the person clicked, not lost in a log
-            self._say(str(exc), ok=False)
-            self.disabled = False
-            return
-        if result is None:
-            self.disabled = False
-
 
 class _Selector:
     """A resume form's step picker as Python sees it (``options``, ``value``)."""
@@ -506,6 +518,8 @@ class InputForm(_SchemaForm):
     ``form.output``) and returns the run's ``WorkflowResult``; on invalid input it returns
     ``None``, fills ``form.errors`` and starts nothing. The form stays, to start the next run.
     """
+
+    _again = True
 
     def __init__(self, workflow: Workflow, *, heading: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -581,14 +595,6 @@ class InputForm(_SchemaForm):
     def __repr__(self) -> str:
         return f"InputForm(workflow={self.workflow.id!r}{', closed' if self.closed else ''})"
 
-    async def _submit_clicked(self) -> None:
-        self.disabled = True
-        try:
-            await self.submit()
-        except Exception as exc:
-            self._say(str(exc), ok=False)
-        finally:
-            self.disabled = False
 
 
 class _StepInputForm(_SchemaForm):
@@ -625,6 +631,8 @@ class _StepInputForm(_SchemaForm):
         """Whether this form was submitted (it shows its card then)."""
         return self.submitted_at is not None
 
+    done = submitted
+
     def dismiss(self) -> None:
         """Close the form unsubmitted (the Close button); the view showing it lets it go."""
         callback, self.on_dismiss = self.on_dismiss, None
@@ -651,19 +659,6 @@ class _StepInputForm(_SchemaForm):
         return answered_card_html(self.step_path, self.run.run_id, self.submitted_at,
                                   self.answer, status, verb=self._verb)
 
-    # Each form says what submitting does (fork, or continue the paused step).
-    submit: Callable[[], Awaitable[WorkflowResult | None]]
-
-    async def _submit_clicked(self) -> None:
-        self.disabled = True
-        try:
-            result = await self.submit()
-        except Exception as exc:  # shown where the person clicked, not lost in a log
-            self._say(str(exc), ok=False)
-            self.disabled = False
-            return
-        if result is None and not self.submitted:
-            self.disabled = False
 
 
 class ForkForm(_StepInputForm):

@@ -323,3 +323,28 @@ async def test_an_input_form_says_how_a_suspended_run_ends():
     assert f"run {result.run_id} is success" in form.message
     assert form._feed is None  # it stopped following the finished run
     form.close()
+
+
+def test_the_button_takes_another_submit_only_where_one_is_expected(store):
+    """One rule for every form's button: pressed again after an error to fix, and after a
+    run an input form started (run after run); an answered resume form stays a card."""
+    import flownb
+
+    wf = create_workflow(id="echo-button", input_schema=Doc, output_schema=Doc)
+    wf.then(create_step(id="same", input_schema=Doc, output_schema=Doc,
+                        execute=lambda input_data: input_data)).commit()
+    started = InputForm(wf)
+    started.button.click()  # nothing typed: an error to fix
+    assert started.errors and not started.button.disabled
+    started.fields["text"].value = "hello"
+    started.button.click()
+    assert started.result is not None and started.result.status == "success"
+    assert not started.button.disabled  # the next run
+    run = review_workflow().create_run()
+    flownb.run_sync(run.start({"text": "hi"}))
+    answer = ResumeForm(run)
+    answer.fields["approved"].value = True
+    answer.fields["score"].value = 4
+    answer.fields["reviewer.name"].value = "Ada"
+    answer.button.click()
+    assert answer.answered and answer.done and answer.disabled
