@@ -19,21 +19,15 @@ Without Playwright, Chromium or JupyterLab the rows print with "n/a (why)".
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib.util
 import json
-import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,28 +37,7 @@ from .common import Row
 __all__ = ["rows"]
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("FLOWNB_CHROMIUM") or "/usr/bin/chromium")
-CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run")
 UPDATE_GOAL_MS = 16.0
-
-# No news, update checks, autosave or build check: nothing else running in the page or the
-# server while the run streams.
-_USER_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-}
-_PAGE_CONFIG = {
-    "buildCheck": False,
-    "buildAvailable": False,
-    "disabledExtensions": {
-        "@jupyterlab/notebook-extension:export": True,
-        "@jupyterlab/extensionmanager-extension:plugin": True,
-        "@jupyterlab/apputils-extension:announcements": True,
-    },
-}
 
 # The notebook: a view of a new run (shown before the run starts, so the page has drawn it),
 # then the run, which prints what the kernel saw as one JSON line.
@@ -109,28 +82,9 @@ print(json.dumps({{"status": result.status, "seconds": seconds, "model_id": view
                   "events": after["events"] - before["events"]}}))
 '''
 
-_FIND_PANEL = """
-const findPanel = (path) => {
-  const app = window.jupyterapp;
-  if (!app) return null;
-  for (const w of app.shell.widgets('main')) {
-    if (w.context && w.context.path === path && w.sessionContext && w.content) return w;
-  }
-  return null;
-};
-"""
-_READY = _FIND_PANEL + """
-return (path) => {
-  const panel = findPanel(path);
-  if (!panel || !panel.context.isReady || !panel.sessionContext.isReady) return false;
-  const kernel = panel.sessionContext.session?.kernel;
-  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'
-    && panel.content.widgets.length === panel.model.cells.length;
-};
-"""
 # Runs cell `index` and resolves once it ran (NotebookActions.run waits for the reply), or
-# with 'timeout' after `ms`.
-_RUN_CELL = _FIND_PANEL + """
+# with 'timeout' after `ms`. This and _OUTPUTS follow lab.py's findPanel.
+_RUN_CELL = """
 return async ([path, index, ms]) => {
   const app = window.jupyterapp;
   const panel = findPanel(path);
@@ -146,13 +100,9 @@ return async ([path, index, ms]) => {
   }
 };
 """
-_OUTPUTS = _FIND_PANEL + """
+_OUTPUTS = """
 return ([path, index]) => findPanel(path).content.widgets[index].model.outputs.toJSON();
 """
-
-
-def _js(body: str) -> str:
-    return f"(() => {{ {body} }})()"
 
 
 def _notebook(items: int) -> dict[str, Any]:
@@ -166,100 +116,21 @@ def _notebook(items: int) -> dict[str, Any]:
             "nbformat": 4, "nbformat_minor": 5}
 
 
-# ------------------------------------------------------------------------- the server
-
-
-@dataclass
-class _Lab:
-    url: str
-    token: str
-    root: Path
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url + path.lstrip("/"), data=data, method=method,
-            headers={"Authorization": f"token {self.token}",
-                     "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read()
-        return json.loads(text) if text else None
-
-    def wait_ready(self, timeout: float) -> None:
-        limit = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with status {self.process.returncode}"
-                                   f" (log {self.log})")
-            try:
-                self.api("GET", "/api/status")
-                return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > limit:
-                    raise RuntimeError(f"JupyterLab did not answer within {timeout:g} s "
-                                       f"(log {self.log})") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_lab(base: Path) -> _Lab:
-    """``python -m jupyter lab`` on loopback with everything under ``base``; kernels are this
-    venv's Python (the ``python3`` spec), with the repository first on ``PYTHONPATH``."""
-    dirs = {name: base / name for name in
-            ("root", "config", "data", "runtime", "ipython", "settings", "workspaces")}
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    (dirs["config"] / "labconfig").mkdir()
-    (dirs["config"] / "labconfig" / "page_config.json").write_text(json.dumps(_PAGE_CONFIG))
-    for name, settings in _USER_SETTINGS.items():
-        target = dirs["settings"] / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(settings))
-    token, port = secrets.token_hex(16), _free_port()
-    env = dict(os.environ)
-    env.pop("JUPYTER_TOKEN", None)
-    env.update({
-        "JUPYTER_CONFIG_DIR": str(dirs["config"]), "JUPYTER_DATA_DIR": str(dirs["data"]),
-        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "IPYTHONDIR": str(dirs["ipython"]),
-        "FLOWNB_STORAGE": str(base / "flownb-runs.db"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-    })
-    command = [sys.executable, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
-               f"--ServerApp.root_dir={dirs['root']}", "--ServerApp.terminals_enabled=False",
-               "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True",
-               f"--LabApp.user_settings_dir={dirs['settings']}",
-               f"--LabApp.workspaces_dir={dirs['workspaces']}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = base / "jupyter-server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=dirs["root"], env=env, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    return _Lab(f"http://127.0.0.1:{port}/", token, dirs["root"], process, log)
-
-
 # ------------------------------------------------------------------------- the frames
+
+
+def _lab() -> Any:
+    """``tests/browser/lab.py``: the JupyterLab server, Chromium and page helpers of the
+    browser tests, used as they are (loaded by path: the tests are not a package)."""
+    module = sys.modules.get("_flownb_browser_lab")
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            "_flownb_browser_lab", REPO / "tests" / "browser" / "lab.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up by name
+        spec.loader.exec_module(module)
+    return module
 
 
 _COMM_MSG = re.compile(rb'"msg_type"\s*:\s*"comm_msg"')
@@ -331,45 +202,42 @@ class _Run:
 def _measure(items: int, runs: int) -> list[_Run]:
     from playwright.sync_api import sync_playwright
 
+    helpers = _lab()
     base = Path(tempfile.mkdtemp(prefix="flownb-bench-browser-"))
-    lab = _start_lab(base)
+    lab = helpers.start_lab(base, log_path=base / "jupyter-server.log")
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                 headless=True, args=list(CHROMIUM_ARGS))
+            browser = helpers.launch_chromium(playwright, helpers.chromium_path())
             try:
                 lab.wait_ready(60)
                 return [_one_run(browser, lab, items, k) for k in range(runs)]
             finally:
                 browser.close()
     finally:
-        try:
-            for session in lab.api("GET", "/api/sessions"):
-                lab.api("DELETE", f"/api/sessions/{session['id']}")
-        except Exception:  # the server may be gone already
-            pass
+        with contextlib.suppress(Exception):  # the server may be gone already
+            lab.shutdown_kernels()
         lab.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _one_run(browser: Any, lab: _Lab, items: int, k: int) -> _Run:
+def _one_run(browser: Any, lab: Any, items: int, k: int) -> _Run:
     """One page, one notebook, one kernel, one run of the foreach."""
+    helpers = _lab()
+    js, find_panel = helpers._js, helpers._FIND_PANEL
     path = f"bench-{k}.ipynb"
     (lab.root / path).write_text(json.dumps(_notebook(items)))
-    lab.api("POST", "/api/sessions", {"path": path, "type": "notebook", "name": path,
-                                      "kernel": {"name": "python3"}})
+    lab.start_session(path, "python3")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         frames = _Frames()
         page.on("websocket", frames.on_websocket)
-        page.goto(f"{lab.url}lab/workspaces/bench-{k}-{secrets.token_hex(3)}/tree/{path}"
-                  f"?token={lab.token}")
-        page.wait_for_function(_js(_READY), arg=path, timeout=60_000, polling=50)
+        page.goto(lab.lab_url(path, workspace=f"bench-{k}-{secrets.token_hex(3)}"))
+        page.wait_for_function(js(helpers._READY), arg=path, timeout=60_000, polling=50)
         for cell in (0, 1):
-            if page.evaluate(_js(_RUN_CELL), [path, cell, 60_000]) is not True:
-                raise RuntimeError(f"cell {cell} of the notebook did not run: "
-                                   f"{page.evaluate(_js(_OUTPUTS), [path, cell])!r}"[:300])
+            if page.evaluate(js(find_panel + _RUN_CELL), [path, cell, 60_000]) is not True:
+                outputs = page.evaluate(js(find_panel + _OUTPUTS), [path, cell])
+                raise RuntimeError(f"cell {cell} of the notebook did not run: {outputs!r}"[:300])
         page.wait_for_selector(".flownb-run-view .flownb-graph svg", timeout=30_000)
         page.wait_for_timeout(300)  # the first draw and layout are not updates of the run
         # Long animation frames (rendering included) while the run streams, for the note.
@@ -382,11 +250,11 @@ def _one_run(browser: Any, lab: _Lab, items: int, k: int) -> _Run:
             }).observe({type: 'long-animation-frame'});
           } catch (e) { /* an older Chromium: no frame figures */ }
         }""")
-        ok = page.evaluate(_js(_RUN_CELL), [path, 2, 300_000]) is True
+        ok = page.evaluate(js(find_panel + _RUN_CELL), [path, 2, 300_000]) is True
         # The last update reaches the page after the reply: wait for the view to say so.
         page.wait_for_selector('.flownb-run-view[data-status="success"]', timeout=60_000)
         page.wait_for_timeout(300)
-        outputs = page.evaluate(_js(_OUTPUTS), [path, 2])
+        outputs = page.evaluate(js(find_panel + _OUTPUTS), [path, 2])
         text = "".join("".join(o.get("text", "")) for o in outputs
                        if o.get("output_type") == "stream")
         if not ok or not text.strip().startswith("{"):
@@ -399,16 +267,14 @@ def _one_run(browser: Any, lab: _Lab, items: int, k: int) -> _Run:
                     seen["updates"], seen["events"], list(frame_ms))
     finally:
         context.close()
-        try:
-            for session in lab.api("GET", "/api/sessions"):
-                lab.api("DELETE", f"/api/sessions/{session['id']}")
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):  # the server may be gone already
+            lab.shutdown_kernels()
 
 
 def _missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"no Chromium at {CHROMIUM}; set FLOWNB_CHROMIUM"
+    chromium = _lab().chromium_path()
+    if not chromium.is_file():
+        return f"no Chromium at {chromium}; set FLOWNB_CHROMIUM"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
