@@ -83,20 +83,8 @@ _GRAPH_STYLE = "<style>" + f"""
 .flownb-themed-graph > svg {{
   display: block; max-width: 100%; height: auto; background: transparent;
 }}
-{_G} g.graph > polygon:first-child,
-{_G} g.graph > g > a > polygon:first-child {{ fill: transparent; stroke: none; }}
-{_G} text {{ fill: var(--g-fg); }}
-{_G} g.graph > g > a > text, {_G} g.cluster text, {_G} g.edge text {{ fill: var(--g-fg2); }}
-{_G} g.edge path {{ stroke: var(--g-fg3); }}
-{_G} g.edge polygon {{ fill: var(--g-fg3); stroke: var(--g-fg3); }}
-{_G} g.flownb-start ellipse, {_G} g.flownb-end ellipse,
-{_G} g.flownb-fork polygon, {_G} g.flownb-join polygon {{
-  fill: var(--g-fg2); stroke: var(--g-fg2);
-}}
-{_G} g.flownb-end ellipse:first-of-type {{ fill: none; }}
-{_G} g.flownb-decision polygon, {_G} g.flownb-merge polygon {{
-  fill: var(--g-bg); stroke: var(--g-fg2);
-}}
+{style.graph_theme_css(_G, fg="var(--g-fg)", fg2="var(--g-fg2)", fg3="var(--g-fg3)",
+                       bg="var(--g-bg)")}
 {_G} g.cluster path, {_G} g.cluster polygon {{ fill: transparent; }}
 """ + "".join(
     f"{_G} g.node.status-{s} path, {_G} g.node.status-{s} polygon, "

@@ -32,7 +32,7 @@ from .._text import escape_html
 from ..core.compare import MISSING
 from .dot import node_id
 from .status import graph_path
-from .style import STATUSES
+from .style import STATUSES, graph_theme_css
 
 if TYPE_CHECKING:
     from ..core.compare import RunDiff, RunSide, StepDiff
@@ -96,19 +96,8 @@ CSS = """
   overflow: visible; }
 .flownb-diff svg text { font-family: Helvetica, Arial, "Liberation Sans", "Nimbus Sans",
   "DejaVu Sans Condensed", sans-serif; }
-.flownb-diff svg g.graph > polygon:first-child,
-.flownb-diff svg g.graph > g > a > polygon:first-child { fill: transparent; stroke: none; }
-.flownb-diff svg g.graph > text, .flownb-diff svg g.graph > g > a > text,
-.flownb-diff svg g.cluster > text, .flownb-diff svg g.cluster > g > a > text,
-.flownb-diff svg g.edge text { fill: var(--fd-fg2); }
-.flownb-diff svg g.edge path { stroke: var(--fd-fg3); }
-.flownb-diff svg g.edge polygon { fill: var(--fd-fg3); stroke: var(--fd-fg3); }
-.flownb-diff svg g.flownb-start ellipse, .flownb-diff svg g.flownb-end ellipse,
-.flownb-diff svg g.flownb-fork polygon, .flownb-diff svg g.flownb-join polygon {
-  fill: var(--fd-fg2); stroke: var(--fd-fg2); }
-.flownb-diff svg g.flownb-end ellipse:first-of-type { fill: none; }
-.flownb-diff svg g.flownb-decision polygon, .flownb-diff svg g.flownb-merge polygon {
-  fill: var(--fd-bg); stroke: var(--fd-fg2); }
+""" + graph_theme_css(".flownb-diff svg", fg="var(--fd-fg)", fg2="var(--fd-fg2)",  # noqa: E501
+                      fg3="var(--fd-fg3)", bg="var(--fd-bg)") + """\
 .flownb-diff svg g.node.diff-changed path, .flownb-diff svg g.node.diff-changed polygon,
 .flownb-diff svg g.node.diff-changed ellipse, .flownb-diff svg g.cluster.diff-changed path,
 .flownb-diff svg g.cluster.diff-changed polygon { stroke: var(--fd-changed); stroke-width: 3; }

@@ -232,20 +232,8 @@ PLAN_HTML_CSS = """
 .flownb-plan svg text { font-family: Helvetica, Arial, "Liberation Sans", "Nimbus Sans",
   "DejaVu Sans Condensed", sans-serif; }
 .flownb-plan svg g.node text + text { font-size: 7.5px; }
-.flownb-plan svg g.graph > polygon:first-child,
-.flownb-plan svg g.graph > g > a > polygon:first-child { fill: transparent; stroke: none; }
-.flownb-plan svg text { fill: var(--fp-fg); }
-.flownb-plan svg g.graph > text, .flownb-plan svg g.graph > g > a > text,
-.flownb-plan svg g.cluster text, .flownb-plan svg g.edge text {
-  fill: var(--fp-fg2); }
-.flownb-plan svg g.edge path { stroke: var(--fp-fg3); }
-.flownb-plan svg g.edge polygon { fill: var(--fp-fg3); stroke: var(--fp-fg3); }
-.flownb-plan svg g.flownb-start ellipse, .flownb-plan svg g.flownb-end ellipse,
-.flownb-plan svg g.flownb-fork polygon, .flownb-plan svg g.flownb-join polygon {
-  fill: var(--fp-fg2); stroke: var(--fp-fg2); }
-.flownb-plan svg g.flownb-end ellipse:first-of-type { fill: none; }
-.flownb-plan svg g.flownb-decision polygon, .flownb-plan svg g.flownb-merge polygon {
-  fill: var(--fp-bg); stroke: var(--fp-fg2); }
+""" + style.graph_theme_css(".flownb-plan svg", fg="var(--fp-fg)", fg2="var(--fp-fg2)",  # noqa: E501
+                            fg3="var(--fp-fg3)", bg="var(--fp-bg)") + """\
 .flownb-plan svg g.cluster path, .flownb-plan svg g.cluster polygon { fill: none; stroke: var(--fp-line); }
 .flownb-plan svg g.node[class*="status"] path, .flownb-plan svg g.node[class*="status"] polygon,
 .flownb-plan svg g.node[class*="status"] ellipse { fill: var(--fp-bg2); stroke: var(--fp-fg3); }

@@ -32,7 +32,7 @@ from .._text import escape_controls, escape_html, escape_json_controls, format_d
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
 from .model import Progress, RunModel, RunModeler
-from .style import STATUSES
+from .style import STATUSES, graph_theme_css
 
 __all__ = ["FOLD_LINES", "MAX_CHARS", "MAX_ITEMS", "report_html", "run_report",
            "snapshot_report"]
@@ -205,7 +205,7 @@ def _table(model: RunModel) -> str:
         body.append(
             f"<tr><td><a href=\"#step-{_attr(row.path)}\"><code>{_line(row.path)}</code></a></td>"
             f"<td>{_pill(row.status)}{_reused(node.cached_from if node and node.reused else None)}"
-            "</td><td class=\"num\">{format_duration(row.seconds)}</td>"
+            f"</td><td class=\"num\">{format_duration(row.seconds)}</td>"
             f"<td class=\"num\">{row.attempts}</td><td><code>{_line(output)}</code></td>"
             f"<td class=\"error-text\">{_line(error)}</td></tr>")
     return ("<section>\n<h2>Steps</h2>\n<div class=\"table-wrap\"><table class=\"steps\">\n"
@@ -453,19 +453,8 @@ details.more > summary { cursor: pointer; color: var(--fg2); font-size: 12px; ma
 .graph { border: 1px solid var(--line); border-radius: 6px; padding: 12px;
   display: flex; justify-content: center; overflow: auto; }
 .graph > svg { display: block; max-width: 100%; height: auto; max-height: 80vh; }
-.graph svg g.graph > polygon:first-child, .graph svg g.graph > g > a > polygon:first-child {
-  fill: transparent; stroke: none; }
-.graph svg text { fill: var(--fg); }
-.graph svg g.cluster text { fill: var(--fg2); }
-.graph svg g.edge path { stroke: var(--fg3); }
-.graph svg g.edge polygon { fill: var(--fg3); stroke: var(--fg3); }
-.graph svg g.edge text { fill: var(--fg2); }
-.graph svg g.flownb-start ellipse, .graph svg g.flownb-end ellipse,
-.graph svg g.flownb-fork polygon, .graph svg g.flownb-join polygon {
-  fill: var(--fg2); stroke: var(--fg2); }
-.graph svg g.flownb-end ellipse:first-of-type { fill: none; }
-.graph svg g.flownb-decision polygon, .graph svg g.flownb-merge polygon {
-  fill: var(--bg); stroke: var(--fg2); }
+""" + graph_theme_css(".graph svg", fg="var(--fg)", fg2="var(--fg2)", fg3="var(--fg3)",
+                      bg="var(--bg)") + """\
 .graph svg g.node[class*="status"] path, .graph svg g.node[class*="status"] polygon,
 .graph svg g.node[class*="status"] ellipse {
   fill: color-mix(in srgb, var(--c) 20%, var(--bg)); stroke: var(--c); stroke-width: 1.4; }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "PLAN_CSS",
+    "graph_theme_css",
     "PLAN_FILL",
     "PLAN_MARKS",
     "PLAN_STROKE",
@@ -121,3 +122,25 @@ def plan_css() -> str:
 
 PLAN_CSS = plan_css()
 """The style sheet of :func:`plan_css`, computed once."""
+
+
+def graph_theme_css(svg: str, *, fg: str, fg2: str, fg3: str, bg: str) -> str:
+    """CSS that draws a workflow's SVG (``svg``: the selector of the ``<svg>``, such as
+    ``".graph svg"``) in a page's theme: no background of its own, labels in ``fg``,
+    titles, cluster and edge labels in ``fg2``, edges in ``fg3``, the start, end, fork and
+    join marks in ``fg2`` and decision diamonds filled with ``bg`` (CSS colours, usually
+    ``var(...)`` of the page). The live view's live.css does the same in the browser."""
+    g = svg
+    return f"""
+{g} g.graph > polygon:first-child,
+{g} g.graph > g > a > polygon:first-child {{ fill: transparent; stroke: none; }}
+{g} text {{ fill: {fg}; }}
+{g} g.graph > text, {g} g.graph > g > a > text, {g} g.cluster text, {g} g.edge text {{
+  fill: {fg2}; }}
+{g} g.edge path {{ stroke: {fg3}; }}
+{g} g.edge polygon {{ fill: {fg3}; stroke: {fg3}; }}
+{g} g.flownb-start ellipse, {g} g.flownb-end ellipse,
+{g} g.flownb-fork polygon, {g} g.flownb-join polygon {{ fill: {fg2}; stroke: {fg2}; }}
+{g} g.flownb-end ellipse:first-of-type {{ fill: none; }}
+{g} g.flownb-decision polygon, {g} g.flownb-merge polygon {{ fill: {bg}; stroke: {fg2}; }}
+"""

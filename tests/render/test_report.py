@@ -67,6 +67,9 @@ def test_a_live_runs_report_holds_the_graph_a_row_per_step_and_escapes(finished)
     assert _rows(html) == ["make", "each", "left", "inner", "inner.x", "fail"]
     assert html.count('class="tl-bar ') == 6  # a timeline bar per row
     assert "3/3 items done (3 success)" in html and "<code>each[2]</code>" in html
+    durations = re.findall(r'<td class="num">([^<]*)</td><td class="num">\d+</td>', html)
+    assert len(durations) == 6 and all(re.fullmatch(r"[\d.]+ (ms|s)|", d) for d in durations), \
+        durations  # each step's duration, not the template's text
     # the run's error with the traceback of the user's function, and the step's error
     assert "in _boom" in html and "ValueError: no way" in html
     _check_escaped(html)
