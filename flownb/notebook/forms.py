@@ -23,7 +23,6 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import ipywidgets as widgets
 import traitlets as t
 from ipywidgets.widgets.trait_types import TypedTuple
@@ -38,7 +37,7 @@ from ..errors import (
     ResumeValidationError,
     field_errors_from_pydantic,
 )
-from ._static import static_text
+from ._static import FlownbWidget
 from ._tasks import spawn
 from ._widgets import close_tree
 from .fields import (
@@ -101,7 +100,7 @@ class Button:
             spawn(self._form._submit_clicked())
 
 
-class _SchemaForm(anywidget.AnyWidget):
+class _SchemaForm(FlownbWidget):
     """What every form shares: one anywidget widget drawn by ``static/forms.js`` from the
     JSON of its field tree; values, errors shown in place, and how the form shows itself
     when displayed again (the widget while open, else HTML).
@@ -112,8 +111,7 @@ class _SchemaForm(anywidget.AnyWidget):
     traits below.
     """
 
-    _esm = static_text("parts.js", "forms.js")
-    _css = static_text("forms.css")
+    _bundle = "forms"
 
     tree = t.Dict().tag(sync=True)
     """The field tree (:meth:`Field.spec`): kinds, paths, titles, hints, options."""

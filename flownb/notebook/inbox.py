@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import ipywidgets as widgets
 import traitlets as t
 
@@ -35,7 +34,7 @@ from ..core.results import RunInfo
 from ..errors import FlownbError, RunNotFoundError
 from ..render.model import preview
 from . import _html
-from ._static import static_text
+from ._static import FlownbWidget
 from ._widgets import close_tree
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ _CODE = ("font-family:var(--jp-code-font-family,monospace);"
          "color:var(--jp-content-font-color1,#212121);background:none")
 
 
-class Inbox(anywidget.AnyWidget):
+class Inbox(FlownbWidget):
     """The suspended runs of ``store`` (default: the default store), newest first.
 
     ``workflows`` (workflows, a mapping of them, or a ``Registry``) open the runs whose
@@ -78,8 +77,7 @@ class Inbox(anywidget.AnyWidget):
     waiting step's suspend payload; ``inbox.view`` is the opened ``RunView``.
     """
 
-    _esm = static_text("parts.js", "inbox.js")
-    _css = static_text("parts.css", "inbox.css")
+    _bundle = "inbox"
 
     rows = t.List(t.Dict()).tag(sync=True)
     """What the list shows of each entry: ``{"run_id", "workflow_id", "waiting", "since",

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import ipywidgets as widgets
 import traitlets as t
 
@@ -33,7 +32,7 @@ from ..core.events import WORKFLOW_FINISH, Event
 from ..core.feed import RunFeed
 from ..core.fork import fork_points
 from ._html import fork_label, themed_graph
-from ._static import static_text
+from ._static import FlownbWidget
 from ._widgets import close_tree
 from .forms import InputForm
 from .view import RunView
@@ -45,8 +44,6 @@ __all__ = ["PAGE", "RegistryView", "RunChoice", "WorkflowPanel", "playground_not
 
 PAGE = 20  # runs listed a page
 _STATUSES = ("running", "success", "failed", "suspended", "canceled")
-_ESM = static_text("parts.js", "playground.js")
-_CSS = static_text("parts.css", "playground.css")
 _WIDGETS = widgets.widget_serialization
 
 
@@ -75,7 +72,7 @@ class RunChoice:
         return next((label for label, v in self.options if v == self.value), None)
 
 
-class WorkflowPanel(anywidget.AnyWidget):
+class WorkflowPanel(FlownbWidget):
     """One workflow of the playground: description, graph, input form, stored runs.
 
     ``panel.form`` is its ``InputForm``; ``panel.runs`` the runs list (:class:`RunChoice`);
@@ -85,8 +82,7 @@ class WorkflowPanel(anywidget.AnyWidget):
     saying which runs are listed, or that there are none), ``opened`` (the opened view).
     """
 
-    _esm = _ESM
-    _css = _CSS
+    _bundle = "playground"
 
     part = t.Unicode("panel").tag(sync=True)
     """Which of playground.js's two widgets this is."""
@@ -229,13 +225,12 @@ class WorkflowPanel(anywidget.AnyWidget):
         super().close()
 
 
-class RegistryView(anywidget.AnyWidget):
+class RegistryView(FlownbWidget):
     """One tab per workflow of a ``Registry`` (or a mapping of names to workflows, or a
     list of workflows): ``view.panels[name]`` is each tab's ``WorkflowPanel``;
     ``view.titles`` the tabs' titles, ``view.selected_index`` the open tab's index."""
 
-    _esm = _ESM
-    _css = _CSS
+    _bundle = "playground"
 
     part = t.Unicode("tabs").tag(sync=True)
     """Which of playground.js's two widgets this is."""

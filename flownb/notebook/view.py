@@ -37,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import ipywidgets as widgets
 import traitlets as t
 
@@ -48,7 +47,7 @@ from ..core.feed import RunFeed
 from ..render.model import RunModel, RunModeler
 from ..storage.base import POLL_INTERVAL, watch_versions
 from . import _html, live
-from ._static import static_text
+from ._static import FlownbWidget
 from ._tasks import spawn
 from ._widgets import close_tree
 from .forms import EditInputForm, ForkForm, ResumeForm
@@ -89,7 +88,7 @@ class HTMLText:
     value: str
 
 
-class RunView(anywidget.AnyWidget):
+class RunView(FlownbWidget):
     """The live view of a run (an anywidget widget).
 
     ``source`` is a ``Run``; a ``Workflow`` (the view shows a new run, ``view.run``, then
@@ -132,8 +131,7 @@ class RunView(anywidget.AnyWidget):
     stored version, ``view.refresh()`` checks once now (where no event loop runs).
     """
 
-    _esm = static_text("parts.js", "live.js")
-    _css = static_text("live.css")
+    _bundle = "live"
 
     graph = t.Dict().tag(sync=True)
     """``{"svg": laid-out SVG, "ids": node path → its group's id}``: sent once."""

@@ -44,9 +44,12 @@ def record_messages(view: RunView) -> list[int]:
 def test_the_view_is_an_anywidget_with_its_module_and_style_shipped():
     view = RunView(review_workflow())
     assert isinstance(view, anywidget.AnyWidget)
-    assert "export default" in view._esm and "render" in view._esm
-    assert "--jp-layout-color1" in view._css
-    assert not re.search(r"""(import|from)\s*\(?\s*["']https?:""", view._esm)  # no CDN
+    assert "export default" in view._esm and "render" in view._esm  # the loader
+    live = view._assets.bundles["live"]  # what it loads: the view's own module and sheet
+    assert "export default { render }" in live["esm"] and "attachWidget" in live["esm"]
+    assert "--jp-layout-color1" in live["css"]
+    for esm in (view._esm, live["esm"]):
+        assert not re.search(r"""(import|from)\s*\(?\s*["']https?:""", esm)  # no CDN
     assert view.graph["svg"].startswith("<svg")
     assert view.graph["ids"] == {"draft": "step:draft", "review": "step:review"}
     view.close()

@@ -10,6 +10,7 @@ import pytest
 
 from flownb import create_step, create_workflow
 from flownb.notebook import RunView
+from flownb.notebook._static import bundle
 
 
 def chain(n: int = 10) -> Any:
@@ -67,4 +68,5 @@ def test_an_unknown_direction_is_refused_with_the_allowed_ones():
 
 
 def test_the_front_end_has_the_direction_button_beside_fit():
-    assert "flownb-direction" in RunView._esm and '"direction"' in RunView._esm
+    esm = bundle("live")["esm"]
+    assert "flownb-direction" in esm and '"direction"' in esm

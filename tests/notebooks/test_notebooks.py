@@ -26,10 +26,11 @@ NOTEBOOKS = course_notebooks()
 IDS = [path.name for path in NOTEBOOKS]
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
-# bytes. Every saved anywidget widget carries its own ES module and CSS (a live view about
-# 68 KB, a form about 28 KB): the course's largest, 03 with three live views and four forms,
-# is about 380 KB.
-MAX_SIZE = 512 * 1024
+# bytes. The flownb widgets' code is saved once (the assets widget: a live view's bundle is
+# about 59 KB of JSON, the forms' about 29 KB), each widget adds its loader (~2 KB) and its
+# state: the course's largest, 03 with three live views and four forms, is about 215 KB
+# (about 400 KB when each widget carried its own code).
+MAX_SIZE = 320 * 1024
 
 
 def test_the_course_is_there():
@@ -68,6 +69,26 @@ def test_notebook_is_committed_executed_with_its_widget_state(path):
         saved = nb.metadata.get("widgets", {}).get(STATE_MIME, {}).get("state", {})
         assert views <= set(saved), f"{path.name}: widget outputs without saved state"
     assert path.stat().st_size <= MAX_SIZE, f"{path.name}: outputs too large to commit"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_saves_the_front_end_code_once(path):
+    from flownb.notebook._static import BUNDLES, _loader, bundle
+
+    nb = nbformat.read(path, as_version=4)
+    saved = nb.metadata.get("widgets", {}).get(STATE_MIME, {}).get("state", {})
+    states = [entry["state"] for entry in saved.values()]
+    assets = [state for state in states if "bundles" in state]
+    flownb = [state for state in states if state.get("_assets")]
+    assert len(assets) == (1 if flownb else 0), f"{path.name}: one assets widget"
+    if not flownb:
+        return
+    held = assets[0]["bundles"]
+    for state in flownb:  # each widget: the current loader of a bundle held, no code
+        name = next(name for name in BUNDLES if state["_esm"] == _loader(name))
+        assert name in held and "_css" not in state
+    for name, entry in held.items():
+        assert entry == bundle(name), f"{path.name}: re-run scripts/execute_notebooks.py"
 
 
 def _execute_script():
