@@ -57,6 +57,7 @@ __all__ = [
     "set_theme",
     "show_svg",
     "start_lab",
+    "write_notebook",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,6 +137,19 @@ def screenshot(locator: Locator, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".png")
     locator.screenshot(path=path, animations="disabled")
+    return path
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a notebook of code ``cells`` (their sources, not run) for the ``python3``
+    kernel at ``path``; return ``path``."""
+    path.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                   "metadata": {}, "outputs": [], "source": source}
+                  for i, source in enumerate(cells)],
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"}}}), encoding="utf-8")
     return path
 
 

@@ -8,13 +8,12 @@ Screenshots: ``test-artifacts/browser/form-{empty,required,list,answered}-{light
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import screenshot, set_theme
+from lab import screenshot, set_theme, write_notebook
 
 SETUP = textwrap.dedent('''
     from pydantic import BaseModel, Field
@@ -65,14 +64,7 @@ _SIZES = ("el => ({scroll: el.scrollWidth, client: el.clientWidth, "
 
 
 def notebook(folder: Path) -> Path:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": source} for i, source in enumerate(CELLS)]
-    path = folder / "forms.ipynb"
-    path.write_text(json.dumps({
-        "cells": cells, "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}}}), encoding="utf-8")
-    return path
+    return write_notebook(folder / "forms.ipynb", CELLS)
 
 
 def field(form: Any, title: str) -> Any:

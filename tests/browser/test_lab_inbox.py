@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from lab import screenshot, set_theme
+from lab import screenshot, set_theme, write_notebook
 
 from flownb.storage import SQLiteStore
 
@@ -69,15 +69,7 @@ def start_elsewhere(folder: Path, db: Path, run_id: str, text: str) -> None:
 def notebook(folder: Path, db: Path) -> Path:
     cells = [f"import flownb\nflownb.configure(storage={str(db)!r})",
              "from flownb.notebook import Inbox\ninbox = Inbox()\ninbox"]
-    path = folder / "inbox.ipynb"
-    path.write_text(json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
-                   "metadata": {}, "outputs": [], "source": source}
-                  for i, source in enumerate(cells)],
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}}}), encoding="utf-8")
-    return path
+    return write_notebook(folder / "inbox.ipynb", cells)
 
 
 def field_input(scope: Any, title: str) -> Any:

@@ -9,11 +9,10 @@ Screenshot: ``test-artifacts/browser/reloaded-views.png``.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
-from lab import screenshot
+from lab import screenshot, write_notebook
 
 SETUP = textwrap.dedent('''
     from pydantic import BaseModel
@@ -51,14 +50,7 @@ _STYLES = "() => [...document.querySelectorAll('style[id^=\"flownb-style-\"]')].
 
 
 def notebook(folder: Path) -> Path:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": source} for i, source in enumerate(CELLS)]
-    path = folder / "assets.ipynb"
-    path.write_text(json.dumps({
-        "cells": cells, "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}}}), encoding="utf-8")
-    return path
+    return write_notebook(folder / "assets.ipynb", CELLS)
 
 
 def drawn(page, expect) -> None:

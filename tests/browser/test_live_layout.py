@@ -10,14 +10,13 @@ Screenshots: ``test-artifacts/browser/live-{small,wide,foreach}-{light,dark}.png
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import screenshot, set_theme
+from lab import screenshot, set_theme, write_notebook
 
 SETUP = '''
 import asyncio
@@ -113,14 +112,7 @@ SMALL, WIDE, FAILS, SLOW, BATCH = 1, 3, 5, 7, 9
 
 
 def notebook(folder: Path) -> Path:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": source} for i, source in enumerate(CELLS)]
-    path = folder / "live_layout.ipynb"
-    path.write_text(json.dumps({
-        "cells": cells, "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}}}), encoding="utf-8")
-    return path
+    return write_notebook(folder / "live_layout.ipynb", CELLS)
 
 
 # Every box the layout must keep inside another, from the DOM (client rectangles).

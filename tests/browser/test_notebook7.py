@@ -5,7 +5,6 @@ notebook that shows ``RunView`` of a finished run; the graph and the step table 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -34,15 +33,6 @@ result = await run.start({"n": 1})
 print(f"status={result.status}")
 RunView(run)
 '''
-
-
-def _notebook(path: Path) -> None:
-    cell = {"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {},
-            "outputs": [], "source": SOURCE}
-    path.write_text(json.dumps({
-        "cells": [cell], "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}}}), encoding="utf-8")
 
 
 def _start_notebook(base: Path, log_path: Path) -> LabServer:
@@ -105,7 +95,7 @@ _PANEL = """(path) => {
 
 def test_the_live_view_renders_in_notebook_7(browser, notebook_server, expect):
     server = notebook_server
-    _notebook(server.root / "nb7.ipynb")
+    lab.write_notebook(server.root / "nb7.ipynb", [SOURCE])
     server.start_session("nb7.ipynb", "python3")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
