@@ -245,6 +245,12 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"bare {token} token in stored JSON")
 
 
+# The columns of the SQLite layout that hold JSON; the others hold ids, statuses, keys and
+# paths, which a hostile step id may make start with "{" or "[" (not JSON, and need not be).
+_JSON_COLUMNS = frozenset({"suspended", "input", "graph", "input_refs", "graph_refs", "meta",
+                           "refs", "data"})
+
+
 def assert_stored_strict_json(stores: Stores, run_id: str) -> None:
     """What the store holds is RFC 8259 JSON: no NaN/Infinity tokens, nothing else."""
     snap = stores.checker.load(run_id)
@@ -255,11 +261,16 @@ def assert_stored_strict_json(stores: Stores, run_id: str) -> None:
         try:
             tables = [r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            checked = 0
             for table in tables:
-                for row in conn.execute(f'SELECT * FROM "{table}"'):
-                    for cell in row:
-                        if isinstance(cell, str) and cell[:1] in ("{", "["):
+                cursor = conn.execute(f'SELECT * FROM "{table}"')
+                columns = [d[0] for d in cursor.description]
+                for row in cursor:
+                    for column, cell in zip(columns, row, strict=True):
+                        if column in _JSON_COLUMNS and cell is not None:
                             json.loads(cell, parse_constant=_reject_constant)
+                            checked += 1
+            assert checked  # the layout's JSON columns are still these
         finally:
             conn.close()
 
