@@ -125,7 +125,8 @@ class Planner:
                 entry = None
             else:
                 sr.status, sr.output, sr.cached_from = SUCCESS, out, entry.cached_from
-                reason = f"unchanged since run {entry.run_id[:8]}"
+                # the run by the end of its id: ids of runs made close in time begin alike
+                reason = f"unchanged since run …{entry.run_id[-8:]}"
                 if taken.by_type:
                     reason += "; counted by type only: " + ", ".join(taken.by_type)
                 self.items[display] = PlanItem(REUSE, reason, entry.cached_from)

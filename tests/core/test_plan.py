@@ -98,7 +98,7 @@ def test_after_a_run_everything_is_reused(calls):
     assert statuses(plan) == {"draft": "reuse", "score": "reuse", "publish": "reuse"}
     for path in plan:
         assert plan[path].cached_from == {"run_id": done.run_id, "path": path}
-        assert plan[path].reason.startswith(f"unchanged since run {done.run_id[:8]}")
+        assert plan[path].reason.startswith(f"unchanged since run …{done.run_id[-8:]}")
     assert plan.will_run == []
 
 
