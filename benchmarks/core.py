@@ -200,11 +200,10 @@ def _rows(quick: bool, tmp: Path) -> list[Row]:
                    "<= 1.5x floor"))
     chain_store.close()
     # Started together, every step of the 100 runs shares one commit (update_many gets
-    # batches of 100), yet a step still costs ~305k instructions (one by one: ~336k):
-    # each run's records are a B-tree leaf of their own (run_records is keyed by run),
-    # so a commit still writes about a page per run, and the recording in Python is per
-    # step whatever the batching. What batching saves is the commit's syscalls (WAL
-    # writes, locks), hence ~2x, not 4x.
+    # batches of 100). Run ids are time-ordered (UUID 7), so the 100 runs' records share
+    # B-tree pages and a commit writes a few pages, not one per run (with random ids the
+    # store took ~46 us a step together, now ~20); what is left is the recording in
+    # Python, per step whatever the batching (~16 us), hence ~2.5x, not 4x.
     many_store = SQLiteStore(tmp / "many.db")
     many = chain(10, many_store, id="chain-10")
     together, alone = paired(partial(runs_per_step, many, 100, 10, together=True),
