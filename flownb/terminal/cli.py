@@ -652,19 +652,43 @@ def cmd_inbox(args: argparse.Namespace, io: Io) -> int:
             f"no suspended runs in {_store_name(store)}"
             + (f" of workflow '{args.workflow}'" if args.workflow else ""))), soft_wrap=True)
         return EXIT_OK
+    cells = [(escape_controls(info.run_id), escape_controls(info.workflow_id),
+              escape_controls(step), format_time(info.updated_at),
+              "" if payload is None else escape_controls(preview(payload, 60)),
+              escape_controls(command)) for info, step, payload, command in rows]
+    names = ("run id", "workflow", "waiting at", "since", "asks", "to resume")
+    widths = [max(len(name), *(len(c[i]) for c in cells)) for i, name in enumerate(names)]
+    # Every column but "asks" whole on one line (ids and commands are copied, never cut):
+    # a table when they fit beside a glimpse of what each run asks, else a block per run.
+    room = io.out.width - (sum(widths) - widths[4] + 2 * (len(names) - 1))  # 2 between
+    if room < min(widths[4], _ASKS_GLIMPSE):
+        _print_inbox_blocks(io, cells)
+        return EXIT_OK
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
-    for name, extra in (("run id", {"no_wrap": True}), ("workflow", {"overflow": "fold"}),
-                        ("waiting at", {"overflow": "fold"}), ("since", {"no_wrap": True}),
-                        ("asks", {"overflow": "ellipsis", "no_wrap": True}),
-                        ("to resume", {"overflow": "fold"})):
-        table.add_column(name, **extra)
-    for info, step, payload, command in rows:
-        table.add_row(Text(escape_controls(info.run_id)), Text(escape_controls(info.workflow_id)),
-                      Text(escape_controls(step)), format_time(info.updated_at),
-                      Text("" if payload is None else escape_controls(preview(payload, 60))),
-                      Text(escape_controls(command), style="bold"))
+    for i, name in enumerate(names):
+        table.add_column(name, no_wrap=True, overflow="ellipsis",
+                         max_width=room if i == 4 else None)
+    for run_id, workflow_id, step, since, asks, command in cells:
+        table.add_row(run_id, workflow_id, step, since, asks, Text(command, style="bold"))
     io.out.print(table)
     return EXIT_OK
+
+
+_ASKS_GLIMPSE = 20
+"""Characters of a suspend payload's preview a row of ``flownb inbox`` shows at least."""
+
+
+def _print_inbox_blocks(io: Io, cells: list[tuple[str, str, str, str, str, str]]) -> None:
+    """``flownb inbox`` in a narrow terminal: each run as a few lines, nothing cut."""
+    for n, (run_id, workflow_id, step, since, asks, command) in enumerate(cells):
+        if n:
+            io.out.print()
+        io.out.print(Text.assemble((run_id, "bold"), "  ", workflow_id), soft_wrap=True)
+        io.out.print(Text.assemble(("  waiting at ", "dim"), step, ("  since ", "dim"), since),
+                     soft_wrap=True)
+        if asks:
+            io.out.print(Text.assemble(("  asks ", "dim"), asks), soft_wrap=True)
+        io.out.print(Text.assemble(("  to resume ", "dim"), (command, "bold")), soft_wrap=True)
 
 
 def _resume_command(store: Store, args: argparse.Namespace, run_id: str,

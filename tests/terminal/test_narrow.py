@@ -25,3 +25,39 @@ def test_runs_table_at_80_columns_keeps_id_status_and_time_whole():
     first_row = text.splitlines()[1]
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:40$", first_row.rstrip())  # whole time
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def _inbox(cli, write_module, db, monkeypatch, columns: int) -> tuple[str, str]:
+    """``flownb inbox`` of one suspended run (an id as long as flownb's own) at ``columns``."""
+    run_id = "01a24e850e2e72ada6089464d629cb9a"
+    path = write_module("inboxflows", "review")
+    assert cli("--storage", db, "run", f"{path}:review", "--input", '{"message": "x"}',
+               "--run-id", run_id, "--no-live").code == 3
+    monkeypatch.setenv("COLUMNS", str(columns))
+    got = cli("--storage", db, "inbox")
+    assert got.code == 0 and got.err == ""
+    return run_id, got.out
+
+
+def test_inbox_at_80_columns_shows_each_run_whole_in_a_block(cli, write_module, tmp_path,
+                                                             monkeypatch):
+    db = str(tmp_path / "runs.db")
+    run_id, out = _inbox(cli, write_module, db, monkeypatch, 80)
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert lines[0] == f"{run_id}  review"
+    assert lines[1].startswith("  waiting at approve  since ")
+    assert lines[2].startswith("  asks {")
+    assert lines[3] == f"  to resume flownb --storage {db} resume {run_id}"
+    assert "…" not in out  # nothing cut: ids and the command are copied
+
+
+def test_inbox_on_a_wide_terminal_is_a_table_with_every_column_whole(cli, write_module,
+                                                                     tmp_path, monkeypatch):
+    db = str(tmp_path / "runs.db")
+    run_id, out = _inbox(cli, write_module, db, monkeypatch, 300)
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert re.fullmatch(r"run id +workflow +waiting at +since +asks +to resume", lines[0])
+    row = lines[1]
+    assert row.startswith(f"{run_id}  review") and " approve " in row
+    assert row.endswith(f"flownb --storage {db} resume {run_id}")
+    assert max(len(line) for line in lines) <= 300
