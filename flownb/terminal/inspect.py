@@ -191,17 +191,18 @@ def _counts_text(counts: Mapping[str, int]) -> Text:
 
 def steps_table(steps: Mapping[str, Any], width: int = 100,
                 folds: Sequence[Fold] = ()) -> Table:
-    """One row per step result: status, duration, attempts, input, output, error; the
-    previews share what ``width`` leaves. Each of ``folds`` is one row (``work[…]``) after
-    its foreach's, counting the items not listed by status."""
+    """One row per step result: status, duration, attempts, input, output, and the error
+    when a step has one (no column of blanks otherwise); the previews share what ``width``
+    leaves. Each of ``folds`` is one row (``work[…]``) after its foreach's, counting the
+    items not listed by status."""
     longest = max([len(path) for path in steps] + [len(fold.label) for fold in folds],
                   default=4)
     status_width = max([len("‖ suspended")] + [line.cell_len for fold in folds
                                                for line in _counts_text(fold.hidden).split()])
     fixed = min(longest, 40) + status_width + len("duration") + len("tries") + 6 * 2
     room = max(width - fixed, 30)
-    shares = 3 if any(data.get("error") for data in steps.values()) else 2
-    cut = max(room // shares - 2, 10)
+    errors = any(data.get("error") for data in steps.values())  # else no error column
+    cut = max(room // (3 if errors else 2) - 2, 10)
     table = _table()
     table.add_column("step", no_wrap=True, max_width=40)
     table.add_column("status", no_wrap=True)
@@ -209,7 +210,8 @@ def steps_table(steps: Mapping[str, Any], width: int = 100,
     table.add_column("tries", justify="right", no_wrap=True)
     table.add_column("input", no_wrap=True, overflow="ellipsis")
     table.add_column("output", no_wrap=True, overflow="ellipsis")
-    table.add_column("error", overflow="fold")
+    if errors:
+        table.add_column("error", overflow="fold")
     pending = {fold.path: fold for fold in folds}
     for path, data in steps.items():
         started, ended = data.get("started_at"), data.get("ended_at")
@@ -223,7 +225,7 @@ def steps_table(steps: Mapping[str, Any], width: int = 100,
             _cell(data.get("attempts") or ""),
             Text(preview(data.get("payload"), cut)),
             Text("" if output is None and status != "success" else preview(output, cut)),
-            _cell(data.get("error") or ""))
+            *((_cell(data.get("error") or ""),) if errors else ()))
         if path in pending:
             _fold_row(table, pending.pop(path))
     for fold in pending.values():  # a foreach whose own record is missing: its fold last
@@ -233,7 +235,8 @@ def steps_table(steps: Mapping[str, Any], width: int = 100,
 
 def _fold_row(table: Table, fold: Fold) -> None:
     table.add_row(_cell(fold.label), _counts_text(fold.hidden), "", "",
-                  Text(f"{sum(fold.hidden.values()):,} folded", style="dim"), "", "")
+                  Text(f"{sum(fold.hidden.values()):,} folded", style="dim"), "",
+                  *("",) * (len(table.columns) - 6))
 
 
 def timeline_table(steps: Mapping[str, Any], start: float, width: int = 100,

@@ -432,8 +432,7 @@ def test_inspect_shows_a_stored_run(cli, write_module, db, still_clock):
         "└── ‖ approve  0 ms  waiting for resume",
         "",
         "steps",
-        "step     status       duration  tries  input               output                   "
-        "   error",
+        "step     status       duration  tries  input               output",
         'shout    ✓ success        0 ms      1  {"message": "doc"}  {"message": "DOC"}',
         'approve  ‖ suspended      0 ms      1  {"message": "DOC"}  {"question": "publish DOC…',
         "",

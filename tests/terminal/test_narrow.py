@@ -61,3 +61,20 @@ def test_inbox_on_a_wide_terminal_is_a_table_with_every_column_whole(cli, write_
     assert row.startswith(f"{run_id}  review") and " approve " in row
     assert row.endswith(f"flownb --storage {db} resume {run_id}")
     assert max(len(line) for line in lines) <= 300
+
+
+def test_inspect_at_80_columns_has_an_error_column_only_when_a_step_failed(
+        cli, write_module, tmp_path, monkeypatch):
+    db = str(tmp_path / "runs.db")
+    path = write_module("inspectflows", "review", "failing")
+    for wf, run_id in (("review", "a" * 32), ("failing", "b" * 32)):
+        cli("--storage", db, "run", f"{path}:{wf}", "--input", '{"message": "x"}',
+            "--run-id", run_id, "--no-live")
+    monkeypatch.setenv("COLUMNS", "80")
+    waiting = cli("--storage", db, "inspect", "a" * 32).out.splitlines()
+    header = waiting[waiting.index("steps") + 1].rstrip()
+    assert re.fullmatch(r"step +status +duration +tries +input +output", header)
+    assert max(len(line) for line in waiting) <= 80
+    failed = cli("--storage", db, "inspect", "b" * 32).out.splitlines()
+    header = failed[failed.index("steps") + 1].rstrip()
+    assert header.split()[-1] == "error"  # whole, not folded into "erro" and "r"
