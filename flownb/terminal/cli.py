@@ -608,7 +608,8 @@ def cmd_watch(args: argparse.Namespace, io: Io) -> int:
         raise UsageError(f"run '{args.run_id}' was deleted while it was watched")
     meta = last.meta
     io.out.print(outcome(last.status, result=meta.get("result"), error=meta.get("error"),
-                         steps=last.steps, suspended=meta.get("suspended_paths") or []))
+                         steps=last.steps, suspended=meta.get("suspended_paths") or [],
+                         whole=f"flownb inspect {args.run_id} --all shows the whole result"))
     if last.status == "success":
         return EXIT_OK
     if last.status == "suspended":
@@ -766,7 +767,7 @@ def _report(run: Run, result: WorkflowResult, io: Io, args: argparse.Namespace) 
     if args.json:
         _print_json(result.to_dict())
     else:
-        io.out.print(result_outcome(result))
+        io.out.print(result_outcome(result, whole="--json prints the whole result"))
     if result.status == "success":
         return EXIT_OK
     if result.status != "suspended":

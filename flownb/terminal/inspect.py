@@ -12,7 +12,6 @@ by status on one row) and cuts a long list result, unless asked for everything."
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +24,6 @@ from rich.text import Text
 
 from .._text import escape_controls
 from ..core import keys
-from ..core.schema import to_jsonable
 from ..render.status import timeline
 from .tree import (
     GLYPHS,
@@ -50,7 +48,6 @@ __all__ = ["ITEMS_SHOWN", "RUNS_SHOWN", "Fold", "changes_notice", "fold_items",
 RUNS_SHOWN = 20  # `flownb runs` lists the latest 20 unless told --limit N or --all
 ITEMS_SHOWN = 10  # a foreach of more items than this is folded by `flownb inspect`
 ITEMS_FLAGGED = 20  # at most this many failed/suspended/running items of a fold are listed
-RESULT_LINES = 20  # a long result shows its first items (--all or --json: all of them)
 _FLAGGED = ("failed", "suspended", "running")
 
 
@@ -373,15 +370,10 @@ def inspect_run(snapshot: Snapshot, *, show_all: bool = False,
                       _Fitted(lambda w: suspensions_table(listed, w) or Text()), Text()]
     if snapshot.status in ("success", "failed", "suspended", "canceled"):
         suspended = [list(p) for p in meta.get("suspended_paths") or []]
-        result = meta.get("result")
-        more = 0
-        if not show_all and snapshot.status == "success":
-            result, more = _cut_result(result)
-        parts.append(outcome(snapshot.status, result=result, error=meta.get("error"),
-                             steps=snapshot.steps, suspended=suspended))
-        if more:
-            parts.append(Text(f"… and {more:,} more items (--all shows the whole result)",
-                              style="dim"))
+        parts.append(outcome(snapshot.status, result=meta.get("result"),
+                             error=meta.get("error"), steps=snapshot.steps,
+                             suspended=suspended,
+                             whole=None if show_all else "--all shows the whole result"))
     return Group(*parts)
 
 
@@ -389,22 +381,3 @@ def _fold_note(fold: Fold) -> Text:
     folded = sum(fold.hidden.values())
     return Text(escape_controls(f"{fold.label}: {folded:,} of {fold.total:,} recorded items "
                                 "folded; --all lists every item"), style="dim")
-
-
-def _cut_result(result: Any) -> tuple[Any, int]:
-    """A long list or mapping result cut to its first items, about :data:`RESULT_LINES` lines
-    of JSON at most (one item at least); and how many items were left out."""
-    if not isinstance(result, (list, dict)) or len(result) <= 1:
-        return result, 0
-    items = list(result.items()) if isinstance(result, dict) else result
-    lines = 2  # the brackets
-    keep = 0
-    for item in items:
-        lines += json.dumps(to_jsonable(item), indent=2, default=str).count("\n") + 1
-        if keep and lines > RESULT_LINES:
-            break
-        keep += 1
-    if keep == len(items):
-        return result, 0
-    shown = dict(items[:keep]) if isinstance(result, dict) else result[:keep]
-    return shown, len(items) - keep

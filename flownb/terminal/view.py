@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -42,6 +43,7 @@ from ..core.events import (
     WORKFLOW_START,
     Event,
 )
+from ..core.schema import to_jsonable
 from ..render.model import NodeView, Notes, RunModel, RunModeler, step_seconds
 from ..render.status import graph_path
 from .tree import (
@@ -94,16 +96,32 @@ def failed_step(steps: Mapping[str, Any]) -> str | None:
     return None
 
 
+RESULT_LINES = 20
+"""A long list or mapping result shows its first items, about this many lines of JSON."""
+
+
 def outcome(status: str, *, result: Any = None, error: str | None = None,
             steps: Mapping[str, Any] | None = None,
-            suspended: list[list[str]] | None = None) -> RenderableType:
+            suspended: list[list[str]] | None = None,
+            whole: str | None = None) -> RenderableType:
     """The panel(s) that end a run's view: the result as pretty JSON, the error with the step
-    that failed, or each suspended step with its suspend payload."""
+    that failed, or each suspended step with its suspend payload.
+
+    ``whole``: where the whole result is (``"--all shows the whole result"``). A long list
+    or mapping result is then cut to its first items (:func:`cut_result`), with a line
+    saying how many were left out and that; ``None`` shows it all."""
     steps = steps or {}
     if status == "success":
-        return Panel(json_block(result),
-                     title=Text(f"{GLYPHS['success']} result", style=STYLES["success"]),
-                     title_align="left", border_style="green", expand=False)
+        more = 0
+        if whole is not None:
+            result, more = cut_result(result)
+        panel = Panel(json_block(result),
+                      title=Text(f"{GLYPHS['success']} result", style=STYLES["success"]),
+                      title_align="left", border_style="green", expand=False)
+        if not more:
+            return panel
+        return Group(panel, Text(escape_controls(f"… and {more:,} more items ({whole})"),
+                                 style="dim"))
     if status == "suspended":
         panels = []
         for parts in suspended or []:
@@ -126,10 +144,29 @@ def outcome(status: str, *, result: Any = None, error: str | None = None,
                  expand=False)
 
 
-def result_outcome(result: WorkflowResult) -> RenderableType:
+def cut_result(result: Any) -> tuple[Any, int]:
+    """A long list or mapping result cut to its first items, about :data:`RESULT_LINES` lines
+    of JSON at most (one item at least); and how many items were left out."""
+    if not isinstance(result, (list, dict)) or len(result) <= 1:
+        return result, 0
+    items = list(result.items()) if isinstance(result, dict) else result
+    lines = 2  # the brackets
+    keep = 0
+    for item in items:
+        lines += json.dumps(to_jsonable(item), indent=2, default=str).count("\n") + 1
+        if keep and lines > RESULT_LINES:
+            break
+        keep += 1
+    if keep == len(items):
+        return result, 0
+    shown = dict(items[:keep]) if isinstance(result, dict) else result[:keep]
+    return shown, len(items) - keep
+
+
+def result_outcome(result: WorkflowResult, whole: str | None = None) -> RenderableType:
     """:func:`outcome` of a ``WorkflowResult``."""
     return outcome(result.status, result=result.result, error=result.error, steps=result.steps,
-                   suspended=result.suspended)
+                   suspended=result.suspended, whole=whole)
 
 
 def run_model(run: Run, *, modeler: RunModeler | None = None,
@@ -147,7 +184,7 @@ def run_renderable(run: Run) -> RenderableType:
     tree = _status_tree(run.workflow.graph.description, run_model(run))
     if run.result is None or run.status in ("running", "pending"):
         return tree
-    return Group(tree, result_outcome(run.result))
+    return Group(tree, result_outcome(run.result, whole="run.result.result holds all of it"))
 
 
 # -- following a run --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 from rich.console import Console
@@ -78,3 +79,26 @@ def test_inspect_at_80_columns_has_an_error_column_only_when_a_step_failed(
     failed = cli("--storage", db, "inspect", "b" * 32).out.splitlines()
     header = failed[failed.index("steps") + 1].rstrip()
     assert header.split()[-1] == "error"  # whole, not folded into "erro" and "r"
+
+
+LONG_RESULT = '''
+numbers = (create_workflow(id="numbers", input_schema=int, output_schema=list[int])
+           .then(create_step(id="count", input_schema=int, output_schema=list[int],
+                             execute=lambda input_data: list(range(input_data))))
+           .commit())
+'''
+
+
+def test_a_long_result_is_cut_to_its_first_items_where_it_ends_a_run(cli, write_module,
+                                                                      tmp_path):
+    db = str(tmp_path / "runs.db")
+    path = write_module("longflows", LONG_RESULT)
+    got = cli("--storage", db, "run", f"{path}:numbers", "--input", "200", "--no-live")
+    assert got.code == 0
+    lines = got.out.splitlines()
+    assert len(lines) < 40  # not 200 lines of numbers
+    assert lines[-1] == "… and 182 more items (--json prints the whole result)"  # 18 shown
+    whole = cli("--storage", db, "run", f"{path}:numbers", "--input", "200", "--json")
+    assert json.loads(whole.out)["result"] == list(range(200))
+    short = cli("--storage", db, "run", f"{path}:numbers", "--input", "3", "--no-live")
+    assert "more items" not in short.out and "│   2" in short.out
