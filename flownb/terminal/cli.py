@@ -628,6 +628,7 @@ def _inbox_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_inbox(args: argparse.Namespace, io: Io) -> int:
     """The suspended runs, newest first, with the command that resumes each."""
+    from rich.cells import cell_len
     from rich.table import Table
 
     from ..render.model import preview
@@ -658,7 +659,7 @@ def cmd_inbox(args: argparse.Namespace, io: Io) -> int:
               "" if payload is None else escape_controls(preview(payload, 60)),
               escape_controls(command)) for info, step, payload, command in rows]
     names = ("run id", "workflow", "waiting at", "since", "asks", "to resume")
-    widths = [max(len(name), *(len(c[i]) for c in cells)) for i, name in enumerate(names)]
+    widths = [max(len(name), *(cell_len(c[i]) for c in cells)) for i, name in enumerate(names)]
     # Every column but "asks" whole on one line (ids and commands are copied, never cut):
     # a table when they fit beside a glimpse of what each run asks, else a block per run.
     room = io.out.width - (sum(widths) - widths[4] + 2 * (len(names) - 1))  # 2 between
@@ -669,8 +670,8 @@ def cmd_inbox(args: argparse.Namespace, io: Io) -> int:
     for i, name in enumerate(names):
         table.add_column(name, no_wrap=True, overflow="ellipsis",
                          max_width=room if i == 4 else None)
-    for run_id, workflow_id, step, since, asks, command in cells:
-        table.add_row(run_id, workflow_id, step, since, asks, Text(command, style="bold"))
+    for *texts, command in cells:  # Text, never a str: a str in a cell is rich markup
+        table.add_row(*map(Text, texts), Text(command, style="bold"))
     io.out.print(table)
     return EXIT_OK
 

@@ -6,6 +6,7 @@ import io
 import json
 import re
 
+from rich.cells import cell_len
 from rich.console import Console
 
 from flownb.core.results import RunInfo
@@ -102,3 +103,21 @@ def test_a_long_result_is_cut_to_its_first_items_where_it_ends_a_run(cli, write_
     assert json.loads(whole.out)["result"] == list(range(200))
     short = cli("--storage", db, "run", f"{path}:numbers", "--input", "3", "--no-live")
     assert "more items" not in short.out and "│   2" in short.out
+
+
+def test_the_inbox_shows_ids_and_payloads_as_written_not_as_markup_and_measures_cells(
+        cli, write_module, tmp_path, monkeypatch):
+    db = str(tmp_path / "runs.db")
+    path = write_module("markupflows", '''
+marked = (create_workflow(id="审批-flow", input_schema=Msg, output_schema=Msg)
+          .then(ask_step()).commit())
+''')
+    assert cli("--storage", db, "run", f"{path}:marked", "--input",
+               '{"message": "[red]x[/red]"}', "--run-id", "r[i]1", "--no-live").code == 3
+    for columns in (80, 300):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        out = cli("--storage", db, "inbox").out
+        assert "r[i]1" in out and "审批-flow" in out and "publish [red]x[/red]?" in out
+    # the table (at 300) fits: its widths are counted in cells (审批 takes four)
+    assert max(cell_len(line.rstrip()) for line in out.splitlines()) <= 300
+    assert re.match(r"r\[i\]1 +审批-flow +approve +", out.splitlines()[1])
