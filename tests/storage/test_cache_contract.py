@@ -514,7 +514,7 @@ def test_a_file_with_a_cache_table_of_another_shape_is_refused(tmp_path: Path) -
 
 
 # PostgreSQL storage schema version 1's tables (flownb before the step cache).
-_PG_V1_LAYOUT = """
+PG_V1_LAYOUT = """
 CREATE TABLE flownb_schema (version integer NOT NULL);
 INSERT INTO flownb_schema VALUES (1);
 CREATE TABLE flownb_runs (run_id text PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY,
@@ -564,7 +564,7 @@ def test_a_postgres_database_of_version_1_is_migrated(postgres_db: str,
     user = f"user_{dbname}"  # a team's user: the grants of docs/team.md on version 1
     postgres_server.psql(f"CREATE ROLE {user} LOGIN")
     with psycopg.connect(postgres_db, autocommit=True) as conn:
-        conn.execute(_PG_V1_LAYOUT)
+        conn.execute(PG_V1_LAYOUT)
         conn.execute(f"GRANT USAGE ON SCHEMA public TO {user}; "
                      f"GRANT SELECT ON flownb_schema TO {user}; "
                      "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, "

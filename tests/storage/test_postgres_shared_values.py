@@ -10,26 +10,30 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cache_contract import write_old_pg_runs
+from test_cache_contract import PG_V1_LAYOUT, write_old_pg_runs
 from test_shared_values import (
     BIG,
     OTHER,
     _pass_along,
+    batch_drops_and_takes_up_a_value,
     record,
     resume_exactly_once_with_large_values,
+    rewritten_record_or_meta_lets_go,
+    runs_share_values_and_delete_frees,
     snapshot,
+    v2_runs,
 )
 
 from flownb import ConcurrentRunError
 from flownb.errors import StorageError
-from flownb.storage import Snapshot, Update
+from flownb.storage import Update
 from flownb.storage import postgres_layout as sql
 from flownb.storage.base import dumps_json
 from flownb.storage.postgres import STORAGE_SCHEMA_VERSION, PostgresStore, _one_update
@@ -130,19 +134,13 @@ def test_a_small_step_sends_the_statement_it_sent_before_values_were_shared() ->
 # ------------------------------------------------------------------ uses counted and let go of
 
 
-def test_runs_share_values_and_delete_frees_what_no_other_run_holds(
-        pg: PostgresStore, postgres_db: str) -> None:
-    pg.insert(snapshot("r1", input=BIG, steps={"a": record(BIG, OTHER)}))
-    pg.insert(snapshot("r2", input=BIG))
-    assert sorted(shared_rows(postgres_db).values()) == [(1, len(OTHER) + 2),
-                                                         (3, len(BIG) + 2)]
-    assert_uses_match_references(postgres_db)
-    assert pg.delete("r1")
-    assert list(shared_rows(postgres_db).values()) == [(1, len(BIG) + 2)]
-    loaded = pg.load("r2")
-    assert loaded is not None and loaded.input == BIG
-    assert pg.delete("r2")
-    assert shared_rows(postgres_db) == {}
+@pytest.mark.parametrize("scenario", [runs_share_values_and_delete_frees,
+                                      rewritten_record_or_meta_lets_go,
+                                      batch_drops_and_takes_up_a_value])
+def test_shared_values_on_postgres(pg: PostgresStore, postgres_db: str,
+                                   scenario: Callable[..., None]) -> None:
+    scenario(pg, lambda: shared_rows(postgres_db),
+             lambda: assert_uses_match_references(postgres_db))
 
 
 def test_a_batch_of_new_runs_counts_each_value_once_per_row(
@@ -162,58 +160,6 @@ def test_a_batch_of_new_runs_counts_each_value_once_per_row(
     assert isinstance(results[0], ConcurrentRunError) and results[1] is None
     assert shared_rows(postgres_db) == {value_name(json.dumps(BIG)): (5, len(BIG) + 2),
                                         value_name(steps_text): (6, len(steps_text))}
-    assert_uses_match_references(postgres_db)
-
-
-def test_a_rewritten_record_or_meta_lets_go_of_what_it_held(
-        pg: PostgresStore, postgres_db: str) -> None:
-    pg.insert(snapshot(meta={"state": BIG}, steps={"a": record(BIG, None, "running")}))
-    v = pg.update("r1", expected_version=1, status=None, updated_at=2.0,
-                  meta={"state": OTHER}, steps={"a": record(BIG, OTHER)})
-    assert sorted(shared_rows(postgres_db).values()) == [(1, len(BIG) + 2),
-                                                         (2, len(OTHER) + 2)]
-    v = pg.update("r1", expected_version=v, status=None, updated_at=3.0,
-                  meta={"state": "small"}, steps={"a": record("small", OTHER)})
-    assert list(shared_rows(postgres_db).values()) == [(1, len(OTHER) + 2)]
-    # More records than UPDATE_ONE takes: the batch statement, for one run.
-    v = pg.update("r1", expected_version=v, status=None, updated_at=4.0, meta=None,
-                  steps={"a": record(BIG, BIG), **{f"s{i}": record(i) for i in range(5)}},
-                  journal={"j": {"output": OTHER}})
-    assert sorted(shared_rows(postgres_db).values()) == [(1, len(OTHER) + 2),
-                                                         (1, len(BIG) + 2)]
-    assert_uses_match_references(postgres_db)
-    loaded = pg.load("r1")
-    assert loaded is not None
-    assert (loaded.meta, loaded.steps["a"]["output"], loaded.journal["j"]["output"]) == (
-        {"state": "small"}, BIG, OTHER)
-    # Rewritten small, by the batch statement too: nothing is left.
-    pg.update("r1", expected_version=v, status=None, updated_at=5.0, meta={"x": 1},
-              steps={"a": record(), **{f"s{i}": record(i) for i in range(5)}},
-              journal={"j": {"output": None}})
-    assert shared_rows(postgres_db) == {}
-
-
-def test_a_batch_that_drops_and_takes_up_a_value_keeps_it(
-        pg: PostgresStore, postgres_db: str) -> None:
-    pg.insert(snapshot("r1", steps={"a": record(BIG)}))
-    pg.insert(snapshot("r2"))
-    pg.insert(snapshot("r3"))
-    # r1 lets go of BIG's last use while r2 takes it up, in one statement; r3's check
-    # fails, and what it would have referred to is not counted.
-    results = pg.update_many([
-        Update("r1", expected_version=1, status=None, updated_at=2.0, meta=None,
-               steps={"a": record("small")}),
-        Update("r2", expected_version=1, status=None, updated_at=2.0, meta={"m": OTHER},
-               steps={"b": record(BIG)}),
-        Update("r3", expected_version=7, status=None, updated_at=2.0, meta=None,
-               steps={"c": record(OTHER, BIG)}),
-    ])
-    assert results[:2] == [2, 2] and isinstance(results[2], ConcurrentRunError)
-    loaded = pg.load("r2")
-    assert loaded is not None and loaded.steps["b"]["payload"] == BIG
-    assert loaded.meta == {"m": OTHER}
-    assert sorted(shared_rows(postgres_db).values()) == [(1, len(OTHER) + 2),
-                                                         (1, len(BIG) + 2)]
     assert_uses_match_references(postgres_db)
 
 
@@ -344,41 +290,17 @@ def test_load_of_insert_and_update_is_the_same_snapshot(pg: PostgresStore, postg
 
 # PostgreSQL storage schema version 2's tables (flownb before values were shared), kept
 # here to test that newer versions migrate such a database.
-_PG_V2_LAYOUT = """
-CREATE TABLE flownb_schema (version integer NOT NULL);
-INSERT INTO flownb_schema VALUES (2);
-CREATE TABLE flownb_runs (run_id text PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY,
-    workflow_id text NOT NULL, status text NOT NULL, version bigint NOT NULL,
-    created_at double precision NOT NULL, updated_at double precision NOT NULL,
-    schema_version integer NOT NULL, suspended text NOT NULL, parent_run_id text);
-CREATE INDEX flownb_runs_by_created ON flownb_runs (created_at DESC, n DESC);
-CREATE INDEX flownb_runs_by_workflow ON flownb_runs (workflow_id, created_at DESC);
-CREATE INDEX flownb_runs_by_status ON flownb_runs (status);
-CREATE TABLE flownb_run_bodies (run_id text PRIMARY KEY, input text NOT NULL,
-    graph text NOT NULL);
-CREATE TABLE flownb_run_meta (run_id text PRIMARY KEY, meta text NOT NULL);
-CREATE TABLE flownb_run_records (run_id text NOT NULL,
-    kind text NOT NULL CHECK (kind IN ('step', 'journal')), key text NOT NULL,
-    seq bigint NOT NULL, data text NOT NULL, PRIMARY KEY (run_id, kind, key));
+_PG_V2_LAYOUT = (
+    PG_V1_LAYOUT.replace("VALUES (1)", "VALUES (2)")
+    # what version 2 added: the parent of a fork, and the step cache
+    + """ALTER TABLE flownb_runs ADD COLUMN parent_run_id text;
 CREATE TABLE flownb_cache (n bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     key text NOT NULL, workflow_id text NOT NULL, step text NOT NULL, run_id text NOT NULL,
     path text NOT NULL, created_at double precision NOT NULL, data text NOT NULL);
 CREATE INDEX flownb_cache_by_key ON flownb_cache (key, created_at DESC, n DESC);
 CREATE INDEX flownb_cache_by_step ON flownb_cache (workflow_id, step, created_at DESC, n DESC);
 CREATE INDEX flownb_cache_by_run ON flownb_cache (run_id);
-"""
-
-
-def _v2_runs() -> list[Snapshot]:
-    return [
-        snapshot("r1", status="suspended", version=3, input={"doc": BIG},
-                 meta={"suspended_paths": [["b"]], "state": {"last": OTHER}},
-                 steps={"a": record({"doc": BIG}, OTHER), "b": record(OTHER, None, "suspended")},
-                 journal={"loop[@1]": {"output": OTHER}}),
-        snapshot("r2", status="success", created_at=2.0, input={"doc": BIG},
-                 meta={"result": BIG}),
-        snapshot("r3", created_at=3.0, steps={"a": record(1, 2)}),
-    ]
+""")
 
 
 def write_v2(conninfo: str, user: str) -> None:
@@ -390,7 +312,7 @@ def write_v2(conninfo: str, user: str) -> None:
                      f"GRANT SELECT ON flownb_schema TO {user}; "
                      "GRANT SELECT, INSERT, UPDATE, DELETE ON flownb_runs, flownb_run_bodies, "
                      f"flownb_run_meta, flownb_run_records, flownb_cache TO {user}")
-        write_old_pg_runs(conn, _v2_runs())
+        write_old_pg_runs(conn, v2_runs())
 
 
 def test_a_version_2_database_is_migrated_in_place_and_keeps_its_runs(
@@ -401,7 +323,7 @@ def test_a_version_2_database_is_migrated_in_place_and_keeps_its_runs(
     write_v2(postgres_db, user)
     store = PostgresStore(postgres_db)
     try:
-        for snap in _v2_runs():
+        for snap in v2_runs():
             assert store.load(snap.run_id) == snap
         assert query(postgres_db, "SELECT version FROM flownb_schema") == [
             (STORAGE_SCHEMA_VERSION,)] == [(3,)]

@@ -248,66 +248,87 @@ async def test_small_values_are_stored_as_before(tmp_path: Path) -> None:
         conn.close()
 
 
-def test_runs_share_values_and_delete_frees_what_no_other_run_holds(tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    store = SQLiteStore(path)
-    try:
-        store.insert(snapshot("r1", input=BIG, steps={"a": record(BIG, OTHER)}))
-        store.insert(snapshot("r2", input=BIG))
-        assert sorted(shared_rows(path).values()) == [(1, len(OTHER) + 2), (3, len(BIG) + 2)]
-        assert_uses_match_references(path)
-        assert store.delete("r1")
-        assert list(shared_rows(path).values()) == [(1, len(BIG) + 2)]
-        loaded = store.load("r2")
-        assert loaded is not None and loaded.input == BIG
-        assert store.delete("r2")
-        assert shared_rows(path) == {}
-    finally:
-        store.close()
+# -- what a store's shared values go through, written once for both stores ------------------
+# Each scenario takes the store, ``rows()`` (name -> (uses, size) of its shared values) and
+# ``check()`` (every value's count of uses matches the references to it);
+# tests/storage/test_postgres_shared_values.py runs them on PostgreSQL.
+
+Rows = Callable[[], dict[str, tuple[int, int]]]
 
 
-def test_a_rewritten_record_or_meta_lets_go_of_what_it_held(tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    store = SQLiteStore(path)
-    try:
-        store.insert(snapshot(meta={"state": BIG}, steps={"a": record(BIG, None, "running")}))
-        v = store.update("r1", expected_version=1, status=None, updated_at=2.0,
-                         meta={"state": OTHER}, steps={"a": record(BIG, OTHER)})
-        assert sorted(shared_rows(path).values()) == [(1, len(BIG) + 2), (2, len(OTHER) + 2)]
-        v = store.update("r1", expected_version=v, status=None, updated_at=3.0,
-                         meta={"state": "small"}, steps={"a": record("small", OTHER)})
-        assert list(shared_rows(path).values()) == [(1, len(OTHER) + 2)]
-        store.update("r1", expected_version=v, status=None, updated_at=4.0, meta=None,
-                     steps={"a": record(BIG, BIG)}, journal={"j": {"output": OTHER}})
-        assert sorted(shared_rows(path).values()) == [(1, len(OTHER) + 2), (1, len(BIG) + 2)]
-        assert_uses_match_references(path)
-        loaded = store.load("r1")
-        assert loaded is not None
-        assert (loaded.meta, loaded.steps["a"]["output"], loaded.journal["j"]["output"]) == (
-            {"state": "small"}, BIG, OTHER)
-    finally:
-        store.close()
+def runs_share_values_and_delete_frees(store: Store, rows: Rows,
+                                       check: Callable[[], None]) -> None:
+    store.insert(snapshot("r1", input=BIG, steps={"a": record(BIG, OTHER)}))
+    store.insert(snapshot("r2", input=BIG))
+    assert sorted(rows().values()) == [(1, len(OTHER) + 2), (3, len(BIG) + 2)]
+    check()
+    assert store.delete("r1")
+    assert list(rows().values()) == [(1, len(BIG) + 2)]
+    loaded = store.load("r2")
+    assert loaded is not None and loaded.input == BIG
+    assert store.delete("r2")
+    assert rows() == {}
 
 
-def test_a_batch_that_drops_and_takes_up_a_value_keeps_it(tmp_path: Path) -> None:
+def rewritten_record_or_meta_lets_go(store: Store, rows: Rows,
+                                     check: Callable[[], None]) -> None:
+    store.insert(snapshot(meta={"state": BIG}, steps={"a": record(BIG, None, "running")}))
+    v = store.update("r1", expected_version=1, status=None, updated_at=2.0,
+                     meta={"state": OTHER}, steps={"a": record(BIG, OTHER)})
+    assert sorted(rows().values()) == [(1, len(BIG) + 2), (2, len(OTHER) + 2)]
+    v = store.update("r1", expected_version=v, status=None, updated_at=3.0,
+                     meta={"state": "small"}, steps={"a": record("small", OTHER)})
+    assert list(rows().values()) == [(1, len(OTHER) + 2)]
+    # Several records at once (PostgreSQL's batch statement, for one run).
+    v = store.update("r1", expected_version=v, status=None, updated_at=4.0, meta=None,
+                     steps={"a": record(BIG, BIG), **{f"s{i}": record(i) for i in range(5)}},
+                     journal={"j": {"output": OTHER}})
+    assert sorted(rows().values()) == [(1, len(OTHER) + 2), (1, len(BIG) + 2)]
+    check()
+    loaded = store.load("r1")
+    assert loaded is not None
+    assert (loaded.meta, loaded.steps["a"]["output"], loaded.journal["j"]["output"]) == (
+        {"state": "small"}, BIG, OTHER)
+    # Rewritten small, several records at once again: nothing is left.
+    store.update("r1", expected_version=v, status=None, updated_at=5.0, meta={"x": 1},
+                 steps={"a": record(), **{f"s{i}": record(i) for i in range(5)}},
+                 journal={"j": {"output": None}})
+    assert rows() == {}
+
+
+def batch_drops_and_takes_up_a_value(store: Store, rows: Rows,
+                                     check: Callable[[], None]) -> None:
     from flownb.storage import Update
 
+    store.insert(snapshot("r1", steps={"a": record(BIG)}))
+    store.insert(snapshot("r2"))
+    store.insert(snapshot("r3"))
+    # r1 lets go of BIG's last use while r2 takes it up, in one write; r3's version check
+    # fails, and what it would have referred to is not counted.
+    results = store.update_many([
+        Update("r1", expected_version=1, status=None, updated_at=2.0, meta=None,
+               steps={"a": record("small")}),
+        Update("r2", expected_version=1, status=None, updated_at=2.0, meta={"m": OTHER},
+               steps={"b": record(BIG)}),
+        Update("r3", expected_version=7, status=None, updated_at=2.0, meta=None,
+               steps={"c": record(OTHER, BIG)}),
+    ])
+    assert results[:2] == [2, 2] and isinstance(results[2], ConcurrentRunError)
+    loaded = store.load("r2")
+    assert loaded is not None and loaded.steps["b"]["payload"] == BIG
+    assert loaded.meta == {"m": OTHER}
+    assert sorted(rows().values()) == [(1, len(OTHER) + 2), (1, len(BIG) + 2)]
+    check()
+
+
+@pytest.mark.parametrize("scenario", [runs_share_values_and_delete_frees,
+                                      rewritten_record_or_meta_lets_go,
+                                      batch_drops_and_takes_up_a_value])
+def test_shared_values_on_sqlite(tmp_path: Path, scenario: Callable[..., None]) -> None:
     path = tmp_path / "runs.db"
     store = SQLiteStore(path)
     try:
-        store.insert(snapshot("r1", steps={"a": record(BIG)}))
-        store.insert(snapshot("r2"))
-        # r1 lets go of BIG's last use before r2 takes it up, in one transaction.
-        assert store.update_many([
-            Update("r1", expected_version=1, status=None, updated_at=2.0, meta=None,
-                   steps={"a": record("small")}),
-            Update("r2", expected_version=1, status=None, updated_at=2.0, meta=None,
-                   steps={"b": record(BIG)}),
-        ]) == [2, 2]
-        loaded = store.load("r2")
-        assert loaded is not None and loaded.steps["b"]["payload"] == BIG
-        assert list(shared_rows(path).values()) == [(1, len(BIG) + 2)]
-        assert_uses_match_references(path)
+        scenario(store, lambda: shared_rows(path), lambda: assert_uses_match_references(path))
     finally:
         store.close()
 
@@ -459,20 +480,22 @@ def write_v2(path: Path, snapshots: list[Snapshot]) -> None:
     conn.close()
 
 
-def _v2_runs() -> list[Snapshot]:
+def v2_runs() -> list[Snapshot]:
+    """The runs the migration tests of both stores write in their layout 2."""
     return [
         snapshot("r1", status="suspended", version=3, input={"doc": BIG},
                  meta={"suspended_paths": [["b"]], "state": {"last": OTHER}},
                  steps={"a": record({"doc": BIG}, OTHER), "b": record(OTHER, None, "suspended")},
                  journal={"loop[@1]": {"output": OTHER}}),
-        snapshot("r2", status="success", input={"doc": BIG}, meta={"result": BIG}),
-        snapshot("r3", steps={"a": record(1, 2)}),
+        snapshot("r2", status="success", created_at=2.0, input={"doc": BIG},
+                 meta={"result": BIG}),
+        snapshot("r3", created_at=3.0, steps={"a": record(1, 2)}),
     ]
 
 
 def test_a_version_2_file_is_migrated_with_every_value_stored_once(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    runs = _v2_runs()
+    runs = v2_runs()
     write_v2(path, runs)
     store = SQLiteStore(path)
     try:
@@ -505,7 +528,7 @@ def test_a_version_2_file_is_migrated_with_every_value_stored_once(tmp_path: Pat
 
 def test_a_failed_migration_leaves_the_version_2_file_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    write_v2(path, _v2_runs())
+    write_v2(path, v2_runs())
     conn = sqlite3.connect(path)
     with conn:  # what no flownb writes: a large record that is not JSON
         conn.execute("UPDATE run_records SET data = '{not json' || data WHERE key = 'a' "
