@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -100,7 +101,8 @@ async def _on_parallel(scope: Scope, entry: ParallelEntry, value: Any, index: in
         except StepFailed as failed:
             return failed
 
-    outputs = await gather_all([one(s) for s in entry.steps])
+    with _side_by_side(scope, len(entry.steps)):
+        outputs = await gather_all([one(s) for s in entry.steps])
     failures = [o for o in outputs if isinstance(o, StepFailed)]
     if failures:
         raise _several_failed(failures, "branches of .parallel")
@@ -110,6 +112,21 @@ async def _on_parallel(scope: Scope, entry: ParallelEntry, value: Any, index: in
 
 
 _SUSPENDED_MARK = object()
+
+
+@contextmanager
+def _side_by_side(scope: Scope, tasks: int) -> Iterator[None]:
+    """While ``tasks`` > 1 of the run's steps run side by side, their writes wait for the
+    loop's next turn and share a commit (``Recorder.sync``)."""
+    recorder = scope.execution.recorder if tasks > 1 else None
+    if recorder is None:
+        yield
+        return
+    recorder.side_by_side += 1
+    try:
+        yield
+    finally:
+        recorder.side_by_side -= 1
 
 
 def _several_failed(failures: list[StepFailed], what: str) -> StepFailed:
@@ -254,8 +271,10 @@ async def _on_foreach(scope: Scope, entry: ForeachEntry, value: Any, index: int)
             if failures:
                 return  # no new item starts once one has failed; running ones finish
 
+    workers = min(entry.concurrency, len(items)) or 1
     try:
-        await gather_all([worker() for _ in range(min(entry.concurrency, len(items)) or 1)])
+        with _side_by_side(scope, workers):
+            await gather_all([worker() for _ in range(workers)])
     except asyncio.CancelledError:
         _finish(scope, sr, CANCELED, path)
         raise

@@ -176,6 +176,7 @@ class Recorder:
         self._due = False  # a finished step waits to be written
         self._batch: _Batch | None = None  # the group commit this recorder waits in
         self._company = True  # its last group commit had other runs in it (or none yet)
+        self.side_by_side = 0  # foreach workers / parallel branches of this run running now
         self._failure: BaseException | None = None  # raised by a write the run did not await
         # the last output encoded, as (object, stored form): a step's payload is most often
         # the output of the step before, encoded once
@@ -248,10 +249,13 @@ class Recorder:
                 self._steps[display] = None
             self._due = True
             self._join()  # written on the loop's next turn at the latest
-        elif kind == STEP_START and self._due and "cached" not in event.payload:
+        elif (kind == STEP_START and self._due and "cached" not in event.payload
+              and ".".join(event.path) in self._steps):
             # A step that the engine does not await a write for (a nested workflow, a
             # foreach, a map, a sleep) starts: what finished before it is written now,
-            # with the starting step's own record (running).
+            # with the starting step's own record (running). A step whose record is
+            # written already (a leaf, after ``sync``) needs nothing: what finished
+            # since (another item of its foreach) is awaited by the worker it ran in.
             self._write_now()
 
     def _add_cache_entry(self, display: str, sr: StepResult, record: dict[str, Any]) -> None:
@@ -275,13 +279,17 @@ class Recorder:
         """Before the next step starts: write what is due, together with the other runs
         whose writes are due in this loop turn.
 
-        Waiting for the loop's next turn lets other runs join the write, and costs a run
-        alone two loop iterations a step for nothing: so a run whose last group commit had
-        no other run in it writes at once (with whatever else is due in the store).
+        Waiting for the loop's next turn lets other runs join the write, and the other
+        items of a foreach (or branches of a parallel) of this run that finish in this
+        turn: one commit for them all, each still stored before its worker's next item
+        starts. It costs a run alone two loop iterations a step for nothing: so a run
+        whose last group commit had no other run in it, and that runs nothing side by
+        side (``side_by_side``, counted by the engine), writes at once (with whatever
+        else is due in the store).
         The record of the step starting now (``running``) goes in the same write, so the
         store shows what runs (a watcher elsewhere, ``flownb inspect``) at no extra write;
         its input is most often the output just encoded, so it costs no encoding either."""
-        if self._company:
+        if self._company or self.side_by_side:
             await self._await_write()
         else:
             self._write_now()

@@ -153,3 +153,77 @@ async def test_the_store_shows_a_step_running_while_it_runs_in_the_same_write(tm
     assert len(store.batches) == 4
     reader.close()
     store.close()
+
+
+async def test_items_of_a_foreach_that_finish_together_share_a_commit(tmp_path):
+    """A foreach at concurrency 10: the items that finish in one loop turn are written in
+    one commit (100 items: about 10 commits, not 100), and each item is stored before
+    the next item of its worker starts."""
+    path = tmp_path / "items.db"
+    store = CountingStore(path)
+    reader = SQLiteStore(path)
+    holder: dict[str, str] = {}
+    missing: list[int] = []
+    before: dict[object, int] = {}  # worker (its task) -> the item it ran last
+
+    async def double(input_data: N) -> dict[str, int]:
+        worker = asyncio.current_task()
+        if worker in before:  # the item this worker ran before is stored
+            snap = reader.load(holder["id"])
+            if snap.steps[f"double[{before[worker]}]"]["status"] != "success":
+                missing.append(input_data.n)
+        before[worker] = input_data.n
+        return {"n": input_data.n * 2}
+
+    item = create_step(id="double", input_schema=N, output_schema=N, execute=double)
+    wf = (create_workflow(id="items", input_schema=list[N], output_schema=list[N],
+                          storage=store)
+          .foreach(item, concurrency=10).commit())
+    run = wf.create_run()
+    holder["id"] = run.run_id
+    result = await run.start([{"n": i} for i in range(100)])
+    assert result.status == "success" and [o.n for o in result.result] == list(range(0, 200, 2))
+    assert missing == []
+    assert len(store.batches) <= 15, len(store.batches)  # one commit per item: 101
+    snap = store.load(run.run_id)
+    assert sum(1 for p, s in snap.steps.items()
+               if p.startswith("double[") and s["status"] == "success") == 100
+    reader.close()
+    store.close()
+
+
+async def test_a_foreach_at_concurrency_one_writes_each_item_at_once(tmp_path):
+    """Nothing runs beside the item: its write does not wait for the loop's next turn
+    (one commit per item, as a chain's steps)."""
+    store = CountingStore(tmp_path / "one.db")
+    item = create_step(id="double", input_schema=N, output_schema=N,
+                       execute=lambda input_data: {"n": input_data.n * 2})
+    wf = (create_workflow(id="items-1", input_schema=list[N], output_schema=list[N],
+                          storage=store)
+          .foreach(item, concurrency=1).commit())
+    result = await wf.create_run().start([{"n": i} for i in range(5)])
+    assert result.status == "success"
+    assert all(len(b) == 1 for b in store.batches)
+    store.close()
+
+
+async def test_branches_of_a_parallel_share_their_writes(tmp_path):
+    """Six branches that start and finish together: their running records are written
+    together, and so are their results (one commit per branch before: 9 in all)."""
+    store = CountingStore(tmp_path / "par.db")
+
+    async def same(input_data: N) -> dict[str, int]:
+        return {"n": input_data.n}
+
+    branches = [create_step(id=f"b{i}", input_schema=N, output_schema=N, execute=same)
+                for i in range(6)]
+    wf = (create_workflow(id="par", input_schema=N, output_schema=dict, storage=store)
+          .then(create_step(id="a", input_schema=N, output_schema=N, execute=same))
+          .parallel(branches).commit())
+    run = wf.create_run()
+    result = await run.start({"n": 1})
+    assert result.status == "success" and set(result.result) == {f"b{i}" for i in range(6)}
+    assert len(store.batches) <= 5, len(store.batches)
+    snap = store.load(run.run_id)
+    assert [snap.steps[f"b{i}"]["status"] for i in range(6)] == ["success"] * 6
+    store.close()
