@@ -13,9 +13,9 @@ Every user string (step ids, reasons, run ids) is escaped: in DOT by
 :func:`~flownb.render.dot.dot_string` / :func:`~flownb.render.dot.html_text`, in HTML by
 ``flownb._text.escape_html``.
 
->>> plan_rows({"a": PlanItem("reuse", "unchanged since run 3f2a9c01",
-...                          {"run_id": "3f2a9c01aa", "path": "a"})})   # doctest: +SKIP
-[PlanRow(path='a', status='reuse', reason='unchanged since run 3f2a9c01', reused_from='3f2a9c01aa')]
+>>> plan_rows({"a": PlanItem("reuse", "unchanged since run …9c01",
+...                          {"run_id": "3f2a9c01", "path": "a"})})   # doctest: +SKIP
+[PlanRow(path='a', status='reuse', reason='unchanged since run …9c01', reused_from='run 3f2a9c01')]
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ _WORDS = {"reuse": "reused", "run": "runs", "depends": "depends"}
 @dataclass(frozen=True, slots=True)
 class PlanRow:
     """One line of a plan's list: the step path, its status, the reason, and where a reused
-    step's output comes from (``"run <id> · <path>"``, ``""`` when it runs)."""
+    step's output comes from (``"run <id>"``, ``· <path>`` added when that is another
+    path; ``""`` when it runs)."""
 
     path: str
     status: str
@@ -53,18 +54,20 @@ class PlanRow:
     reused_from: str
 
 
-def reused_from(cached_from: Mapping[str, Any] | None) -> str:
+def reused_from(cached_from: Mapping[str, Any] | None, path: str | None = None) -> str:
     """Where a reused execution ran: ``"run <run id>"``, with ``· <path>`` when the path
-    there is another (``""`` for ``None``).
+    there is not ``path`` (the step's own: a foreach item reused from another index, or
+    ``path`` not given); ``""`` for ``None``.
 
-    >>> reused_from({"run_id": "3f2a", "path": "a"}), reused_from({"run_id": "3f2a",
-    ...                                                             "path": "outer.a"})
-    ('run 3f2a · a', 'run 3f2a · outer.a')
+    >>> reused_from({"run_id": "3f2a", "path": "a"}, "a")
+    'run 3f2a'
+    >>> reused_from({"run_id": "3f2a", "path": "each[7]"}, "each[3]")
+    'run 3f2a · each[7]'
     """
     if not cached_from:
         return ""
-    run_id, path = cached_from.get("run_id"), cached_from.get("path")
-    return f"run {run_id}" + (f" · {path}" if path else "")
+    run_id, there = cached_from.get("run_id"), cached_from.get("path")
+    return f"run {run_id}" + (f" · {there}" if there and there != path else "")
 
 
 def short_reason(status: str, reason: str) -> str:
@@ -91,7 +94,7 @@ def short_reason(status: str, reason: str) -> str:
 
 def plan_rows(items: Mapping[str, Any]) -> list[PlanRow]:
     """The list of a plan (``items``: path → ``PlanItem``), in its order."""
-    return [PlanRow(path, item.status, item.reason, reused_from(item.cached_from))
+    return [PlanRow(path, item.status, item.reason, reused_from(item.cached_from, path))
             for path, item in items.items()]
 
 
@@ -164,14 +167,18 @@ def plan_html(workflow_id: str, items: Mapping[str, Any], svg: str | None, *,
         drawing = f'<div class="flownb-plan-graph">{svg}</div>'
     else:
         drawing = f'<p class="flownb-plan-muted">{_line(notice or "no graph")}</p>'
+    listed = plan_rows(items)
+    reused = any(r.reused_from for r in listed)  # else no column of empty cells
     rows = "".join(
         f'<tr class="plan-{_line(r.status)}"><td><code>{_line(r.path)}</code></td>'
         f'<td><span class="flownb-plan-pill plan-{_line(r.status)}">'
         f"{_GLYPH.get(r.status, '')} {_line(r.status)}</span></td>"
-        f"<td>{_line(r.reason)}</td><td><code>{_line(r.reused_from)}</code></td></tr>"
-        for r in plan_rows(items))
+        f"<td>{_line(r.reason)}</td>"
+        + (f"<td><code>{_line(r.reused_from)}</code></td>" if reused else "") + "</tr>"
+        for r in listed)
     table = (f'<table class="flownb-plan-list"><thead><tr><th>step</th><th>status</th>'
-             f"<th>reason</th><th>reused from</th></tr></thead><tbody>{rows}</tbody></table>"
+             f"<th>reason</th>{'<th>reused from</th>' if reused else ''}</tr></thead>"
+             f"<tbody>{rows}</tbody></table>"
              if rows else '<p class="flownb-plan-muted">The workflow has no steps to plan.</p>')
     return (f'<div class="flownb-plan"><style>{PLAN_HTML_CSS}</style>'
             f'<div class="flownb-plan-head"><b>plan</b> of <b>{_line(workflow_id)}</b> '

@@ -1,6 +1,11 @@
 """A :class:`~flownb.core.plan.Plan` in the terminal (``Plan.__rich__``, ``flownb plan``): a
 table of step, status, reason and where a reused step's output comes from.
 
+It is laid out for the width it is drawn at. When every column fits whole, one table;
+else the "reused from" column goes, and where the reused outputs come from is said under
+the table, one line per run, its id whole (it is what one copies to ``flownb inspect``).
+Step ids are never cut or folded; reasons wrap.
+
 User text (step ids, reasons, run ids) is a ``rich`` ``Text``, never markup, with its control
 characters escaped.
 """
@@ -9,11 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from .._text import escape_controls
-from ..render.plan import plan_rows
+from ..render.plan import PlanRow, plan_rows
 
 __all__ = ["PLAN_STYLES", "plan_table"]
 
@@ -21,32 +28,70 @@ PLAN_STYLES = {"reuse": "dim", "run": "bold yellow", "depends": "yellow"}
 """How each status shows: a reused step is dim, what runs stands out."""
 
 _GLYPHS = {"reuse": "↺", "run": "▶", "depends": "⋯"}
+_GAP = 2  # between columns: padding (0, 1), no padding at the edges
 
 
-def plan_table(plan: Any) -> Table:
+def plan_table(plan: Any) -> RenderableType:
     """The plan as a table (a ``Plan``, or any mapping of path → ``PlanItem`` with a
-    ``workflow``): one row per step, in graph order, and the counts under it."""
-    items = dict(plan.items())
-    workflow = getattr(plan, "workflow", None)
-    title = None
-    if workflow is not None:
-        title = Text.assemble(("plan of workflow ", "dim"),
-                              (escape_controls(str(workflow.id)), "bold"))
-    counts = {s: sum(1 for i in items.values() if i.status == s) for s in _GLYPHS}
-    caption = f"{counts['reuse']} reused, {counts['run']} run, {counts['depends']} depends"
-    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left",
-                  box=None, padding=(0, 1), pad_edge=False, header_style="bold")
-    table.add_column("step", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("reason", overflow="fold")
-    table.add_column("reused from", overflow="fold")
-    for row in plan_rows(items):
-        style = PLAN_STYLES.get(row.status, "")
-        table.add_row(Text(escape_controls(row.path), style="dim" if row.status == "reuse"
-                           else ""),
-                      Text(escape_controls(f"{_GLYPHS.get(row.status, '?')} {row.status}"),
-                           style=style),
-                      Text(escape_controls(row.reason), style="dim" if row.status == "reuse"
-                           else ""),
-                      Text(escape_controls(row.reused_from), style="dim"))
-    return table
+    ``workflow``): one row per step, in graph order, and the counts under it; laid out
+    for the width it is printed at (see the module's docstring)."""
+    return _PlanTable(plan)
+
+
+class _PlanTable:
+    def __init__(self, plan: Any) -> None:
+        items = dict(plan.items())
+        self.rows = plan_rows(items)
+        workflow = getattr(plan, "workflow", None)
+        self.title = None if workflow is None else Text.assemble(
+            ("plan of workflow ", "dim"), (escape_controls(str(workflow.id)), "bold"))
+        counts = {s: sum(1 for i in items.values() if i.status == s) for s in _GLYPHS}
+        self.caption = (f"{counts['reuse']} reused, {counts['run']} run, "
+                        f"{counts['depends']} depends")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
+
+    def build(self, width: int) -> RenderableType:
+        cells = [_cells(row) for row in self.rows]
+        reused = any(row.reused_from for row in self.rows)
+        names = ("step", "status", "reason", "reused from")[:4 if reused else 3]
+        widths = [max([cell_len(name)] + [cell_len(c[i].plain) for c in cells])
+                  for i, name in enumerate(names)]
+        whole = sum(widths) + _GAP * (len(names) - 1) <= width
+        table = Table(title=self.title, title_justify="left", caption=self.caption,
+                      caption_justify="left", box=None, padding=(0, 1), pad_edge=False,
+                      header_style="bold")
+        table.add_column("step", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("reason", overflow="fold", no_wrap=whole)
+        shown = names if whole else names[:3]
+        if len(shown) == 4:
+            table.add_column("reused from", no_wrap=True)
+        for c in cells:
+            table.add_row(*c[:len(shown)])
+        if len(shown) == len(names):
+            return table
+        return Group(table, *_sources(self.rows))
+
+
+def _cells(row: PlanRow) -> list[Text]:
+    dim = "dim" if row.status == "reuse" else ""
+    return [Text(escape_controls(row.path), style=dim),
+            Text(escape_controls(f"{_GLYPHS.get(row.status, '?')} {row.status}"),
+                 style=PLAN_STYLES.get(row.status, "")),
+            Text(escape_controls(row.reason), style=dim),
+            Text(escape_controls(row.reused_from), style="dim")]
+
+
+def _sources(rows: list[PlanRow]) -> list[Text]:
+    """``↺ reused from run <id>: a, b`` for each run the reused outputs come from."""
+    by_run: dict[str, list[str]] = {}
+    for row in rows:
+        if row.reused_from:
+            source, _, there = row.reused_from.partition(" · ")
+            by_run.setdefault(source, []).append(f"{row.path} (as {there})" if there
+                                                 else row.path)
+    return [Text.assemble(("↺ reused from ", "dim"), escape_controls(source),
+                          (": " + escape_controls(", ".join(paths)), "dim"))
+            for source, paths in by_run.items()]

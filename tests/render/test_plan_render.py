@@ -101,7 +101,10 @@ def test_foreach_items_share_their_node_with_the_mark_that_matters_most():
 
 def test_plan_rows_say_where_a_reused_step_comes_from():
     assert [(r.path, r.status, r.reused_from) for r in plan_rows(ITEMS)] == [
-        ("a", "reuse", "run 3f2a9c01ffff · a"), ("b", "run", ""), ("c", "depends", "")]
+        ("a", "reuse", "run 3f2a9c01ffff"), ("b", "run", ""), ("c", "depends", "")]
+    # a foreach item reused from another index says which
+    moved = {"each[3]": PlanItem("reuse", "unchanged", {"run_id": "3f2a", "path": "each[7]"})}
+    assert plan_rows(moved)[0].reused_from == "run 3f2a · each[7]"
 
 
 def test_plan_html_escapes_and_lists_every_step():
@@ -122,7 +125,9 @@ def test_the_mimebundle_is_text_and_html_with_the_graph():
     html = bundle["text/html"]
     assert "<svg" in html and 'class="node flownb&#45;step status&#45;pending plan&#45;reuse"' \
         in html
-    assert "run 3f2a9c01ffff · a" in html
+    assert "<th>reused from</th>" in html and "<code>run 3f2a9c01ffff</code>" in html
+    nothing_reused = plan_mimebundle(Plan(wf, {"b": ITEMS["b"]}))["text/html"]
+    assert "reused from</th>" not in nothing_reused  # no column of empty cells
     assert set(plan._repr_mimebundle_(exclude={"text/html"})) == {"text/plain"}
 
 

@@ -121,3 +121,41 @@ marked = (create_workflow(id="审批-flow", input_schema=Msg, output_schema=Msg)
     # the table (at 300) fits: its widths are counted in cells (审批 takes four)
     assert max(cell_len(line.rstrip()) for line in out.splitlines()) <= 300
     assert re.match(r"r\[i\]1 +审批-flow +approve +", out.splitlines()[1])
+
+
+def _plan_text(width: int) -> str:
+    from types import SimpleNamespace
+
+    from flownb.core.plan import PlanItem
+    from flownb.terminal.plan import plan_table
+
+    run_id = "01a24eb8145e7f3d9140db2463be34c4"
+    source = {"run_id": run_id, "path": "add-the-numbers-together"}
+    plan = SimpleNamespace(workflow=SimpleNamespace(id="cached-pipeline"), items=lambda: {
+        "add-the-numbers-together": PlanItem("reuse", "unchanged since run …63be34c4", source),
+        "each[3]": PlanItem("reuse", "unchanged since run …63be34c4",
+                            {"run_id": run_id, "path": "each[7]"}),
+        "double": PlanItem("run", "input changed: input")}.items())
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None, force_terminal=False).print(
+        plan_table(plan))
+    return out.getvalue()
+
+
+def test_plan_at_80_columns_keeps_step_ids_whole_and_says_the_source_run_under_it():
+    text = _plan_text(80)
+    lines = [line.rstrip() for line in text.splitlines()]
+    assert lines[1].split() == ["step", "status", "reason"]  # no "reused from" column
+    assert lines[2].startswith("add-the-numbers-together  ↺ reuse  unchanged since run")
+    assert "↺ reused from run 01a24eb8145e7f3d9140db2463be34c4: add-the-numbers-together, " \
+        "each[3] (as each[7])" in " ".join(lines)  # the whole id, copied as it is
+    assert "01a24eb8145e7f3d9140db2463be34c4" in text
+    assert max(cell_len(line) for line in lines) <= 80
+
+
+def test_plan_on_a_wide_terminal_is_one_table_with_where_each_reused_step_comes_from():
+    lines = [line.rstrip() for line in _plan_text(160).splitlines()]
+    assert lines[1].split() == ["step", "status", "reason", "reused", "from"]
+    assert lines[2].endswith("run 01a24eb8145e7f3d9140db2463be34c4")
+    assert lines[3].endswith("run 01a24eb8145e7f3d9140db2463be34c4 · each[7]")
+    assert not any("↺ reused from" in line for line in lines)
