@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
@@ -93,13 +94,14 @@ def _fork_text(parent: str, at: str | None) -> Text:
 
 
 def runs_table(runs: Sequence[RunInfo],
-               forks: Mapping[str, str | None] | None = None) -> Table:
+               forks: Mapping[str, str | None] | None = None) -> RenderableType:
     """Stored runs, one row each: id, workflow, status (with the suspended steps), created.
     A fork's id has a second line, "⑂ fork of PARENT at STEP" (``forks``: run id → the
     step it was forked at, :func:`flownb.core.fork.fork_points`).
 
-    On a narrow terminal the run id, status and time keep their width (an id is copied into
-    ``flownb resume``); the workflow name is cut with an ellipsis and the waiting steps fold.
+    Laid out for the width it is printed at: on a narrow terminal the run id, status and
+    time keep their width (an id is copied into ``flownb resume``); the workflow name takes
+    what is left, cut with an ellipsis (one line per run), and the waiting steps fold.
     """
     rows = []
     for info in runs:
@@ -112,17 +114,24 @@ def runs_table(runs: Sequence[RunInfo],
                                                         (forks or {}).get(info.run_id))])
         rows.append((run_id, _cell(info.workflow_id), status,
                      format_time(info.created_at)))
-    table = _table()
-    table.add_column("run id", no_wrap=True,
-                     min_width=max((len(r[0].plain.split("\n")[0]) for r in rows), default=6))
-    table.add_column("workflow", overflow="fold")
-    table.add_column("status", overflow="fold",
-                     min_width=max((len(r[2].plain.split(":")[0]) for r in rows), default=6))
-    table.add_column("created", no_wrap=True,
-                     min_width=max((len(str(r[3])) for r in rows), default=7))
-    for row in rows:
-        table.add_row(*row)
-    return table
+    id_width = max((len(r[0].plain.split("\n")[0]) for r in rows), default=6)
+    status_width = max((len(r[2].plain.split(":")[0]) for r in rows), default=6)
+    created_width = max((len(str(r[3])) for r in rows), default=7)
+    workflow_width = max((cell_len(r[1].plain) for r in rows), default=8)
+
+    def build(width: int) -> Table:
+        room = width - id_width - status_width - created_width - 3 * 2
+        table = _table()
+        table.add_column("run id", no_wrap=True, min_width=id_width)
+        table.add_column("workflow", no_wrap=True, overflow="ellipsis",
+                         width=max(len("workflow"), min(workflow_width, room)))
+        table.add_column("status", overflow="fold", min_width=status_width)
+        table.add_column("created", no_wrap=True, min_width=created_width)
+        for row in rows:
+            table.add_row(*row)
+        return table
+
+    return _Fitted(build)
 
 
 @dataclass

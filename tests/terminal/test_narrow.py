@@ -27,6 +27,8 @@ def test_runs_table_at_80_columns_keeps_id_status_and_time_whole():
     first_row = text.splitlines()[1]
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:40$", first_row.rstrip())  # whole time
     assert max(len(line) for line in text.splitlines()) <= 80
+    # the workflow is cut with an ellipsis on the run's line, not folded onto the next
+    assert "batch-proc" in first_row and "…" in first_row and "documents" not in text
 
 
 def _inbox(cli, write_module, db, monkeypatch, columns: int) -> tuple[str, str]:
