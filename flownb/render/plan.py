@@ -30,8 +30,9 @@ from . import style
 from .dot import workflow_dot
 from .status import graph_path
 
-__all__ = ["NOTE_CHARS", "PLAN_HTML_CSS", "PlanRow", "plan_dot", "plan_html", "plan_marks",
-           "plan_mimebundle", "plan_rows", "plan_svg", "reused_from", "short_reason"]
+__all__ = ["NOTE_CHARS", "PLAN_HTML_CSS", "PlanRow", "counted", "plan_dot", "plan_html",
+           "plan_marks", "plan_mimebundle", "plan_rows", "plan_svg", "reused_from",
+           "short_reason"]
 
 NOTE_CHARS = 32
 """Characters of a reason shown under a node's id (the tooltip and the list have it whole)."""
@@ -39,7 +40,18 @@ NOTE_CHARS = 32
 _RANK = {"run": 0, "depends": 1, "reuse": 2}
 _AFTER = re.compile(r"\(after '(.*)'\)$")
 _GLYPH = {"reuse": "↺", "run": "▶", "depends": "⋯"}
-_WORDS = {"reuse": "reused", "run": "runs", "depends": "depends"}
+# What the steps (or items) of each status do, after their number: "1 runs", "2 run".
+_WORDS = {"reuse": ("reused", "reused"), "run": ("runs", "run"),
+          "depends": ("depends", "depend")}
+
+
+def counted(status: str, n: int) -> str:
+    """``n`` steps of ``status``, in words that agree with the number.
+
+    >>> counted("run", 1), counted("run", 2), counted("depends", 3), counted("reuse", 1)
+    ('1 runs', '2 run', '3 depend', '1 reused')
+    """
+    return f"{n} {_WORDS[status][0 if n == 1 else 1]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +132,7 @@ def plan_marks(items: Mapping[str, Any]
             notes[node] = short_reason(status, first.reason)
             continue
         counts = {s: sum(1 for _, i in members if i.status == s) for s in style.PLAN_MARKS}
-        parts = [f"{counts[s]} {_WORDS[s]}" for s in ("run", "depends", "reuse") if counts[s]]
+        parts = [counted(s, counts[s]) for s in ("run", "depends", "reuse") if counts[s]]
         notes[node] = f"{_GLYPH[status]} {len(members)} items: {', '.join(parts)}"
         tips[node] = f"{ranked[0][0]}: {tips[node]}"
     return marks, notes, tips
@@ -149,7 +161,7 @@ def _line(text: Any) -> str:
 
 def _counts(items: Mapping[str, Any]) -> str:
     counts = {s: sum(1 for i in items.values() if i.status == s) for s in style.PLAN_MARKS}
-    return ", ".join(f"{counts[s]} {_WORDS[s]}" for s in ("reuse", "run", "depends"))
+    return ", ".join(counted(s, counts[s]) for s in ("reuse", "run", "depends"))
 
 
 def plan_html(workflow_id: str, items: Mapping[str, Any], svg: str | None, *,

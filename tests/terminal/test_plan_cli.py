@@ -52,7 +52,7 @@ def test_plan_table_lists_step_status_reason_and_origin(console):
         "a      ↺ reuse    unchanged since run 3f2a9c01                           run 3f2a9c01ff",
         "b\\x07  ▶ run      code changed: b\\nsecond line",
         "c      ⋯ depends  its input comes from a step that will run (after 'b')",
-        "1 reused, 1 run, 1 depends",
+        "1 reused, 1 runs, 1 depends",
     ]
 
 
