@@ -37,6 +37,7 @@ from ..errors import (
     ResumeValidationError,
     field_errors_from_pydantic,
 )
+from ._html import pretty_json
 from ._static import FlownbWidget
 from ._tasks import spawn
 from ._widgets import close_tree
@@ -846,4 +847,4 @@ def _payload_spec(payload: Any) -> dict[str, Any]:
             next(iter(payload.values())), str):
         key, text = next(iter(payload.items()))
         return {"key": str(key), "text": text}
-    return {"json": json.dumps(to_jsonable(payload), indent=2, default=str)}
+    return {"json": pretty_json(payload)}

@@ -88,7 +88,7 @@ def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict
     ``lines`` and ``chars`` are ``None`` and ``items`` says how many elements it has.
 
     >>> fold({"a": 1})
-    {'text': '{\\n  "a": 1\\n}', 'lines': 3, 'chars': 12, 'cut': False}
+    {'text': '{"a": 1}', 'lines': 1, 'chars': 8, 'cut': False}
     """
     if value is None and text is None:
         return None
@@ -99,7 +99,8 @@ def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict
         # of 100,000 items is not encoded whole for every update).
         part = list(value[:max_lines]) if isinstance(value, (list, tuple)) else \
             dict(list(value.items())[:max_lines])
-        shown = "\n".join(pretty_json(part).split("\n", max_lines)[:max_lines])[:max_chars]
+        shown = "\n".join(pretty_json(part, spread=True).split("\n", max_lines)[:max_lines]
+                          )[:max_chars]
         return {"text": shown, "lines": None, "chars": None, "cut": True,
                 "items": len(value)}
     whole = text if text is not None else pretty_json(value)

@@ -184,3 +184,22 @@ def test_fold_cuts_lines_and_characters():
     assert wide is not None and wide["cut"] and len(wide["text"]) == live.FOLD_CHARS
     whole = live.fold("x" * 10_000, expanded=True)
     assert whole is not None and not whole["cut"]
+
+
+def test_values_show_one_small_record_a_line():
+    from flownb.notebook._html import LINE, pretty_json
+
+    records = [{"n": i, "ok": True} for i in range(30)]
+    text = pretty_json({"items": records, "note": "x"})
+    lines = text.splitlines()
+    assert lines[:3] == ["{", '  "items": [', '    {"n": 0, "ok": true},']
+    assert lines[-3:] == ["  ],", '  "note": "x"', "}"]
+    assert all(len(line) <= LINE for line in lines)
+    assert pretty_json([1, [2, 3], {}]) == "[1, [2, 3], {}]"  # short: one line
+    wide = pretty_json({"text": "y" * 100, "k": 1})
+    assert wide.splitlines() == ["{", f'  "text": "{"y" * 100}",', '  "k": 1', "}"]
+    assert pretty_json({"bad": "\x1b[31m"}) == '{"bad": "\\u001b[31m"}'
+    # a foreach's 300 items, cut for the inspector: the first records, one a line
+    cut = live.fold(records * 10)
+    assert cut is not None and cut["cut"] and cut["items"] == 300
+    assert cut["text"].splitlines()[:2] == ["[", '  {"n": 0, "ok": true},']

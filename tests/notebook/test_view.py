@@ -64,7 +64,7 @@ async def test_a_finished_run_shows_its_result_table_and_events():
     view = RunView(run)
     await run.start({"n": 1})
     assert view.step_status == {"a": "success", "b": "success"}
-    assert view.state["result"] == {"text": '{\n  "n": 3\n}', "lines": 3, "chars": 12,
+    assert view.state["result"] == {"text": '{"n": 3}', "lines": 1, "chars": 8,
                                     "cut": False}
     rows = view.state["rows"]
     assert [(r["path"], r["status"], r["output"]) for r in rows] == [
