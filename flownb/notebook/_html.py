@@ -11,17 +11,14 @@ Every user-provided string (ids, descriptions, payloads, errors) goes through
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic_core import PydanticSerializationError, to_json
-
-from .._text import escape_html, escape_json_controls
+from .._text import escape_html
 from ..core import keys
-from ..core.schema import to_jsonable
 from ..render import style
+from ..render.jsontext import json_text
 from ..render.model import EventRow, Row, preview
 
 __all__ = ["RUNS_SHOWN", "badge", "changes_notice", "elapsed", "event_log", "fold_items",
@@ -168,91 +165,13 @@ def event_log(events: Sequence[EventRow], total: int) -> str:
     return note + _table(["time", "event", "step", "payload"], rows, "flownb-event-log")
 
 
-LINE = 72
-"""Characters within which an object or array of a value shown as JSON stays on one line."""
-
-
-def pretty_json(value: Any, *, spread: bool = False) -> str:
-    """``value`` as JSON to read: indented by two, where each object or array whose JSON
-    fits on one line (:data:`LINE` characters, its indent included) stays on one line, so a
-    list of small records shows one record a line (``{"n": 1, "ok": true}``), not one
-    field a line. ``spread``: the outer object or array takes a line per member whatever
-    its length (the first members of a longer one, whose lines are then cut). Control
-    characters are ``\\uNNNN`` escapes.
-
-    >>> print(pretty_json({"items": [{"n": 1}, {"n": 2}], "note": "x" * 70}))
-    {
-      "items": [{"n": 1}, {"n": 2}],
-      "note": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-    }
-    """
-    data = to_jsonable(value)
-    if type(data) in (dict, list) and data:
-        flat = _flat(data)
-        if len(flat) > _LAID_OUT:
-            # Laid out in Python a long value would cost ~4 µs an element (a 10,000-record
-            # output 40 ms an update): pydantic-core's encoder indents it, a line per member
-            # at every level (~3 ms); the standard one for what it refuses (lone surrogates).
-            try:
-                text = to_json(data, indent=2, fallback=str).decode()
-            except (PydanticSerializationError, ValueError):
-                text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
-            return escape_json_controls(text)
-        if not spread and len(flat) <= LINE:
-            return escape_json_controls(flat)
-    out: list[str] = []
-    _pretty(data, "", out, spread)
-    return escape_json_controls("".join(out))
-
-
-_LAID_OUT = 32 * 1024  # characters of flat JSON up to which a value is laid out line by line
-
-
-def _pretty(data: Any, indent: str, out: list[str], spread: bool = False) -> None:
-    """Append ``data``'s JSON at ``indent`` (the current line's indent) to ``out``."""
-    kind = type(data)
-    if (kind is not dict and kind is not list) or not data:
-        out.append(_flat(data))
-        return
-    # Each element takes three characters at least ("1, "): a long container cannot fit,
-    # so it is not encoded flat only to be thrown away.
-    if not spread and 3 * len(data) < LINE - len(indent):
-        flat = _flat(data)
-        if len(flat) + len(indent) <= LINE:
-            out.append(flat)
-            return
-    inner = indent + "  "
-    if kind is dict:
-        out.append("{\n")
-        last = len(data) - 1
-        for i, (key, member) in enumerate(data.items()):
-            out.append(inner + _flat(str(key)) + ": ")
-            _pretty(member, inner, out)
-            out.append(",\n" if i < last else "\n")
-        out.append(indent + "}")
-    else:
-        out.append("[\n")
-        last = len(data) - 1
-        for i, member in enumerate(data):
-            out.append(inner)
-            _pretty(member, inner, out)
-            out.append(",\n" if i < last else "\n")
-        out.append(indent + "]")
-
-
-def _flat(data: Any) -> str:
-    """``data`` as JSON on one line, a space after each comma and colon (the standard
-    encoder's C path: no indent)."""
-    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "), default=str)
-
-
 def result_block(status: str, result: Any, error: str | None,
                  suspended: Sequence[Sequence[str]]) -> str:
     """The run's outcome: pretty JSON of the result, the error, or what it waits for."""
     if status == "success":
         shown, more = (result[:_RESULT_ITEMS], len(result) - _RESULT_ITEMS) \
             if isinstance(result, (list, tuple)) and len(result) > _RESULT_ITEMS else (result, 0)
-        body = escape_html(pretty_json(shown), quote=False)
+        body = escape_html(json_text(shown), quote=False)
         note = ""
         if more:
             note = (f'<div class="flownb-result-more" style="{_MUTED};font-size:11px">… and '

@@ -37,7 +37,7 @@ from ..errors import (
     ResumeValidationError,
     field_errors_from_pydantic,
 )
-from ._html import pretty_json
+from ..render.jsontext import json_text
 from ._static import FlownbWidget
 from ._tasks import spawn
 from ._widgets import close_tree
@@ -847,4 +847,4 @@ def _payload_spec(payload: Any) -> dict[str, Any]:
             next(iter(payload.values())), str):
         key, text = next(iter(payload.items()))
         return {"key": str(key), "text": text}
-    return {"json": pretty_json(payload)}
+    return {"json": json_text(payload)}

@@ -26,9 +26,9 @@ from typing import Any
 from .._text import escape_controls
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
+from ..render.jsontext import json_text
 from ..render.model import Progress, Row, RunModel, preview
 from ..render.status import graph_path
-from ._html import pretty_json
 
 __all__ = [
     "FOLD_LINES",
@@ -99,11 +99,11 @@ def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict
         # of 100,000 items is not encoded whole for every update).
         part = list(value[:max_lines]) if isinstance(value, (list, tuple)) else \
             dict(list(value.items())[:max_lines])
-        shown = "\n".join(pretty_json(part, spread=True).split("\n", max_lines)[:max_lines]
+        shown = "\n".join(json_text(part, spread=True).split("\n", max_lines)[:max_lines]
                           )[:max_chars]
         return {"text": shown, "lines": None, "chars": None, "cut": True,
                 "items": len(value)}
-    whole = text if text is not None else pretty_json(value)
+    whole = text if text is not None else json_text(value)
     lines = whole.count("\n") + 1
     shown = whole
     if lines > max_lines:

@@ -42,6 +42,7 @@ from ..core.description import (
     top_entries,
 )
 from ..core.results import StepResult
+from ..render.jsontext import json_text
 from ..render.model import OPEN_ITEMS, ItemView, NodeView, RunModel, RunModeler
 from ..render.status import graph_path
 
@@ -139,13 +140,10 @@ def status_text(status: str) -> Text:
 
 
 def json_block(value: Any) -> RenderableType:
-    """``value`` as indented, highlighted JSON (what ``rich.json.JSON.from_data`` draws),
-    with its control characters escaped as ``\\uNNNN``: ``json.dumps`` escapes C0 ones
-    itself, but not DEL, C1 or the bidi characters."""
-    from ..core.schema import to_jsonable
-
-    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str)
-    block = JSONHighlighter()(escape_json_controls(text))
+    """``value`` as highlighted JSON (what ``rich.json.JSON.from_data`` draws), laid out as
+    the notebook shows it (``flownb.render.jsontext``: a record a line), its control
+    characters escaped as ``\\uNNNN``."""
+    block = JSONHighlighter()(json_text(value))
     block.no_wrap = True
     block.overflow = None
     return block

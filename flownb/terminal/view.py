@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -43,7 +42,7 @@ from ..core.events import (
     WORKFLOW_START,
     Event,
 )
-from ..core.schema import to_jsonable
+from ..render.jsontext import LINE, json_text
 from ..render.model import NodeView, Notes, RunModel, RunModeler, step_seconds
 from ..render.status import graph_path
 from .tree import (
@@ -145,22 +144,32 @@ def outcome(status: str, *, result: Any = None, error: str | None = None,
 
 
 def cut_result(result: Any) -> tuple[Any, int]:
-    """A long list or mapping result cut to its first items, about :data:`RESULT_LINES` lines
-    of JSON at most (one item at least); and how many items were left out."""
+    """A long list or mapping result cut to its first items: as many as show in
+    :data:`RESULT_LINES` lines of JSON as ``json_block`` lays it out (one item at least);
+    and how many items were left out."""
     if not isinstance(result, (list, dict)) or len(result) <= 1:
         return result, 0
-    items = list(result.items()) if isinstance(result, dict) else result
-    lines = 2  # the brackets
-    keep = 0
-    for item in items:
-        lines += json.dumps(to_jsonable(item), indent=2, default=str).count("\n") + 1
-        if keep and lines > RESULT_LINES:
-            break
-        keep += 1
-    if keep == len(items):
+    items = list(result.items()) if isinstance(result, dict) else list(result)
+
+    def prefix(k: int) -> Any:
+        return dict(items[:k]) if isinstance(result, dict) else items[:k]
+
+    def fits(k: int) -> bool:
+        return json_text(prefix(k)).count("\n") < RESULT_LINES
+
+    # A line holds a few dozen items at most ("1, " each): more than that many lines' worth
+    # cannot fit, and is not laid out to find so.
+    most = min(len(items), RESULT_LINES * LINE // 3)
+    if most == len(items) and fits(most):
         return result, 0
-    shown = dict(items[:keep]) if isinstance(result, dict) else result[:keep]
-    return shown, len(items) - keep
+    low, high = 1, most  # the longest prefix that fits, by halving (longer never fits less)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return prefix(low), len(items) - low
 
 
 def result_outcome(result: WorkflowResult, whole: str | None = None) -> RenderableType:

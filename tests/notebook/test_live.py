@@ -187,18 +187,18 @@ def test_fold_cuts_lines_and_characters():
 
 
 def test_values_show_one_small_record_a_line():
-    from flownb.notebook._html import LINE, pretty_json
+    from flownb.render.jsontext import LINE, json_text
 
     records = [{"n": i, "ok": True} for i in range(30)]
-    text = pretty_json({"items": records, "note": "x"})
+    text = json_text({"items": records, "note": "x"})
     lines = text.splitlines()
     assert lines[:3] == ["{", '  "items": [', '    {"n": 0, "ok": true},']
     assert lines[-3:] == ["  ],", '  "note": "x"', "}"]
     assert all(len(line) <= LINE for line in lines)
-    assert pretty_json([1, [2, 3], {}]) == "[1, [2, 3], {}]"  # short: one line
-    wide = pretty_json({"text": "y" * 100, "k": 1})
+    assert json_text([1, [2, 3], {}]) == "[1, [2, 3], {}]"  # short: one line
+    wide = json_text({"text": "y" * 100, "k": 1})
     assert wide.splitlines() == ["{", f'  "text": "{"y" * 100}",', '  "k": 1', "}"]
-    assert pretty_json({"bad": "\x1b[31m"}) == '{"bad": "\\u001b[31m"}'
+    assert json_text({"bad": "\x1b[31m"}) == '{"bad": "\\u001b[31m"}'
     # a foreach's 300 items, cut for the inspector: the first records, one a line
     cut = live.fold(records * 10)
     assert cut is not None and cut["cut"] and cut["items"] == 300

@@ -38,7 +38,7 @@ def test_run_resume_and_inspect_through_pipes(write_module, tmp_path):
 
     done = run_flownb(db, *command.split()[1:], "--data", '{"approved": true, "score": 2}')
     assert done.returncode == 0 and done.stderr == ""
-    assert done.stdout.splitlines()[-3] == '│   "message": "DOC 2 low" │'
+    assert done.stdout.splitlines()[-2] == '│ {"message": "DOC 2 low"} │'
 
     path.unlink()  # inspect reads the snapshot alone, never the user's module
     done = run_flownb(db, "inspect", run_id)

@@ -71,9 +71,7 @@ run run-1 of workflow 'docs' started
 ✓ sleep-1  success  0 ms
 ‖ inner.approve  suspended  {"question": "[bold]ok?[/bold]"}
 ╭─ ‖ suspended at step 'inner.approve' ─╮
-│ {                                     │
-│   "question": "[bold]ok?[/bold]"      │
-│ }                                     │
+│ {"question": "[bold]ok?[/bold]"}      │
 ╰───────────────────────────────────────╯
 """
     async with LiveView(run, console=console, live=False):

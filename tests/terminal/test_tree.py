@@ -206,9 +206,7 @@ def test_run_displays_itself_with_rich(still_clock, console):
 ✓ ok  success  0 ms
 └── ✓ echo  0 ms
 ╭─ ✓ result ───────────────╮
-│ {                        │
-│   "message": "[i]hi[/i]" │
-│ }                        │
+│ {"message": "[i]hi[/i]"} │
 ╰──────────────────────────╯
 ✗ bad  failed  0 ms
 └── ✗ explode  0 ms  ValueError: no [b]way[/b]
