@@ -77,7 +77,8 @@ def prepare_resume(run: Run, resume_data: Any, step: Any, runtime_context: Any,
             workflow_id=wf.id, run_id=run.run_id)
     if run.status != SUSPENDED:
         raise ResumeError(
-            f"run '{run.run_id}' of workflow '{wf.id}' is {run.status}, not suspended; "
+            f"run '{run.run_id}' of workflow '{wf.id}' has status {run.status}, not "
+            "suspended; "
             "only a suspended run can be resumed", workflow_id=wf.id, run_id=run.run_id)
     display, key = resolve_suspended(run, step)
     target = run._ex.step_by_display(display)

@@ -279,8 +279,8 @@ class Run:
             return
         if self.status != "pending" or self._ex.active:
             raise ConcurrentRunError(
-                f"run '{self.run_id}' of workflow '{wf.id}' was already started (it is "
-                f"{self.status}); create a new run with wf.create_run()",
+                f"run '{self.run_id}' of workflow '{wf.id}' was already started (its status "
+                f"is {self.status}); create a new run with wf.create_run()",
                 workflow_id=wf.id, run_id=self.run_id)
         ex = self._ex
         listed = self._breakpoints(breakpoints)

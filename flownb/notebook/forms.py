@@ -568,7 +568,8 @@ class InputForm(_SchemaForm):
         return self.result
 
     def _say_status(self, run_id: str, status: str) -> None:
-        self._say(f"run {run_id} is {status}", ok=status in ("success", "suspended"))
+        self._say(f"run {run_id} {_ENDED.get(status, f'has status {status}')}",
+                  ok=status in ("success", "suspended"))
 
     def _run_changed(self, event: Event | None) -> None:
         if event is None or event.type != WORKFLOW_FINISH or self.closed:
@@ -811,10 +812,18 @@ def answered_card_html(step: str, run_id: str, answered_at: _dt.datetime, answer
         "</div>")
 
 
+# What a run did, as a form says it once the run stops: "run 01a2… succeeded".
+_ENDED = {"success": "succeeded", "failed": "failed", "canceled": "was canceled",
+          "suspended": "is suspended: it waits for an answer"}
+# What a run did after an answer, on the answered card.
+_THEN = {"success": "then succeeded", "failed": "then failed", "canceled": "was then canceled",
+         "suspended": "waits for another answer", "running": "is running on"}
+
+
 def _card_outcome(run_id: str, status: str, fork: str | None) -> str:
     if fork is not None:
         return f"run {escape_html(run_id)} → fork <code>{escape_html(fork)}</code>"
-    return f"run {escape_html(run_id)} is now {escape_html(status)}"
+    return f"run {escape_html(run_id)} {escape_html(_THEN.get(status, f'has status {status}'))}"
 
 
 def _answer_rows(value: Any, path: str = "") -> list[tuple[str, str]]:

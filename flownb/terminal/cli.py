@@ -143,7 +143,7 @@ def cmd_resume(args: argparse.Namespace, io: Io) -> int:
     if snap is None:
         raise UsageError(f"no stored run '{args.run_id}' in {_store_name(store)}")
     if snap.status != "suspended":
-        raise UsageError(f"run '{snap.run_id}' of workflow '{snap.workflow_id}' is "
+        raise UsageError(f"run '{snap.run_id}' of workflow '{snap.workflow_id}' has status "
                          f"{snap.status}, not suspended; there is nothing to resume")
     origin = args.workflow or snap.meta.get("origin")
     if not origin:

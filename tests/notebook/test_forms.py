@@ -314,13 +314,13 @@ async def test_an_input_form_says_how_a_suspended_run_ends():
     form = InputForm(review_workflow())
     form.fields["text"].value = "draft me"
     result = await form.submit()
-    assert result.status == "suspended" and "is suspended" in form.message
+    assert result.status == "suspended" and "is suspended: it waits for an answer" in form.message
     reply = form.view.resume_forms["review"]
     reply.fields["reviewer.name"].value = "Ada"
     reply.fields["approved"].value = True
     reply.fields["score"].value = 5
     assert (await reply.submit()).status == "success"
-    assert f"run {result.run_id} is success" in form.message
+    assert f"run {result.run_id} succeeded" in form.message
     assert form._feed is None  # it stopped following the finished run
     form.close()
 

@@ -53,7 +53,7 @@ async def test_a_successful_submit_turns_the_form_into_a_read_only_card():
                            "reviewer": {"name": "<b>Ada</b>", "email": None}}
     html = form.card  # forms.js shows it in place of the inputs
     assert html == form._static_html() and "flownb-answered-card" in html
-    assert "answered at 09:05:07" in html and "review" in html and "is now success" in html
+    assert "answered at 09:05:07" in html and "review" in html and "then succeeded" in html
     assert "&lt;b&gt;Ada&lt;/b&gt;" in html and "<b>Ada</b>" not in html  # escaped
     for path in ("approved", "score", "reviewer.name", "tags", "reviewer.email"):
         assert f">{path}</td>" in html
@@ -85,7 +85,7 @@ async def test_the_card_has_the_step_run_time_and_every_value_escaped():
     assert ">a.b</td><td>&lt;i&gt;x&lt;/i&gt;</td>" in html
     assert '>n</td><td><span style="color:var(--jp-ui-font-color2,#5f6368)">—</span>' in html
     assert '>k</td><td><code>[1, &quot;y&quot;]</code></td>' in html
-    assert "run run-1 is now suspended" in html
+    assert "run run-1 waits for another answer" in html
     assert ">value</td><td><code>5</code>" in answered_card_html("s", "r", AT, 5, "success")
 
 

@@ -203,7 +203,7 @@ def test_a_run_id_cannot_be_used_twice(cli, write_module, db):
               "--run-id", "same")
     assert got.code == 2
     assert got.err.startswith("flownb: error: run 'same' of workflow 'greet' was already "
-                              "started (it is success)")
+                              "started (its status is success)")
 
 
 # -- resume -----------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ run r of workflow 'review' resumed
 """
     assert stored(db, "r").status == "success"
     got = cli("--storage", db, "resume", "r", "--data", "{}")
-    assert got.code == 2 and got.err == ("flownb: error: run 'r' of workflow 'review' is "
+    assert got.code == 2 and got.err == ("flownb: error: run 'r' of workflow 'review' has status "
                                          "success, not suspended; there is nothing to resume\n")
 
 

@@ -46,7 +46,7 @@ def test_run_resume_and_inspect_through_pipes(write_module, tmp_path):
     assert "\n✓ review  success  " in done.stdout and "\n├── ✓ shout  " in done.stdout
     done = run_flownb(db, "resume", run_id, "--data", "{}")
     assert done.returncode == 2 and "\n" not in done.stderr.rstrip("\n")
-    assert done.stderr.startswith(f"flownb: error: run '{run_id}' of workflow 'review' is "
+    assert done.stderr.startswith(f"flownb: error: run '{run_id}' of workflow 'review' has status "
                                   "success, not suspended")
 
 
