@@ -95,6 +95,9 @@ async def test_the_inspector_has_spec_keys_and_pages_a_foreachs_items():
     assert one["traceback"] is not None and 'raise ValueError(f"odd {input_data.n}")' in \
         one["traceback"]
     assert view.inspected["traceback"]["text"].startswith("Traceback")
+    # from the user's frame on: not the engine's, asyncio's or the thread pool's
+    frames = [line for line in one["traceback"].splitlines() if line.startswith("  File ")]
+    assert len(frames) == 1 and __file__ in frames[0] and "in odd_fails" in frames[0]
     assert view.select(None) is None and view.inspected == {}
     view.close()
 
@@ -203,3 +206,20 @@ def test_values_show_one_small_record_a_line():
     cut = live.fold(records * 10)
     assert cut is not None and cut["cut"] and cut["items"] == 300
     assert cut["text"].splitlines()[:2] == ["[", '  {"n": 0, "ok": true},']
+
+
+def test_a_traceback_keeps_what_the_users_code_called():
+    import json
+
+    def parse() -> None:
+        json.loads("{not json")
+
+    try:
+        parse()
+    except ValueError as exc:
+        caught = exc
+    text = live.traceback_text(caught, "step 'p' failed: bad", "p", "bad")
+    assert text is not None
+    frames = [line for line in text.splitlines() if line.startswith("  File ")]
+    assert "in test_a_traceback_keeps" in frames[0] and "in parse" in frames[1]
+    assert any("json" in frame for frame in frames[2:])  # the standard library it called
