@@ -18,20 +18,16 @@ Pure functions of their inputs (the clock is passed in), so tests compare exact 
 
 from __future__ import annotations
 
-import os
 import re
-import sysconfig
-import traceback as _traceback
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
-from .._text import escape_controls
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
 from ..render.jsontext import json_text
 from ..render.model import Progress, Row, RunModel, preview
 from ..render.status import graph_path
+from ..render.tracebacks import user_traceback
 
 __all__ = [
     "FOLD_LINES",
@@ -225,34 +221,7 @@ def traceback_text(exc: BaseException | None, run_error: str | None, path: str,
         return None
     if f"'{path}'" not in run_error or step_error not in run_error:
         return None
-    cause = getattr(exc, "cause", None) or exc
-    if cause.__traceback__ is None:
-        return None
-    tb = _from_user_code(cause.__traceback__)
-    return escape_controls("".join(_traceback.format_exception(type(cause), cause, tb)),
-                           keep_newlines=True)
-
-
-def _from_user_code(tb: TracebackType) -> TracebackType:
-    """``tb`` from its first frame in the user's code: the frames of flownb and of the
-    standard library that called the step (the engine, ``asyncio.to_thread``, a thread
-    pool) say nothing about the failure. What the user's code called stays. ``tb`` whole
-    when no frame is the user's."""
-    first: TracebackType | None = tb
-    while first is not None and _runs_steps(first.tb_frame.f_code.co_filename):
-        first = first.tb_next
-    return first or tb
-
-
-def _runs_steps(filename: str) -> bool:
-    """Is ``filename`` flownb's or the standard library's (not an installed package's)?"""
-    return filename.startswith(_FLOWNB) or (filename.startswith(_STDLIB)
-                                            and not filename.startswith(_INSTALLED))
-
-
-_FLOWNB = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_STDLIB = os.path.join(sysconfig.get_paths()["stdlib"], "")
-_INSTALLED = tuple(os.path.join(sysconfig.get_paths()[k], "") for k in ("purelib", "platlib"))
+    return user_traceback(exc)
 
 
 def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResult],

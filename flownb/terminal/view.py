@@ -45,6 +45,7 @@ from ..core.events import (
 from ..render.jsontext import LINE, json_text
 from ..render.model import NodeView, Notes, RunModel, RunModeler, step_seconds
 from ..render.status import graph_path
+from ..render.tracebacks import user_traceback
 from .tree import (
     GLYPHS,
     STYLES,
@@ -102,13 +103,16 @@ RESULT_LINES = 20
 def outcome(status: str, *, result: Any = None, error: str | None = None,
             steps: Mapping[str, Any] | None = None,
             suspended: list[list[str]] | None = None,
-            whole: str | None = None) -> RenderableType:
+            whole: str | None = None,
+            exception: BaseException | None = None) -> RenderableType:
     """The panel(s) that end a run's view: the result as pretty JSON, the error with the step
     that failed, or each suspended step with its suspend payload.
 
     ``whole``: where the whole result is (``"--all shows the whole result"``). A long list
     or mapping result is then cut to its first items (:func:`cut_result`), with a line
-    saying how many were left out and that; ``None`` shows it all."""
+    saying how many were left out and that; ``None`` shows it all. ``exception``: what
+    failed the run, when this process ran it: the error is followed by its traceback
+    from the step's own frame (``flownb.render.tracebacks``)."""
     steps = steps or {}
     if status == "success":
         more = 0
@@ -137,10 +141,15 @@ def outcome(status: str, *, result: Any = None, error: str | None = None,
     title = escape_controls(f"{GLYPHS.get(status, '?')} {status}"
                             + (f" at step '{where}'" if where else ""))
     # The error is a block (a message, a validation report): its lines stay lines.
-    return Panel(Text(escape_controls(error or status, keep_newlines=True)),
-                 title=Text(title, style=STYLES.get(status, "")),
-                 title_align="left", border_style="red" if status == "failed" else "magenta",
-                 expand=False)
+    panel = Panel(Text(escape_controls(error or status, keep_newlines=True)),
+                  title=Text(title, style=STYLES.get(status, "")),
+                  title_align="left", border_style="red" if status == "failed" else "magenta",
+                  expand=False)
+    tb = user_traceback(exception) if status == "failed" else None
+    if tb is None:
+        return panel
+    # Under the panel, lines whole (a terminal wraps a long one; a path stays one to copy).
+    return Group(panel, Text(tb.rstrip("\n"), style="dim", no_wrap=True, overflow="ignore"))
 
 
 def cut_result(result: Any) -> tuple[Any, int]:
@@ -175,7 +184,7 @@ def cut_result(result: Any) -> tuple[Any, int]:
 def result_outcome(result: WorkflowResult, whole: str | None = None) -> RenderableType:
     """:func:`outcome` of a ``WorkflowResult``."""
     return outcome(result.status, result=result.result, error=result.error, steps=result.steps,
-                   suspended=result.suspended, whole=whole)
+                   suspended=result.suspended, whole=whole, exception=result.exception)
 
 
 def run_model(run: Run, *, modeler: RunModeler | None = None,

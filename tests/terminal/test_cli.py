@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -80,16 +81,26 @@ def test_a_failed_run_exits_1_and_names_the_step(cli, write_module, db, still_cl
     got = cli("--storage", db, "run", f"{path}:failing", "--input", '{"message": "x"}',
               "--run-id", "r2", "--no-live")
     assert got.code == 1
-    assert got.out == """\
-run r2 of workflow 'failing' started
-» shout  {"progress": 1}
-✓ shout  success  0 ms
-✗ explode  failed  0 ms  ValueError: no way
-╭─ ✗ failed at step 'explode' ──────────────╮
-│ step 'explode' failed: ValueError: no way │
-╰───────────────────────────────────────────╯
-"""
+    out = lines(got.out)
+    assert out[:4] == [
+        "run r2 of workflow 'failing' started",
+        '» shout  {"progress": 1}',
+        "✓ shout  success  0 ms",
+        "✗ explode  failed  0 ms  ValueError: no way",
+    ]
+    assert out[4:7] == ["╭─ ✗ failed at step 'explode' ──────────────╮",
+                        "│ step 'explode' failed: ValueError: no way │",
+                        "╰───────────────────────────────────────────╯"]
+    # then the traceback, from the user's frame (the engine's and the thread pool's are
+    # not shown): where in their code it failed, each line whole
+    assert out[7] == "Traceback (most recent call last):"
+    assert re.fullmatch(rf'  File "{re.escape(str(path))}", line \d+, in boom', out[8])
+    assert out[9:] == ['    raise ValueError("no way")', "ValueError: no way"]
+    assert "flownb" not in got.out.replace(str(db), "")
     assert stored(db, "r2").status == "failed"
+    # a stored run has its error, not the exception: inspect shows the error alone
+    inspected = cli("--storage", db, "inspect", "r2").out
+    assert "ValueError: no way" in inspected and "Traceback" not in inspected
 
 
 def test_a_suspended_run_exits_3_and_prints_the_resume_command(cli, write_module, db,

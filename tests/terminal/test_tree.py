@@ -213,6 +213,10 @@ def test_run_displays_itself_with_rich(still_clock, console):
 ╭─ ✗ failed at step 'explode' ─────────────────────╮
 │ step 'explode' failed: ValueError: no [b]way[/b] │
 ╰──────────────────────────────────────────────────╯
+Traceback (most recent call last):
+""" + f'  File "{__file__}", line {boom.__code__.co_firstlineno + 1}, in boom\n' + """\
+    raise ValueError("no [b]way[/b]")
+ValueError: no [b]way[/b]
 """
 
 
