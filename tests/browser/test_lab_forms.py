@@ -148,7 +148,7 @@ def test_a_resume_form_starts_empty_says_field_required_and_becomes_a_card(
         expect(card).to_contain_text('["news"]')
         expect(card).to_contain_text("run")
         expect(nb.output(index).locator("input")).to_have_count(0)  # read-only
-    expect(nb.output(FORM).locator(".flownb-answered")).to_contain_text("success")
+    expect(nb.output(FORM).locator(".flownb-answered")).to_contain_text("then succeeded")
     screenshot(nb.output(FORM), f"form-answered-{theme}")
 
     run_cell(nb, CLOSED)  # closed: its HTML card, never a blank output or the repr
