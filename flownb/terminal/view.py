@@ -316,6 +316,22 @@ class LiveView:
             if line is not None:
                 self.console.print(line, soft_wrap=True, highlight=False)
 
+    def _items_line(self, path: str, node: str, status: str, total: int) -> str:
+        """``300 items``; for a foreach that did not succeed, what became of them:
+        ``300 items: 84 success, 1 failed, 215 not run``."""
+        if status == "success":
+            return f"{total:,} items"
+        counts: dict[str, int] = {}
+        prefix = path + "["
+        for key, result in self.run.steps.items():
+            if key.startswith(prefix) and key.endswith("]") and graph_path(key) == node:
+                item_status = read_field(result, "status")
+                counts[item_status] = counts.get(item_status, 0) + 1
+        parts = [f"{n:,} {s}" for s, n in counts.items()]
+        if total > sum(counts.values()):
+            parts.append(f"{total - sum(counts.values()):,} not run")
+        return f"{total:,} items: {', '.join(parts)}"
+
     def _plain_line(self, event: Event) -> Text | None:
         path = event.step_path
         is_item = _ITEM.search(path) is not None
@@ -338,7 +354,7 @@ class LiveView:
                 text.append(f"  {REUSED}")
             payload = read_field(result, "payload")
             if node in self._foreach and not is_item and isinstance(payload, list):
-                text.append(f"  {len(payload)} items")
+                text.append(f"  {self._items_line(path, node, status, len(payload))}")
             error = event.payload.get("error")
             if error and not container:  # last on its line, so its own lines may follow
                 text.append(f"  {escape_controls(str(error), keep_newlines=True)}")

@@ -730,3 +730,30 @@ def test_run_break_on_an_unknown_step_is_an_error_naming_the_steps(cli, write_mo
     assert got.code != 0 and got.out == ""
     assert got.err == ("flownb: error: workflow 'greet' has no step 'nope' to set a "
                        "breakpoint on; its steps: 'shout' (or '*': every step)\n")
+
+
+UNLUCKY = '''
+def square(input_data: int) -> int:
+    if input_data == 7:
+        raise ValueError("7 is unlucky")
+    return input_data * input_data
+
+
+squares = (create_workflow(id="squares", input_schema=list[int], output_schema=list[int])
+           .foreach(create_step(id="sq", input_schema=int, output_schema=int, execute=square),
+                    concurrency=1)
+           .commit())
+'''
+
+
+def test_a_foreach_that_failed_says_what_became_of_its_items(cli, write_module, db,
+                                                             still_clock):
+    path = write_module("unlucky", UNLUCKY)
+    got = cli("--storage", db, "run", f"{path}:squares", "--input", json.dumps(list(range(30))),
+              "--no-live")
+    assert got.code == 1
+    out = lines(got.out)
+    assert out[1] == "✗ sq[7]  failed  0 ms  ValueError: 7 is unlucky"
+    assert out[2] == "✗ sq  failed  0 ms  30 items: 7 success, 1 failed, 22 not run"
+    done = cli("--storage", db, "run", f"{path}:squares", "--input", "[1, 2, 3]", "--no-live")
+    assert lines(done.out)[1] == "✓ sq  success  0 ms  3 items"
