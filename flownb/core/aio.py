@@ -24,10 +24,15 @@ def run_sync(awaitable: Awaitable[T]) -> T:
     """
     coro = awaitable if isinstance(awaitable, Coroutine) else _wrap(awaitable)
     try:
-        loop = asyncio.get_running_loop()
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
-        # asyncio.Runner rather than asyncio.run: once nest-asyncio2 is applied anywhere in
-        # the process it replaces asyncio.run with a version that never closes its loop.
+        loop = None
+    if loop is None:
+        # Outside the ``except`` block: what the run raises must not be chained to that
+        # RuntimeError ("During handling of the above exception, another exception
+        # occurred" in every traceback of a failed step). asyncio.Runner rather than
+        # asyncio.run: once nest-asyncio2 is applied anywhere in the process it replaces
+        # asyncio.run with a version that never closes its loop.
         with asyncio.Runner() as runner:
             return runner.run(coro)
     import nest_asyncio2

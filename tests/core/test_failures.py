@@ -369,3 +369,17 @@ async def test_a_changed_workflow_input_schema_gives_a_flownb_error_never_a_raw_
         result = await versioned(OutA, SQLiteStore(db)).create_run(run_id=run_id).resume(
             {"go": True})
         assert result.status == "success", result.error
+
+
+def test_run_sync_does_not_chain_what_the_run_raises_to_its_own_check():
+    """run_sync asks whether a loop runs (a RuntimeError when none does): an error of the
+    run must not show "During handling of the above exception" in every traceback."""
+    from flownb import run_sync
+
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("mine")
+
+    with pytest.raises(ValueError, match="mine") as caught:
+        run_sync(fails())
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
