@@ -94,7 +94,7 @@ run run-2 of workflow 'docs' started
 » split  {"words": 2}
 ✓ split  success  0 ms
 ✗ check[1]  failed  0 ms  ValueError: bad [b]word[/b]
-✗ check  failed  0 ms  2 items
+✗ check  failed  0 ms  2 items: 1 success, 1 failed
 ╭─ ✗ failed at step 'check[1]' ───────────────────────╮
 │ step 'check[1]' failed: ValueError: bad [b]word[/b] │
 ╰─────────────────────────────────────────────────────╯
