@@ -183,6 +183,9 @@ class Recorder:
         self._last_output: tuple[Any, Any] = (None, None)
         # display path -> (the StepResult, its record encoded when it finished)
         self._ready: dict[str, tuple[StepResult, dict[str, Any]]] = {}
+        # display path -> (the payload of a step written as running, its stored form): its
+        # record when it ends holds the same payload, encoded once (a foreach item's input)
+        self._started: dict[str, tuple[Any, Any]] = {}
         self._cache: list[CacheEntry] = []  # step-cache entries of steps that just succeeded
 
     # -- the change log ---------------------------------------------------------------------
@@ -235,9 +238,11 @@ class Recorder:
         if kind in _STEP_DONE:
             display = ".".join(event.path)
             sr = self.ex.steps.get(display)
+            started = self._started.pop(display, None)
             if sr is not None:
                 if sr.status in _REPLAYED:
-                    record = stored_record(sr, self._last_output)
+                    record = stored_record(sr, self._last_output if started is None
+                                           or started[0] is not sr.payload else started)
                     if sr.output is not None and type(sr.output) not in _SCALARS:
                         # The next step's input is most often this very object.
                         self._last_output = (sr.output, record["output"])
@@ -381,7 +386,10 @@ class Recorder:
         ready = self._ready.pop(display, None)
         if ready is not None and ready[0] is sr and ready[1]["status"] == sr.status:
             return ready[1]
-        return shown_record(sr, self._last_output)
+        record = shown_record(sr, self._last_output)
+        if sr.status == "running" and sr.payload is not None:
+            self._started[display] = (sr.payload, record["payload"])
+        return record
 
 
 class _Batch:

@@ -227,3 +227,32 @@ async def test_branches_of_a_parallel_share_their_writes(tmp_path):
     snap = store.load(run.run_id)
     assert [snap.steps[f"b{i}"]["status"] for i in range(6)] == ["success"] * 6
     store.close()
+
+
+async def test_an_items_input_is_encoded_once_for_its_two_records(tmp_path, monkeypatch):
+    """An item is stored running (with its input), then done (with the same input): the
+    input is encoded for the first record and reused by the second."""
+    import flownb.core.recorder as recorder
+
+    encoded: list[int] = []
+    real = recorder.to_stored
+
+    def counting(value):
+        if isinstance(value, N) and value.n >= 100:  # the items' inputs (outputs are < 100)
+            encoded.append(value.n)
+        return real(value)
+
+    monkeypatch.setattr(recorder, "to_stored", counting)
+    store = SQLiteStore(tmp_path / "once.db")
+    item = create_step(id="dec", input_schema=N, output_schema=N,
+                       execute=lambda input_data: {"n": input_data.n - 100})
+    wf = (create_workflow(id="once", input_schema=list[N], output_schema=list[N],
+                          storage=store).foreach(item, concurrency=4).commit())
+    run = wf.create_run()
+    result = await run.start([{"n": 100 + i} for i in range(20)])
+    assert result.status == "success"
+    assert sorted(encoded) == list(range(100, 120))  # once each, not twice
+    snap = store.load(run.run_id)
+    assert [snap.steps[f"dec[{i}]"]["payload"] for i in range(20)] == [
+        {"n": 100 + i} for i in range(20)]
+    store.close()
