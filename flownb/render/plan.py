@@ -30,8 +30,8 @@ from . import style
 from .dot import workflow_dot
 from .status import graph_path
 
-__all__ = ["NOTE_CHARS", "PLAN_HTML_CSS", "PlanRow", "counted", "plan_dot", "plan_html",
-           "plan_marks", "plan_mimebundle", "plan_rows", "plan_svg", "reused_from",
+__all__ = ["NOTE_CHARS", "PLAN_HTML_CSS", "PlanRow", "counted", "plan_counts", "plan_dot",
+           "plan_html", "plan_marks", "plan_mimebundle", "plan_rows", "plan_svg", "reused_from",
            "short_reason"]
 
 NOTE_CHARS = 32
@@ -159,9 +159,17 @@ def _line(text: Any) -> str:
     return escape_html(escape_controls(str(text)))
 
 
-def _counts(items: Mapping[str, Any]) -> str:
+def plan_counts(items: Mapping[str, Any]) -> str:
+    """How many steps of a plan's ``items`` each status has, the empty ones left out.
+
+    >>> from flownb.core.plan import PlanItem
+    >>> plan_counts({"a": PlanItem("reuse", ""), "b": PlanItem("reuse", ""),
+    ...              "c": PlanItem("run", "")})
+    '2 reused, 1 runs'
+    """
     counts = {s: sum(1 for i in items.values() if i.status == s) for s in style.PLAN_MARKS}
-    return ", ".join(counted(s, counts[s]) for s in ("reuse", "run", "depends"))
+    return ", ".join(counted(s, counts[s]) for s in ("reuse", "run", "depends")
+                     if counts[s]) or "no steps"
 
 
 def plan_html(workflow_id: str, items: Mapping[str, Any], svg: str | None, *,
@@ -194,7 +202,7 @@ def plan_html(workflow_id: str, items: Mapping[str, Any], svg: str | None, *,
              if rows else '<p class="flownb-plan-muted">The workflow has no steps to plan.</p>')
     return (f'<div class="flownb-plan"><style>{PLAN_HTML_CSS}</style>'
             f'<div class="flownb-plan-head"><b>plan</b> of <b>{_line(workflow_id)}</b> '
-            f'<span class="flownb-plan-muted">{_line(_counts(items))}</span></div>'
+            f'<span class="flownb-plan-muted">{_line(plan_counts(items))}</span></div>'
             f'<div class="flownb-plan-legend">{legend}</div>'
             f'<div class="flownb-plan-body">{drawing}{table}</div></div>')
 

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._text import escape_controls
-from ..render.plan import PlanRow, counted, plan_rows
+from ..render.plan import PlanRow, plan_counts, plan_rows
 
 __all__ = ["PLAN_STYLES", "plan_table"]
 
@@ -45,8 +45,7 @@ class _PlanTable:
         workflow = getattr(plan, "workflow", None)
         self.title = None if workflow is None else Text.assemble(
             ("plan of workflow ", "dim"), (escape_controls(str(workflow.id)), "bold"))
-        counts = {s: sum(1 for i in items.values() if i.status == s) for s in _GLYPHS}
-        self.caption = ", ".join(counted(s, counts[s]) for s in ("reuse", "run", "depends"))
+        self.caption = plan_counts(items)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.build(options.max_width)

@@ -114,7 +114,7 @@ def test_plan_html_escapes_and_lists_every_step():
     assert "&lt;script&gt;" in html and "&lt;i&gt;a&lt;/i&gt;" in html
     assert "no &lt;graph&gt;" in html
     assert "--jp-ui-font-color1" in html  # theme colours, light and dark
-    assert "0 reused, 1 runs, 0 depend" in html
+    assert "<span class=\"flownb-plan-muted\">1 runs</span>" in html  # no "0 reused"
 
 
 def test_the_mimebundle_is_text_and_html_with_the_graph():
