@@ -386,10 +386,16 @@ class Recorder:
         ready = self._ready.pop(display, None)
         if ready is not None and ready[0] is sr and ready[1]["status"] == sr.status:
             return ready[1]
-        record = shown_record(sr, self._last_output)
-        if sr.status == "running" and sr.payload is not None:
-            self._started[display] = (sr.payload, record["payload"])
-        return record
+        payload = sr.payload
+        if (sr.status == "running" and payload is not None and type(payload) not in _SCALARS
+                and payload is not self._last_output[0]):
+            try:
+                known = (payload, to_stored(payload))
+            except Unstorable:  # shown as a placeholder; its end record says why it fails
+                return shown_record(sr, self._last_output)
+            self._started[display] = known
+            return shown_record(sr, known)
+        return shown_record(sr, self._last_output)
 
 
 class _Batch:

@@ -662,6 +662,31 @@ async def test_an_unstorable_output_fails_that_step_not_the_caller(stores, bad):
     assert stores.checker.load(run.run_id).steps["produce"]["status"] == "failed"
 
 
+async def test_an_input_its_schema_makes_unstorable_fails_that_step(stores):
+    """A validator turns a stored value into an object (a client): the step that takes it
+    fails naming its input and the field, though its running record showed a placeholder
+    (the done record must not reuse that)."""
+    from typing import Annotated
+
+    from pydantic import BeforeValidator, ConfigDict
+
+    class Handle(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        client: Annotated[Opaque, BeforeValidator(lambda v: Opaque())]
+
+    wf = (create_workflow(id="handles", input_schema=int, output_schema=int,
+                          storage=stores.first)
+          .then(create_step(id="first", input_schema=int, output_schema=dict,
+                            execute=lambda input_data: {"client": input_data}))
+          .then(create_step(id="second", input_schema=Handle, output_schema=int,
+                            execute=lambda input_data: 1))
+          .commit())
+    run = wf.create_run()
+    result = await run.start(5)
+    assert_failed_naming(run, result, stores, "second", "client")
+    assert "its input cannot be stored as JSON" in result.error
+
+
 @pytest.mark.parametrize("sync", [True, False], ids=["def", "async-def"])
 async def test_a_step_raising_generator_exit_fails_the_run_naming_it(stores, sync):
     def closes(input_data):
