@@ -13,9 +13,10 @@ Every user string (step ids, reasons, run ids) is escaped: in DOT by
 :func:`~flownb.render.dot.dot_string` / :func:`~flownb.render.dot.html_text`, in HTML by
 ``flownb._text.escape_html``.
 
->>> plan_rows({"a": PlanItem("reuse", "unchanged since run …9c01",
-...                          {"run_id": "3f2a9c01", "path": "a"})})   # doctest: +SKIP
-[PlanRow(path='a', status='reuse', reason='unchanged since run …9c01', reused_from='run 3f2a9c01')]
+>>> [row.reused_from for row in plan_rows({"a": PlanItem(
+...     "reuse", "unchanged since run …9c01", {"run_id": "3f2a9c01", "path": "a"})})]
+...                                                                  # doctest: +SKIP
+['run 3f2a9c01']
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class PlanRow:
     status: str
     reason: str
     reused_from: str
+    cached_from: Mapping[str, Any] | None = None  # the item's own: {"run_id", "path"}
 
 
 def reused_from(cached_from: Mapping[str, Any] | None, path: str | None = None) -> str:
@@ -106,8 +108,8 @@ def short_reason(status: str, reason: str) -> str:
 
 def plan_rows(items: Mapping[str, Any]) -> list[PlanRow]:
     """The list of a plan (``items``: path → ``PlanItem``), in its order."""
-    return [PlanRow(path, item.status, item.reason, reused_from(item.cached_from, path))
-            for path, item in items.items()]
+    return [PlanRow(path, item.status, item.reason, reused_from(item.cached_from, path),
+                    item.cached_from) for path, item in items.items()]
 
 
 def plan_marks(items: Mapping[str, Any]

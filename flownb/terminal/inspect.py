@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -29,6 +29,7 @@ from ..render.status import timeline
 from .tree import (
     GLYPHS,
     STYLES,
+    Fitted,
     RunFacts,
     format_duration,
     loop_iterations,
@@ -63,16 +64,6 @@ def _table() -> Table:
     # No rules, two spaces between columns (as `docker ps` lists things): it reads the same
     # in a terminal, a pipe and a CI log, and leaves the most room for the columns.
     return Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
-
-
-class _Fitted:
-    """A renderable built for the width it is drawn at (payload previews use what is left)."""
-
-    def __init__(self, build: Callable[[int], RenderableType]) -> None:
-        self.build = build
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.build(options.max_width)
 
 
 def _cell(value: Any) -> Text:
@@ -131,7 +122,7 @@ def runs_table(runs: Sequence[RunInfo],
             table.add_row(*row)
         return table
 
-    return _Fitted(build)
+    return Fitted(build)
 
 
 @dataclass
@@ -370,13 +361,13 @@ def inspect_run(snapshot: Snapshot, *, show_all: bool = False,
     if snapshot.steps:
         steps, created = snapshot.steps, snapshot.created_at
         parts += [Text("steps", style="bold"),
-                  _Fitted(lambda w: steps_table(listed, w, folds))]
+                  Fitted(lambda w: steps_table(listed, w, folds))]
         parts += [_fold_note(fold) for fold in folds]
         parts += [Text(), Text("timeline", style="bold"),
-                  _Fitted(lambda w: timeline_table(steps, created, w, folds)), Text()]
+                  Fitted(lambda w: timeline_table(steps, created, w, folds)), Text()]
         if suspensions_table(listed) is not None:
             parts += [Text("suspensions", style="bold"),
-                      _Fitted(lambda w: suspensions_table(listed, w) or Text()), Text()]
+                      Fitted(lambda w: suspensions_table(listed, w) or Text()), Text()]
     if snapshot.status in ("success", "failed", "suspended", "canceled"):
         suspended = [list(p) for p in meta.get("suspended_paths") or []]
         parts.append(outcome(snapshot.status, result=meta.get("result"),

@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from .._text import escape_controls
 from ..render.plan import PlanRow, plan_counts, plan_rows
+from .tree import Fitted
 
 __all__ = ["PLAN_STYLES", "plan_table"]
 
@@ -35,29 +36,21 @@ def plan_table(plan: Any) -> RenderableType:
     """The plan as a table (a ``Plan``, or any mapping of path → ``PlanItem`` with a
     ``workflow``): one row per step, in graph order, and the counts under it; laid out
     for the width it is printed at (see the module's docstring)."""
-    return _PlanTable(plan)
+    items = dict(plan.items())
+    rows = plan_rows(items)
+    workflow = getattr(plan, "workflow", None)
+    title = None if workflow is None else Text.assemble(
+        ("plan of workflow ", "dim"), (escape_controls(str(workflow.id)), "bold"))
+    caption = plan_counts(items)
 
-
-class _PlanTable:
-    def __init__(self, plan: Any) -> None:
-        items = dict(plan.items())
-        self.rows = plan_rows(items)
-        workflow = getattr(plan, "workflow", None)
-        self.title = None if workflow is None else Text.assemble(
-            ("plan of workflow ", "dim"), (escape_controls(str(workflow.id)), "bold"))
-        self.caption = plan_counts(items)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.build(options.max_width)
-
-    def build(self, width: int) -> RenderableType:
-        cells = [_cells(row) for row in self.rows]
-        reused = any(row.reused_from for row in self.rows)
+    def build(width: int) -> RenderableType:
+        cells = [_cells(row) for row in rows]
+        reused = any(row.reused_from for row in rows)
         names = ("step", "status", "reason", "reused from")[:4 if reused else 3]
         widths = [max([cell_len(name)] + [cell_len(c[i].plain) for c in cells])
                   for i, name in enumerate(names)]
         whole = sum(widths) + _GAP * (len(names) - 1) <= width
-        table = Table(title=self.title, title_justify="left", caption=self.caption,
+        table = Table(title=title, title_justify="left", caption=caption,
                       caption_justify="left", box=None, padding=(0, 1), pad_edge=False,
                       header_style="bold")
         table.add_column("step", no_wrap=True)
@@ -70,7 +63,9 @@ class _PlanTable:
             table.add_row(*c[:len(shown)])
         if len(shown) == len(names):
             return table
-        return Group(table, *_sources(self.rows))
+        return Group(table, *_sources(rows))
+
+    return Fitted(build)
 
 
 def _cells(row: PlanRow) -> list[Text]:
@@ -86,10 +81,10 @@ def _sources(rows: list[PlanRow]) -> list[Text]:
     """``↺ reused from run <id>: a, b`` for each run the reused outputs come from."""
     by_run: dict[str, list[str]] = {}
     for row in rows:
-        if row.reused_from:
-            source, _, there = row.reused_from.partition(" · ")
-            by_run.setdefault(source, []).append(f"{row.path} (as {there})" if there
-                                                 else row.path)
-    return [Text.assemble(("↺ reused from ", "dim"), escape_controls(source),
+        if row.cached_from:
+            there = row.cached_from.get("path")
+            by_run.setdefault(str(row.cached_from.get("run_id")), []).append(
+                f"{row.path} (as {there})" if there and there != row.path else row.path)
+    return [Text.assemble(("↺ reused from ", "dim"), escape_controls(f"run {run_id}"),
                           (": " + escape_controls(", ".join(paths)), "dim"))
-            for source, paths in by_run.items()]
+            for run_id, paths in by_run.items()]

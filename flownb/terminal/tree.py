@@ -16,11 +16,11 @@ control characters are escaped first (``flownb._text``), so none reaches the ter
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.highlighter import JSONHighlighter
 from rich.text import Text
 from rich.tree import Tree
@@ -49,6 +49,7 @@ from ..render.status import graph_path
 __all__ = [
     "GLYPHS",
     "STYLES",
+    "Fitted",
     "RunFacts",
     "format_duration",
     "json_block",
@@ -131,6 +132,17 @@ def preview(value: Any, width: int = 60) -> str:
         text = repr(value)
     text = " ".join(escape_json_controls(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+class Fitted:
+    """A renderable built for the width it is drawn at: ``build(width)`` makes it (a table
+    whose columns share what is left, a layout that changes on a narrow terminal)."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
 
 
 def status_text(status: str) -> Text:

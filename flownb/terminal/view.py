@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ from ..core.events import (
     WORKFLOW_START,
     Event,
 )
+from ..core.keys import item_part
 from ..render.jsontext import LINE, json_text
 from ..render.model import NodeView, Notes, RunModel, RunModeler, step_seconds
 from ..render.status import graph_path
@@ -316,21 +318,17 @@ class LiveView:
             if line is not None:
                 self.console.print(line, soft_wrap=True, highlight=False)
 
-    def _items_line(self, path: str, node: str, status: str, total: int) -> str:
+    def _items_line(self, path: str, status: str, total: int) -> str:
         """``300 items``; for a foreach that did not succeed, what became of them:
-        ``300 items: 84 success, 1 failed, 215 not run``."""
+        ``300 items: 84 success, 1 failed, 215 not run`` (item ``i`` of the foreach at
+        ``path`` is the result at ``item_part(path, i)``)."""
         if status == "success":
             return f"{total:,} items"
-        counts: dict[str, int] = {}
-        prefix = path + "["
-        for key, result in self.run.steps.items():
-            if key.startswith(prefix) and key.endswith("]") and graph_path(key) == node:
-                item_status = read_field(result, "status")
-                counts[item_status] = counts.get(item_status, 0) + 1
-        parts = [f"{n:,} {s}" for s, n in counts.items()]
-        if total > sum(counts.values()):
-            parts.append(f"{total - sum(counts.values()):,} not run")
-        return f"{total:,} items: {', '.join(parts)}"
+        steps = self.run.steps
+        counts = Counter(read_field(steps.get(item_part(path, i)), "status") or "not run"
+                         for i in range(total))
+        counts["not run"] = counts.pop("not run", 0)  # last, and only when some did not
+        return f"{total:,} items: " + ", ".join(f"{n:,} {s}" for s, n in counts.items() if n)
 
     def _plain_line(self, event: Event) -> Text | None:
         path = event.step_path
@@ -354,7 +352,7 @@ class LiveView:
                 text.append(f"  {REUSED}")
             payload = read_field(result, "payload")
             if node in self._foreach and not is_item and isinstance(payload, list):
-                text.append(f"  {self._items_line(path, node, status, len(payload))}")
+                text.append(f"  {self._items_line(path, status, len(payload))}")
             error = event.payload.get("error")
             if error and not container:  # last on its line, so its own lines may follow
                 text.append(f"  {escape_controls(str(error), keep_newlines=True)}")
