@@ -145,8 +145,11 @@ def step_table(rows: Sequence[Row]) -> str:
         cells.append([label, badge(row.status), duration, str(row.attempts or ""),
                       f"<code>{escape_html(output)}</code>" if output else "",
                       escape_html(row.error or "")])
-    return _table(["step", "status", "duration", "attempts", "output", "error"], cells,
-                  "flownb-step-table")
+    names = ["step", "status", "duration", "attempts", "output", "error"]
+    if not any(row.error for row in rows):  # no column of blanks (as flownb inspect)
+        names.pop()
+        cells = [c[:-1] for c in cells]
+    return _table(names, cells, "flownb-step-table")
 
 
 def event_log(events: Sequence[EventRow], total: int) -> str:

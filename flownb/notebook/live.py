@@ -24,7 +24,7 @@ from typing import Any
 
 from ..core.results import StepResult
 from ..core.schema import to_jsonable
-from ..render.jsontext import json_text
+from ..render.jsontext import LINE, json_text, packed
 from ..render.model import Progress, Row, RunModel, preview
 from ..render.status import graph_path
 from ..render.tracebacks import user_traceback
@@ -83,8 +83,9 @@ def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict
     """``value`` as pretty JSON cut for display: ``{"text", "lines", "chars", "cut"}``
     (``lines``/``chars`` of the whole text, ``cut`` whether ``text`` is only its start), or
     ``None`` for ``None``. ``text`` is shown instead of JSON when given (a traceback). A list
-    or mapping of more elements than lines shown is cut before it is encoded: then
-    ``lines`` and ``chars`` are ``None`` and ``items`` says how many elements it has.
+    or mapping of more elements than the lines shown can hold is cut before it is encoded
+    (:func:`_first_members`): then ``lines`` and ``chars`` are ``None`` and ``items`` says
+    how many elements it has.
 
     >>> fold({"a": 1})
     {'text': '{"a": 1}', 'lines': 1, 'chars': 8, 'cut': False}
@@ -93,11 +94,8 @@ def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict
         return None
     max_lines, max_chars = (EXPANDED_LINES, EXPANDED_CHARS) if expanded else \
         (FOLD_LINES, FOLD_CHARS)
-    if text is None and isinstance(value, (list, tuple, Mapping)) and len(value) > max_lines:
-        # Each element takes a line at least: encode only what can show (a foreach's input
-        # of 100,000 items is not encoded whole for every update).
-        part = list(value[:max_lines]) if isinstance(value, (list, tuple)) else \
-            dict(list(value.items())[:max_lines])
+    part = _first_members(value, max_lines) if text is None else None
+    if part is not None:
         shown = "\n".join(json_text(part, spread=True).split("\n", max_lines)[:max_lines]
                           )[:max_chars]
         return {"text": shown, "lines": None, "chars": None, "cut": True,
@@ -110,6 +108,22 @@ def fold(value: Any, *, expanded: bool = False, text: str | None = None) -> dict
     if len(shown) > max_chars:
         shown = shown[:max_chars]
     return {"text": shown, "lines": lines, "chars": len(whole), "cut": shown != whole}
+
+
+def _first_members(value: Any, lines: int) -> Any:
+    """The first members of a list or mapping too long to show in ``lines`` lines (``None``
+    for one that may fit): encode only what can show (a foreach's input of 100,000 items is
+    not encoded whole for every update). A member takes a line at least; numbers and
+    strings share lines (``json_text``), three characters each at least, so that many of
+    them fill more lines than are shown (and the "]" never shows)."""
+    if isinstance(value, Mapping):
+        return dict(list(value.items())[:lines]) if len(value) > lines else None
+    if not isinstance(value, (list, tuple)) or len(value) <= lines:
+        return None
+    part = list(value[:lines * LINE // 3])
+    if not packed(part):
+        return part[:lines]
+    return part if len(value) > len(part) else None
 
 
 # -- the model trait ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Values shown as JSON to read: in the notebook's views and forms and the terminal's.
 
 JSON indented by two, where each object or array that fits on one line (:data:`LINE`
-characters, its indent included) keeps to one, so a list of records reads a record a line::
+characters, its indent included) keeps to one, so a list of records reads a record a line
+(and a long list of numbers or strings as many to a line as fit)::
 
     [
       {"n": 1, "ok": true},
@@ -22,7 +23,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from .._text import escape_json_controls
 from ..core.schema import to_jsonable
 
-__all__ = ["LINE", "json_text"]
+__all__ = ["LINE", "json_text", "packed"]
 
 LINE = 72
 """Characters within which an object or array of a value shown as JSON stays on one line."""
@@ -86,6 +87,21 @@ def _pretty(data: Any, indent: str, out: list[str], spread: bool = False) -> Non
             _pretty(member, inner, out)
             out.append(",\n" if i < last else "\n")
         out.append(indent + "}")
+    elif packed(data):
+        # Numbers, strings, booleans: as many to a line as fit, not one a line.
+        out.append("[\n")
+        room = LINE - len(inner)
+        last = len(data) - 1
+        line: list[str] = []
+        used = 0
+        for i, member in enumerate(data):
+            piece = _flat(member) + ("," if i < last else "")
+            if line and used + 1 + len(piece) > room:
+                out.append(inner + " ".join(line) + "\n")
+                line, used = [], 0
+            used += len(piece) + (1 if line else 0)
+            line.append(piece)
+        out.append(inner + " ".join(line) + "\n" + indent + "]")
     else:
         out.append("[\n")
         last = len(data) - 1
@@ -94,6 +110,15 @@ def _pretty(data: Any, indent: str, out: list[str], spread: bool = False) -> Non
             _pretty(member, inner, out)
             out.append(",\n" if i < last else "\n")
         out.append(indent + "]")
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def packed(members: Any) -> bool:
+    """Does an array of ``members`` show several to a line (numbers, strings, booleans,
+    nulls), rather than a member a line?"""
+    return all(type(member) in _SCALARS for member in members)
 
 
 def _flat(data: Any) -> str:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from flownb import create_step, create_workflow
 from flownb.notebook import RunView, live
+from flownb.render.jsontext import json_text
 from flownb.render.model import RunModeler
 
 
@@ -103,7 +104,7 @@ async def test_the_inspector_has_spec_keys_and_pages_a_foreachs_items():
 
 
 async def test_a_click_in_the_browser_selects_and_long_values_unfold_on_request():
-    big = {"rows": list(range(100))}
+    big = {"rows": list(range(1000))}  # numbers share lines: ~200 of them
 
     async def emit_big(input_data: N) -> dict[str, Any]:
         return {"n": input_data.n, **big}
@@ -120,7 +121,9 @@ async def test_a_click_in_the_browser_selects_and_long_values_unfold_on_request(
     await run.start({"n": 1})
     view.selected = "make"  # what a click on the node sets
     output = view.inspected["output"]
-    assert output["cut"] and output["lines"] == 105 and output["text"].count("\n") == 19
+    whole = json_text({"n": 1, **big})
+    assert output["cut"] and output["lines"] == whole.count("\n") + 1 > 20
+    assert output["text"].count("\n") == 19 and whole.startswith(output["text"])
     view.expanded = ["output"]  # "show more"
     assert not view.inspected["output"]["cut"]
     assert view.inspector["output"] == {"n": 1, **big}  # Python sees it whole
@@ -177,10 +180,17 @@ def test_model_state_is_exact_for_an_injected_clock():
 
 def test_fold_cuts_lines_and_characters():
     assert live.fold(None) is None
-    long = live.fold(list(range(50)))  # cut before it is encoded
-    assert long == {"text": "[\n" + "".join(f"  {i},\n" for i in range(18)) + "  18,",
-                    "lines": None, "chars": None, "cut": True, "items": 50}
-    lines = live.fold({"a": list(range(30))})
+    records = live.fold([{"n": i} for i in range(50)])  # a record a line: cut unencoded
+    assert records == {"text": "[\n" + "".join(f'  {{"n": {i}}},\n' for i in range(18))
+                       + '  {"n": 18},', "lines": None, "chars": None, "cut": True,
+                       "items": 50}
+    numbers = live.fold(list(range(50)))  # numbers share lines: it fits, whole
+    assert numbers is not None and not numbers["cut"] and numbers["lines"] == 5
+    many = live.fold(list(range(100_000)))  # its first few hundred encoded, the "]" unseen
+    assert many is not None and many["cut"] and many["items"] == 100_000
+    assert many["text"].startswith("[\n  0, 1, 2,") and "]" not in many["text"]
+    assert many["text"].count("\n") == live.FOLD_LINES - 1
+    lines = live.fold({"a": [{"i": i} for i in range(30)]})
     assert lines is not None and lines["cut"] and lines["lines"] == 34
     assert lines["text"].count("\n") == live.FOLD_LINES - 1
     wide = live.fold("x" * 10_000)
@@ -223,3 +233,12 @@ def test_a_traceback_keeps_what_the_users_code_called():
     frames = [line for line in text.splitlines() if line.startswith("  File ")]
     assert "in test_a_traceback_keeps" in frames[0] and "in parse" in frames[1]
     assert any("json" in frame for frame in frames[2:])  # the standard library it called
+
+
+def test_numbers_and_strings_share_lines():
+    text = json_text({"tags": ["alpha"] * 30, "n": list(range(40))})
+    lines = text.splitlines()
+    assert lines[1] == '  "tags": ['
+    assert lines[2] == "    " + ", ".join(['"alpha"'] * 7) + ","  # as many as fit in 72
+    assert max(len(line) for line in lines) <= 72
+    assert json.loads(text) == {"tags": ["alpha"] * 30, "n": list(range(40))}

@@ -96,13 +96,16 @@ def test_a_long_result_is_cut_to_its_first_items_where_it_ends_a_run(cli, write_
                                                                       tmp_path):
     db = str(tmp_path / "runs.db")
     path = write_module("longflows", LONG_RESULT)
-    got = cli("--storage", db, "run", f"{path}:numbers", "--input", "200", "--no-live")
+    got = cli("--storage", db, "run", f"{path}:numbers", "--input", "2000", "--no-live")
     assert got.code == 0
     lines = got.out.splitlines()
-    assert len(lines) < 40  # not 200 lines of numbers
-    assert lines[-1] == "… and 180 more items (--json prints the whole result)"  # 20 shown
-    whole = cli("--storage", db, "run", f"{path}:numbers", "--input", "200", "--json")
-    assert json.loads(whole.out)["result"] == list(range(200))
+    assert len(lines) < 40  # not 2,000 numbers; as many to a line as fit
+    shown = [int(n) for line in lines[3:-2] for n in line.strip("│ [],").split(", ") if n]
+    assert shown == list(range(len(shown))) and len(shown) > 200
+    assert lines[-1] == (f"… and {2000 - len(shown):,} more items (--json prints the whole "
+                         "result)")
+    whole = cli("--storage", db, "run", f"{path}:numbers", "--input", "2000", "--json")
+    assert json.loads(whole.out)["result"] == list(range(2000))
     short = cli("--storage", db, "run", f"{path}:numbers", "--input", "3", "--no-live")
     assert "more items" not in short.out and "│ [0, 1, 2]  │" in short.out
 
