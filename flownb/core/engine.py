@@ -418,7 +418,8 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     ex = scope.execution
     # On its first attempt from the moment it is recorded (as nested workflows, maps and
     # sleeps are), so a view or the store never shows a running step with 0 attempts.
-    sr = StepResult(RUNNING, payload=value, started_at=clock.now(), attempts=1)
+    started_at = clock.now()
+    sr = StepResult(RUNNING, payload=value, started_at=started_at, attempts=1)
     resume_data = None
     if resuming:
         resume_data = ex.targets.pop(key)
@@ -453,7 +454,12 @@ async def _run_leaf(scope: Scope, step: Any, value: Any, key: str, path: tuple[s
     if recorder is not None and recorder.due:
         await recorder.sync()  # what finished before, and this step's start, are stored
     if ex.observed:
-        ex.emit(STEP_START, path, {"payload": value, "resumed": resuming}, sr.started_at)
+        buffer = ex.feed_only
+        if buffer is not None and not resuming:  # feeds alone: the payload when read
+            buffer.count += 1
+            buffer.recent.append((STEP_START, path, sr, started_at))
+        else:
+            ex.emit(STEP_START, path, {"payload": value, "resumed": resuming}, started_at)
     reads: dict[str, None] | None = None
     if taken is not None and step.signature.reads_outputs:
         # Filled by get_step_result (core.params), for the cache entry. Left set after the
@@ -537,14 +543,19 @@ def _succeed(scope: Scope, sr: StepResult, key: str, display: str, path: tuple[s
     ex = scope.execution
     sr.output = out
     sr.status = SUCCESS
-    sr.ended_at = clock.now()
+    sr.ended_at = ended_at = clock.now()
     if ex.observed:
-        try:
-            ex.emit(STEP_RESULT, path,
-                    {"status": SUCCESS, "output": out, "attempts": sr.attempts}, sr.ended_at)
-        except Unstorable as exc:  # the store refused it: this step fails, nothing is lost
-            sr.output = None
-            raise _unstorable(scope, sr, path, exc) from None
+        buffer = ex.feed_only
+        if buffer is not None:  # feeds alone (core.feed builds the payload when read)
+            buffer.count += 1
+            buffer.recent.append((STEP_RESULT, path, sr, ended_at))
+        else:
+            try:
+                ex.emit(STEP_RESULT, path, {"status": SUCCESS, "output": out,
+                                            "attempts": sr.attempts}, ended_at)
+            except Unstorable as exc:  # the store refused it: the step fails, nothing lost
+                sr.output = None
+                raise _unstorable(scope, sr, path, exc) from None
     if key != display:
         ex.record(key, {"status": SUCCESS, "output": out})
 

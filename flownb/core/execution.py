@@ -61,6 +61,10 @@ class Execution:
         self.listeners: tuple[Listener, ...] = ()  # replaced on change, never mutated
         self.buffer: EventBuffer | None = None  # what the run's feeds read (run.feed)
         self.observed = False  # anything reads events: listeners or a feed
+        # The feeds' buffer when nothing else observes: the engine then keeps a step's
+        # start and success as (type, path, StepResult, time), its payload built only if
+        # a feed reads it (core.feed), and skips the call of ``emit``
+        self.feed_only: EventBuffer | None = None
         self.active = False  # executing now (between start/resume and their return)
         self.recorder: Recorder | None = None  # writes the run to its store (core.recorder)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -91,14 +95,19 @@ class Execution:
         """Add an observer: ``(callback, critical)``. ``critical``: its errors fail the run
         (the store); else a watcher, whose errors are logged."""
         self.listeners = (entry, *self.listeners) if first else (*self.listeners, entry)
-        self.observed = True
+        self.observers_changed()
 
     def unlisten(self, entry: Listener) -> None:
         if entry in self.listeners:
             rest = list(self.listeners)
             rest.remove(entry)
             self.listeners = tuple(rest)
+        self.observers_changed()
+
+    def observers_changed(self) -> None:
+        """Set ``observed`` and ``feed_only`` from the listeners and the feeds' buffer."""
         self.observed = bool(self.listeners) or self.buffer is not None
+        self.feed_only = None if self.listeners else self.buffer
 
     def emit(self, type: str, path: tuple[str, ...], payload: dict[str, Any],
              timestamp: float | None = None) -> None:

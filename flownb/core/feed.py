@@ -35,7 +35,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .events import WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
+from .events import STEP_START, WORKFLOW_FINISH, WORKFLOW_START, WORKFLOW_SUSPENDED, Event
+from .results import StepResult
 
 if TYPE_CHECKING:
     from .execution import Execution
@@ -44,8 +45,21 @@ __all__ = ["EventBuffer", "RunFeed"]
 
 log = logging.getLogger("flownb")
 
-RawEvent = tuple[str, tuple[str, ...], dict[str, Any], float]
-"""``(type, path, payload, timestamp)``: an event as the buffer keeps it."""
+RawEvent = tuple[str, tuple[str, ...], Any, float]
+"""``(type, path, payload, timestamp)``: an event as the buffer keeps it. When feeds alone
+observe a run, the engine keeps a step's ``step-start`` (not resumed) and successful
+``step-result`` with the step's ``StepResult`` in place of the payload, which
+``RunFeed.events`` builds when it is read: a view of an unstored run of thousands of quick
+steps then pays a tuple per event, and the dicts only for the events it shows."""
+
+
+def _payload(type: str, sr: StepResult) -> dict[str, Any]:
+    """The payload of an event kept with its ``StepResult``, as ``emit`` would have had it:
+    a step's result does not change once it succeeded (a step that runs again gets a new
+    one)."""
+    if type == STEP_START:
+        return {"payload": sr.payload, "resumed": False}
+    return {"status": sr.status, "output": sr.output, "attempts": sr.attempts}
 
 
 class EventBuffer:
@@ -96,7 +110,7 @@ class RunFeed:
             buffer = ex.buffer = EventBuffer(keep)
         buffer.keep(keep)
         buffer.feeds = (*buffer.feeds, self)
-        ex.observed = True
+        ex.observers_changed()
         self._buffer: EventBuffer | None = buffer
         self._base = buffer.count
         self._seen = buffer.count  # the count at the last on_change
@@ -139,7 +153,9 @@ class RunFeed:
         if last is not None:
             raw = raw[-last:] if last > 0 else []
         ex = self._ex
-        return [Event(type, ex.run_id, ex.workflow_id, path, payload, timestamp)
+        return [Event(type, ex.run_id, ex.workflow_id, path,
+                      _payload(type, payload) if payload.__class__ is StepResult else payload,
+                      timestamp)
                 for type, path, payload, timestamp in raw]
 
     def close(self) -> None:
@@ -154,7 +170,7 @@ class RunFeed:
         ex = self._ex
         if not buffer.feeds and ex.buffer is buffer:
             ex.buffer = None
-            ex.observed = bool(ex.listeners)
+            ex.observers_changed()
 
     # -- calling on_change --------------------------------------------------------------------
 

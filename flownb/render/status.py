@@ -8,6 +8,7 @@ What a view shows of a run is :mod:`flownb.render.model`, which maps results to 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,9 @@ _NODES_MAX = 1 << 16
 def _node_of(path: str) -> str:
     if len(_NODES) >= _NODES_MAX:
         _NODES.clear()
-    node = _NODES[path] = _INDEX.sub("", path) if "[" in path else path
+    # interned: the item paths of one node share one node string, which later
+    # comparisons (grouping a view's results by node) find equal by identity
+    node = _NODES[path] = sys.intern(_INDEX.sub("", path)) if "[" in path else path
     return node
 
 

@@ -59,6 +59,52 @@ async def test_a_watched_runs_finish_payload_is_the_same_for_a_feed_and_the_watc
     assert lone.result is result and result.result is not None
 
 
+async def test_a_feed_alone_reads_the_step_events_a_watcher_gets():
+    """Feeds alone: the engine keeps a step's start and success with its result and the feed
+    builds their payloads when read. They equal what a watcher of the same run gets, for
+    steps and foreach items, and a watcher added later makes the engine build them again."""
+
+    async def double(input_data: N) -> dict[str, int]:
+        return {"n": input_data.n * 2}
+
+    def workflow(wf_id: str):
+        return (create_workflow(id=wf_id, input_schema=list[N], output_schema=list[N])
+                .foreach(create_step(id="double", input_schema=N, output_schema=N,
+                                     execute=double), concurrency=2)
+                .commit())
+
+    data = [{"n": i} for i in range(4)]
+    fed = workflow("fed").create_run()
+    feed = fed.feed(keep=50)
+    assert fed._ex.feed_only is fed._ex.buffer
+    await fed.start(data)
+    watched_run = workflow("fed").create_run()
+    watched = []
+    watched_run.watch(watched.append)
+    assert watched_run._ex.feed_only is None
+    await watched_run.start(data)
+
+    def steps(events):
+        return [(e.type, e.step_path, e.payload) for e in events if e.step_path]
+
+    got = steps(feed.events())
+    assert got == steps(watched) and len(got) == 2 * 5  # the foreach and its 4 items
+    assert got[1] == ("step-start", "double[0]", {"payload": N(n=0), "resumed": False})
+    assert got[-1] == ("step-result", "double",
+                       {"status": "success", "output": [N(n=0), N(n=2), N(n=4), N(n=6)],
+                        "attempts": 1})
+    item = fed.steps["double[3]"]
+    assert [e.timestamp for e in feed.events() if e.step_path == "double[3]"] == \
+        [item.started_at, item.ended_at]
+
+    both = workflow("fed").create_run()
+    both_feed = both.feed(keep=50)
+    both.watch(lambda event: None)  # a listener: payloads built as they happen
+    assert both._ex.feed_only is None
+    await both.start(data)
+    assert steps(both_feed.events()) == got
+
+
 async def test_on_change_is_coalesced_to_the_interval():
     run = chain("paced", 30, pause=0.005).create_run()
     ticks: list[float] = []
