@@ -421,7 +421,7 @@ class RunModeler:
         run's: the check of 5,000 results' types is a tenth of a millisecond)."""
         status = status or "pending"
         now = (clock or self.now)()
-        nodes, span = self._nodes_of(results, now)
+        nodes, span = self._nodes_of(results, now, items_timed=started is None)
         self._settle(nodes, status)
         emitted = emitted or {}
         waiting = waiting or {}
@@ -454,15 +454,21 @@ class RunModeler:
             events=_event_rows(events, first),
             events_total=len(events) if events_total is None else events_total)
 
-    def _nodes_of(self, results: Mapping[str, StepResult],
-                  now: float | None) -> tuple[dict[str, NodeView], _Span]:
+    def _nodes_of(self, results: Mapping[str, StepResult], now: float | None, *,
+                  items_timed: bool = True) -> tuple[dict[str, NodeView], _Span]:
         """Every node's view, from the results gathered by node; and the span of the run.
 
         The last update of a 5,000-item foreach reads 5,000 results: they are gathered by
         node in runs (a foreach's items are one run of one node), and each node's results
         are folded field by field with built-ins (``map``, ``min``, ``list.count``) rather
         than one Python step per result; what a fold shows is as if each result were seen
-        in turn, in the order of ``results``."""
+        in turn, in the order of ``results``.
+
+        ``items_timed=False`` (the caller knows when the run started): the results of a
+        node that has a result of its own (a foreach's items) are not read for their times
+        and attempts, which only the span of the run would take from them (the node shows
+        its own): the span's end is the latest end of the other results, as a node's own
+        result ends after its items."""
         known = self._nodes
         nodes: dict[str, NodeView] = {}
         for path, node in known.items():
@@ -470,7 +476,8 @@ class RunModeler:
                                    progress=Progress() if node.holder == "foreach" else None)
         span = _Span()
         for node_path, (paths, group) in _by_node(results, self._mapped).items():
-            a = _fold_chunks(node_path, paths, group, span, self._chunks)
+            whole = items_timed or not (paths[0] == node_path or node_path in paths)
+            a = _fold_chunks(node_path, paths, group, span, self._chunks, whole=whole)
             view = nodes.get(node_path)
             if view is None:  # a result the description does not name
                 view = nodes[node_path] = NodeView(node_path)
@@ -619,10 +626,15 @@ def _nodes_of_paths(paths: list[str]) -> list[str]:
     return cast("list[str]", found)
 
 
-def _fold(node_path: str, paths: list[str], results: list[StepResult], span: _Span) -> _Acc:
+def _fold(node_path: str, paths: list[str], results: list[StepResult], span: _Span, *,
+          whole: bool = True) -> _Acc:
     """One node's results (in order) folded into an :class:`_Acc`, and into ``span``: the
     same as seeing each result in turn (a status of the first lowest rank, the first error
     and reuse, the earliest start, the latest end).
+
+    Not ``whole`` (the node's own result is among its results, maybe in another chunk):
+    times and attempts are left out (``None``, 0) but the node's own, and ``open`` counts
+    the results without a final status (a step's end is set with its final status).
 
     Each field is read with one ``map`` over the results; a time that is absent (``None``:
     not started, not ended) is looked for only when ``min`` or ``max`` meets one (comparing
@@ -638,29 +650,36 @@ def _fold(node_path: str, paths: list[str], results: list[StepResult], span: _Sp
     a = _Acc(status)
     a.kinds = distinct.keys()
     a.count = len(results)
-    first, last, _ = _bounds(list(map(_STARTED, results)))
-    if first is not None and last is not None:
-        a.started = first
-        if span.first is None or first < span.first:
-            span.first = first
-        if span.last_start is None or last > span.last_start:
-            span.last_start = last
-    _, last_end, a.open = _bounds(list(map(_ENDED, results)))
-    if last_end is not None:
-        a.ended = last_end
-        if span.last_end is None or last_end > span.last_end:
-            span.last_end = last_end
-    a.attempts = max(0, max(map(_ATTEMPTS, results)))
-    cached = list(filter(None, map(_CACHED, results)))
-    if cached:
-        a.cached = len(cached)
-        a.cached_from = cached[0]
     try:
         own_at = paths.index(node_path)
     except ValueError:
         own_at = -1
     else:
         a.own = results[own_at]
+    if whole:
+        timed = results
+        a.attempts = max(0, max(map(_ATTEMPTS, results)))
+    else:
+        timed = [] if a.own is None else [a.own]
+        a.attempts = 0 if a.own is None else max(0, a.own.attempts)
+    first, last, _ = _bounds(list(map(_STARTED, timed)))
+    if first is not None and last is not None:
+        a.started = first
+        if span.first is None or first < span.first:
+            span.first = first
+        if span.last_start is None or last > span.last_start:
+            span.last_start = last
+    _, last_end, a.open = _bounds(list(map(_ENDED, timed)))
+    if not whole:  # the results without a final status
+        a.open = len(results) - sum(map(statuses.count, _SETTLED.intersection(distinct)))
+    if last_end is not None:
+        a.ended = last_end
+        if span.last_end is None or last_end > span.last_end:
+            span.last_end = last_end
+    cached = list(filter(None, map(_CACHED, results)))
+    if cached:
+        a.cached = len(cached)
+        a.cached_from = cached[0]
     if any(map(_ERROR, results)):  # the first error of a result other than the node's own
         for at, error in enumerate(map(_ERROR, results)):
             if error and at != own_at:
@@ -722,28 +741,29 @@ class _Chunk:
     acc: _Acc
     span: _Span
     settled: bool
+    whole: bool  # folded with the results' times (``_fold``)
 
 
 def _fold_chunks(node_path: str, paths: list[str], results: list[StepResult], span: _Span,
-                 kept: dict[str, list[_Chunk]]) -> _Acc:
+                 kept: dict[str, list[_Chunk]], *, whole: bool = True) -> _Acc:
     """:func:`_fold` of a node's results, reusing the parts folded by an earlier update:
     a chunk of results that were all settled then, still the very same objects at the same
     places, is not read again. A 100,000-item foreach's update reads its items by identity
     and folds only the chunks where something runs (or that are new)."""
     if len(results) <= CHUNK:
         kept.pop(node_path, None)
-        return _fold(node_path, paths, results, span)
+        return _fold(node_path, paths, results, span, whole=whole)
     before = kept.get(node_path, ())
     chunks: list[_Chunk] = []
     for index, start in enumerate(range(0, len(results), CHUNK)):
         part = results[start:start + CHUNK]
         old = before[index] if index < len(before) else None
         if (old is None or not old.settled or len(old.results) != len(part)
-                or not all(map(is_, part, old.results))):
+                or (whole and not old.whole) or not all(map(is_, part, old.results))):
             part_span = _Span()
-            acc = _fold(node_path, paths[start:start + CHUNK], part, part_span)
+            acc = _fold(node_path, paths[start:start + CHUNK], part, part_span, whole=whole)
             settled = acc.open == 0 and _SETTLED.issuperset(acc.kinds)
-            old = _Chunk(part, acc, part_span, settled)
+            old = _Chunk(part, acc, part_span, settled, whole)
         chunks.append(old)
     kept[node_path] = chunks
     return _merge(chunks, span)

@@ -155,6 +155,38 @@ async def test_a_foreach_knows_its_total_before_its_items_finish(clock: Clock) -
     assert (row.path, row.progress) == ("double", node.progress)
 
 
+async def test_a_view_that_saw_the_start_shows_a_long_foreach_as_a_full_read_does(
+        clock: Clock) -> None:
+    """A live view knows when its run started: a foreach's items are then read without their
+    times (its node shows its own), in chunks too, and the model is the same as the full
+    read's; a modeler that read them so reads them whole when asked without the start."""
+
+    async def double(input_data: N) -> N:
+        clock.tick(0.125)
+        if input_data.n == 1200:
+            raise ValueError("twelve hundred")
+        return N(n=input_data.n * 2)
+
+    wf = (create_workflow(id="long-fan", input_schema=list[N], output_schema=list[N])
+          .then(create_step(id="prep", input_schema=list[N], output_schema=list[N],
+                            execute=lambda input_data: input_data))
+          .foreach(step("double", double), concurrency=3).commit())
+    run = wf.create_run()
+    clock.tick(1.0)
+    await run.start([{"n": i} for i in range(1300)])  # three chunks of items, one failed
+    full = RunModeler(wf.graph.description, now=clock).of_run(run)
+    lean_modeler = RunModeler(wf.graph.description, now=clock)
+    lean = lean_modeler.of_run(run, started=full.started_at)
+    assert lean.nodes == full.nodes and lean.rows == full.rows
+    assert (lean.status, lean.seconds, lean.error) == (full.status, full.seconds, full.error)
+    node = lean.nodes["double"]
+    assert node.progress is not None and node.progress.counts["failed"] == 1
+    assert node.status == "failed" and node.error is not None
+    assert node.error.endswith("ValueError: twelve hundred")
+    assert [i.path for i in node.progress.open] == ["double[1200]"]
+    assert lean_modeler.of_run(run) == full  # its kept chunks, read again with their times
+
+
 async def test_a_failed_step_and_a_failed_item_give_their_first_error_line(clock: Clock) -> None:
     def boom(input_data: N) -> N:
         clock.tick(0.5)
@@ -471,8 +503,9 @@ def _spans_equal(a: _Span, b: _Span) -> bool:
 @settings(max_examples=150, deadline=None)
 @given(first=_node_results(), changes=st.lists(st.tuples(st.integers(0, 60),
                                                          st.sampled_from(_STATUSES)),
-                                                max_size=8))
-def test_folding_in_kept_chunks_is_folding_all_results(first: Any, changes: Any) -> None:
+                                                max_size=8), whole=st.booleans())
+def test_folding_in_kept_chunks_is_folding_all_results(first: Any, changes: Any,
+                                                       whole: bool) -> None:
     """Updates of one node, folded in chunks kept between updates (results replaced, new
     ones added, running ones changing in place), give what folding every result gives."""
     paths, results = first
@@ -490,8 +523,8 @@ def test_folding_in_kept_chunks_is_folding_all_results(first: Any, changes: Any)
                     paths.append(f"each[{len(paths)}]")
                     results.append(StepResult(status, started_at=3.0))
             span, whole_span = _Span(), _Span()
-            got = _fold_chunks("each", list(paths), list(results), span, kept)
-            assert got == _fold("each", list(paths), list(results), whole_span)
+            got = _fold_chunks("each", list(paths), list(results), span, kept, whole=whole)
+            assert got == _fold("each", list(paths), list(results), whole_span, whole=whole)
             assert _spans_equal(span, whole_span)
     finally:
         model_module.CHUNK = original
