@@ -19,6 +19,7 @@ Pure functions of their inputs (the clock is passed in), so tests compare exact 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "ITEMS_PAGE",
     "TIMELINE_ITEMS",
     "bounded_inspector",
+    "cell_name",
     "fold",
     "inspect_step",
     "item_index",
@@ -235,7 +237,19 @@ def traceback_text(exc: BaseException | None, run_error: str | None, path: str,
         return None
     if f"'{path}'" not in run_error or step_error not in run_error:
         return None
-    return user_traceback(exc)
+    return user_traceback(exc, cell=cell_name)
+
+
+def cell_name(filename: str) -> str | None:
+    """The notebook cell whose code ``filename`` is, as IPython names it in its own
+    tracebacks (``"In[3]"``), or ``None`` (a module, or no IPython)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    name_of = getattr(getattr(shell, "compile", None), "format_code_name", None)
+    if name_of is None:
+        return None
+    found = name_of(filename)
+    return found[1] if isinstance(found, tuple) and len(found) == 2 else None
 
 
 def inspect_step(path: str, *, status: str | None, steps: Mapping[str, StepResult],

@@ -318,5 +318,6 @@ def test_live_views_fit_read_and_answer_clicks(open_notebook, page, expect, tmp_
     failed.locator('div.flownb-graph g[data-path="check_total"]').click()
     trace = failed.locator(".flownb-inspector .flownb-section", has_text="traceback")
     expect(trace).to_contain_text('raise ValueError(f"total of')  # the user's own line
+    expect(trace).to_contain_text(re.compile(r"Cell In\[\d+\], line \d+, in check_total"))
     screenshot(failed, f"live-failed-{theme}")
 

@@ -235,6 +235,25 @@ def test_a_traceback_keeps_what_the_users_code_called():
     assert any("json" in frame for frame in frames[2:])  # the standard library it called
 
 
+def test_a_traceback_names_a_notebook_cell_as_ipython_does():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    count = shell.execution_count
+    assert shell.run_cell("def broken(x):\n    raise ValueError('no ' + x)\n",
+                          store_history=True).success
+    try:
+        shell.user_ns.pop("broken")("way")
+    except ValueError as exc:
+        caught = exc
+    text = live.traceback_text(caught, "step 'p' failed: no way", "p", "no way")
+    assert text is not None
+    lines = text.splitlines()
+    assert lines[1].startswith('  File "') and "test_live.py" in lines[1]  # a module: its file
+    assert f"  Cell In[{count}], line 2, in broken" in lines  # a cell: its number
+    assert live.cell_name(__file__) is None
+
+
 def test_numbers_and_strings_share_lines():
     text = json_text({"tags": ["alpha"] * 30, "n": list(range(40))})
     lines = text.splitlines()
