@@ -497,7 +497,12 @@ class LiveView {
       h("span", { text: "0" }), h("span", { text: duration(span) }));
     const left = data.items_left ? h("div", { class: "flownb-muted",
       text: `and ${data.items_left.toLocaleString()} more items` }) : null;
-    return h("div", { class: "flownb-gantt" }, rows, foot, left);
+    // The names' column as wide as the longest name needs (~7 px a character at the rows'
+    // 12 px; items are drawn smaller), at most 32%: in px, so every row's bars line up.
+    const longest = Math.max(...bars.map((b) => b.path.length * (b.item ? 0.85 : 1)));
+    return h("div", { class: "flownb-gantt",
+      style: `--flownb-gantt-names:min(32%, ${Math.ceil(longest * 7) + 8}px)` },
+    rows, foot, left);
   }
 
   drawEvents(state) {
