@@ -434,6 +434,46 @@ class RunView(FlownbWidget):
                         f"{_html.elapsed(model.seconds, model.running)}{read_only}"
                         f"{_html.changes_notice(self.changes)}")
 
+    def static_html(self) -> str:
+        """The view as it is now as plain HTML (no script), which a saved notebook keeps
+        beside the widget for readers where widgets are not drawn (a notebook on GitHub):
+        a run that ended shows its graph coloured by status, its steps and its outcome;
+        one not started or still running, its graph and a line saying what the live view
+        is (what it showed at that moment would be out of date by the time anyone reads
+        it)."""
+        model = self.model
+        graph = _html.themed_graph(self.svg) if self.svg else ""
+        if model.status in ("pending", "running"):
+            return (f'<div class="flownb-static" style="text-align:left"><b>'
+                    f"{escape_html(model.workflow_id)}</b> · run <code>"
+                    f"{escape_html(model.run_id)}</code>"
+                    f'<div style="color:var(--jp-ui-font-color2,#5f6368);font-size:12px">'
+                    "flownb's live view of this run: in Jupyter, it shows each step's "
+                    f'status as the run goes</div><div style="display:flex">{graph}</div></div>')
+        has_result, result = self._result()
+        outcome = _html.result_block(model.status, result if has_result else None,
+                                     model.error, [s.path.split(".") for s in model.suspended])
+        return (f'<div class="flownb-static" style="text-align:left">{self.header.value}'
+                '<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
+                f"<div>{graph}</div><div>{_html.step_table(model.rows)}{outcome}</div>"
+                "</div></div>")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data["text/plain"] = repr(self)
+        data["text/html"] = self.static_html()  # where the widget is not drawn
+        return data, meta
+
+    def __repr__(self) -> str:
+        model = getattr(self, "model", None)
+        if model is None:
+            return f"<{type(self).__name__} (not set up)>"
+        return (f"RunView(workflow={model.workflow_id!r}, run={model.run_id!r}, "
+                f"status={model.status!r})")
+
     # -- the inspector ----------------------------------------------------------------------
 
     def select(self, path: str | None) -> dict[str, Any] | None:

@@ -76,6 +76,46 @@ async def test_a_finished_run_shows_its_result_table_and_events():
     assert "success" in view.header.value
 
 
+async def test_a_saved_notebook_keeps_the_view_as_html_for_readers_without_widgets():
+    """Beside the widget, a view's display carries plain HTML (what GitHub shows of a saved
+    notebook) and a text line naming the run: a run that ended, its graph, steps and outcome;
+    one still to run, its graph and what the live view is (no status that would be stale)."""
+
+    async def shout(input_data: Doc) -> dict[str, str]:
+        return {"text": input_data.text.upper() + "<b>"}
+
+    def boom(input_data: Doc) -> Doc:
+        raise ValueError("no <way>")
+
+    wf = (create_workflow(id="saved<wf>", input_schema=Doc, output_schema=Doc)
+          .then(create_step(id="shout", input_schema=Doc, output_schema=Doc, execute=shout))
+          .commit())
+    run = wf.create_run()
+    view = RunView(run)
+    data, _ = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == f"RunView(workflow='saved<wf>', run='{run.run_id}', " \
+        "status='pending')"
+    before = data["text/html"]
+    assert "live view" in before and "<svg" in before
+    assert "flownb-badge" not in before and "flownb-step-table" not in before
+    assert "saved&lt;wf&gt;" in before and "saved<wf>" not in before
+    await run.start({"text": "hi"})
+    data, _ = view._repr_mimebundle_()
+    after = data["text/html"]
+    assert data["text/plain"].endswith("status='success')")
+    assert "<script" not in after and "status-success" in after
+    assert "flownb-step-table" in after and "HI&lt;b&gt;" in after and "HI<b>" not in after
+
+    failing = (create_workflow(id="boom", input_schema=Doc, output_schema=Doc)
+               .then(create_step(id="boom", input_schema=Doc, output_schema=Doc,
+                                 execute=boom)).commit())
+    failed = failing.create_run()
+    await failed.start({"text": "x"})
+    html_text = RunView(failed)._repr_mimebundle_()[0]["text/html"]
+    assert "failed" in html_text and "no &lt;way&gt;" in html_text
+
+
 async def test_branches_not_taken_show_skipped_after_success():
     high = create_step(id="high", input_schema=N, output_schema=N,
                        execute=lambda input_data: {"n": 1})
