@@ -188,6 +188,13 @@ class Run:
 
         return run_mimebundle(self, include, exclude)
 
+    def _ipython_display_(self) -> None:
+        """IPython's ``display(run)``: the live view with a display id in a Jupyter kernel
+        (its saved HTML can then show the run's end), the SVG graph elsewhere."""
+        from ..notebook.display import display_run
+
+        display_run(self)
+
     def to_html(self, path: Any = None) -> str:
         """A standalone HTML report of this run (graph with statuses, timeline, step table,
         inputs, outputs and errors; opens with no network access). Written to ``path`` when

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..core.run import Run
 
-__all__ = ["in_kernel", "run_mimebundle", "run_svg"]
+__all__ = ["display_run", "in_kernel", "run_mimebundle", "run_svg"]
 
 
 def in_kernel() -> bool:
@@ -40,3 +41,17 @@ def run_mimebundle(run: Run, include: Any = None, exclude: Any = None) -> dict[s
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         return dict(data or {})
     return {"image/svg+xml": run_svg(run), "text/plain": repr(run)}
+
+
+def display_run(run: Run) -> None:
+    """``Run._ipython_display_``: the run's one live view in a Jupyter kernel (displayed
+    with a display id, see ``RunView._ipython_display_``), its mimebundle elsewhere."""
+    if in_kernel():
+        from .view import RunView
+
+        RunView.of(run)._ipython_display_()
+        return
+    from IPython.display import display
+
+    show: Callable[..., Any] = display  # IPython's display carries no annotations
+    show(run_mimebundle(run), raw=True)

@@ -185,6 +185,12 @@ class RunView(FlownbWidget):
         self._loaded_status: str | None = None
         self._poll_interval = poll_interval
         self._poller: asyncio.Task[None] | None = None
+        # Where this view was displayed (IPython display handles, each with the cell it was
+        # displayed in), whether a front end drew it, and the static HTML those displays
+        # hold (``_show_final``).
+        self._displays: list[tuple[Any, int]] = []
+        self._rendered = False
+        self._static_shown: str | None = None
         self.direction = direction  # checked by _check_direction (close() works if it fails)
         self._resolve(source, workflow)
         self._base_svg, layout_error = self._layout()
@@ -458,6 +464,44 @@ class RunView(FlownbWidget):
                 f"<div>{graph}</div><div>{_html.step_table(model.rows)}{outcome}</div>"
                 "</div></div>")
 
+    def _ipython_display_(self) -> None:
+        """Display the view with a display id, kept so that its saved HTML can show the
+        run's end (``_show_final``)."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if self._closed:
+            return
+        data, metadata = self._repr_mimebundle_()
+        show: Callable[..., Any] = display  # IPython's display carries no annotations
+        handle = show(data, metadata=metadata, raw=True, display_id=True)
+        shell = get_ipython()
+        if handle is not None and shell is not None:
+            self._displays.append((handle, shell.execution_count))
+
+    def _show_final(self, model: RunModel) -> None:
+        """Once the run has ended, replace its displays from earlier cells with the view
+        as it is now (the widget and the HTML of its end), if no front end drew the view: a
+        notebook run by nbclient or papermill then saves the run's end for readers
+        without widgets. A display a front end drew is left alone (replacing it would draw
+        the view again), and so is one in the cell still running (the front end's word that
+        it drew the view arrives only after that cell)."""
+        if (self._rendered or self._closed or not self._displays
+                or model.status in ("pending", "running")):
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            return
+        data, metadata = self._repr_mimebundle_()
+        if data.get("text/html") == self._static_shown:
+            return
+        self._static_shown = data.get("text/html")
+        for handle, cell in self._displays:
+            if cell < shell.execution_count:
+                handle.update(data, metadata=metadata, raw=True)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
@@ -643,7 +687,9 @@ class RunView(FlownbWidget):
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         kind = content.get("kind") if isinstance(content, dict) else None
         path = content.get("path") if isinstance(content, dict) else None
-        if kind == "cancel":
+        if kind == "rendered":
+            self._rendered = True
+        elif kind == "cancel":
             self.cancel()
         elif kind == "rerun":
             self.rerun()
@@ -721,6 +767,7 @@ class RunView(FlownbWidget):
                 self.inspected = self._inspected()
             self._send_timeline(model)
             self._sync_forms(model)
+        self._show_final(model)
 
     def _send_model(self, model: RunModel) -> None:
         has_result, result = self._result()

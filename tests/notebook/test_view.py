@@ -116,6 +116,49 @@ async def test_a_saved_notebook_keeps_the_view_as_html_for_readers_without_widge
     assert "failed" in html_text and "no &lt;way&gt;" in html_text
 
 
+class _Published:
+    """IPython's display publisher, recording what it is asked to publish."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, Any], bool]] = []
+
+    def publish(self, data: dict[str, Any], metadata: Any = None, source: Any = None, *,
+                transient: Any = None, update: bool = False, **kwargs: Any) -> None:
+        self.calls.append((data, update))
+
+
+async def test_a_display_from_an_earlier_cell_shows_the_runs_end_unless_a_browser_drew_it(
+        monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    published = _Published()
+    monkeypatch.setattr(shell, "display_pub", published)
+    monkeypatch.setattr(shell, "execution_count", 5)
+
+    async def shout(input_data: Doc) -> dict[str, str]:
+        return {"text": input_data.text + "!"}
+
+    wf = (create_workflow(id="shown-flow", input_schema=Doc, output_schema=Doc)
+          .then(create_step(id="shout", input_schema=Doc, output_schema=Doc, execute=shout))
+          .commit())
+    unseen, drawn, same = wf.create_run(), wf.create_run(), wf.create_run()
+    for run in (unseen, drawn):
+        RunView.of(run)._ipython_display_()
+    assert [update for _, update in published.calls] == [False, False]
+    RunView.of(drawn)._on_message(None, {"kind": "rendered"}, [])  # a browser drew it
+    shell.execution_count = 6  # the next cell runs them
+    await unseen.start({"text": "a"})
+    await drawn.start({"text": "b"})
+    updates = [data for data, update in published.calls if update]
+    assert len(updates) == 1  # only the display no front end drew
+    assert "status='success'" in updates[0]["text/plain"]
+    assert "flownb-step-table" in updates[0]["text/html"] and "a!" in updates[0]["text/html"]
+    RunView.of(same)._ipython_display_()  # displayed and run in one cell
+    await same.start({"text": "c"})
+    assert len([update for _, update in published.calls if update]) == 1
+
+
 async def test_branches_not_taken_show_skipped_after_success():
     high = create_step(id="high", input_schema=N, output_schema=N,
                        execute=lambda input_data: {"n": 1})

@@ -129,3 +129,43 @@ def test_execute_script_saves_only_the_widget_state_outputs_need(tmp_path, monke
     view = saved.cells[0].outputs[0].data[VIEW_MIME]["model_id"]
     assert state[view]["model_name"] == "IntSliderModel"
     assert "execution" not in saved.cells[0].metadata  # no per-cell timings
+
+
+@pytest.mark.slow
+def test_a_saved_notebook_shows_the_end_of_a_run_displayed_in_an_earlier_cell(
+        tmp_path, monkeypatch):
+    """Run by nbclient (no front end draws the views), a run displayed in one cell and run
+    in a later one is saved with the HTML of its end beside the widget: what GitHub shows.
+    A run displayed and run in one cell keeps the HTML it was displayed with."""
+    use_kernels(monkeypatch, add_kernel(tmp_path / "kernels", sys.executable, name="python3"))
+    monkeypatch.setenv("FLOWNB_STORAGE", str(tmp_path / "runs.db"))
+    setup = (
+        "from pydantic import BaseModel\n"
+        "from IPython.display import display\n"
+        "from flownb import create_step, create_workflow\n"
+        "class Doc(BaseModel):\n"
+        "    text: str\n"
+        "wf = (create_workflow(id='saved-flow', input_schema=Doc, output_schema=Doc)\n"
+        "      .then(create_step(id='shout', input_schema=Doc, output_schema=Doc,\n"
+        "                        execute=lambda input_data: {'text': input_data.text + '!'}))\n"
+        "      .commit())\n"
+        "run = wf.create_run()\n"
+        "run")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(setup),
+        nbformat.v4.new_code_cell("result = await run.start({'text': 'hi'})"),
+        nbformat.v4.new_code_cell("other = wf.create_run()\ndisplay(other)\n"
+                                  "_ = await other.start({'text': 'again'})"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+
+    _execute_script().execute(path)
+
+    saved = nbformat.read(path, as_version=4)
+    first = next(o.data for o in saved.cells[0].outputs if VIEW_MIME in o.get("data", {}))
+    assert "status='success'" in first["text/plain"]
+    assert "flownb-step-table" in first["text/html"] and "hi!" in first["text/html"]
+    same_cell = next(o.data for o in saved.cells[2].outputs if VIEW_MIME in o.get("data", {}))
+    assert "live view" in same_cell["text/html"] and "status='pending'" in same_cell["text/plain"]

@@ -706,6 +706,7 @@ class LiveView {
 }
 
 function render({ model, el }) {
+  model.send({ kind: "rendered" }); // a front end draws this view: its display stays as it is
   const view = new LiveView(model, el);
   view.drawGraph();
   view.update();
