@@ -21,9 +21,9 @@ from ..render import style
 from ..render.jsontext import json_text
 from ..render.model import EventRow, Row, preview
 
-__all__ = ["RUNS_SHOWN", "badge", "changes_notice", "elapsed", "event_log", "fold_items",
-           "fork_label", "preview", "result_block", "run_table", "step_table",
-           "suspension_table", "themed_graph", "timeline_table"]
+__all__ = ["RUNS_SHOWN", "badge", "beside", "changes_notice", "elapsed", "event_log",
+           "fold_items", "fork_label", "preview", "result_block", "run_table", "run_title",
+           "step_table", "suspension_table", "themed_graph", "timeline_table"]
 
 RUNS_SHOWN = 20  # `%flow runs` lists the latest 20 unless told --limit N or --all
 ITEMS_SHOWN = 10  # `%flow inspect` folds the events of a foreach of more items than this
@@ -54,6 +54,17 @@ def badge(status: str) -> str:
             f"color:#202124;color:var(--jp-ui-font-color1,#202124);"
             f'border:1px {dash} {stroke};border-radius:8px;padding:0 6px;font-size:11px;'
             f'white-space:nowrap">{escape_html(status)}</span>')
+
+
+def run_title(workflow_id: str, run_id: str) -> str:
+    """A run's title line: the workflow in bold, then the run id."""
+    return f"<b>{escape_html(workflow_id)}</b> · run <code>{escape_html(run_id)}</code>"
+
+
+def beside(graph: str, body: str) -> str:
+    """A run's graph with its steps (and outcome) beside it, below it when narrow."""
+    return ('<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
+            f"<div>{graph}</div><div>{body}</div></div>")
 
 
 def themed_graph(svg: str) -> str:

@@ -324,11 +324,10 @@ def inspect_html(snap: Any, *, show_all: bool = False,
     if isinstance(parent, str):
         label = _html.fork_label(parent, at if isinstance(at, str) else None)
         fork = f' <span class="flownb-fork-of">⑂ {escape_html(label)}</span>'
-    return (f'<div class="flownb-inspect" style="text-align:left"><b>'
-            f"{escape_html(snap.workflow_id)}</b> · run <code>{escape_html(snap.run_id)}</code>"
+    return (f'<div class="flownb-inspect" style="text-align:left">'
+            f"{_html.run_title(snap.workflow_id, snap.run_id)}"
             f' {_html.badge(snap.status)}{fork}{_html.changes_notice(changes)}'
-            f'<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
-            f"<div>{graph}</div><div>{_html.step_table(model.rows)}{outcome}</div></div>"
+            f"{_html.beside(graph, _html.step_table(model.rows) + outcome)}"
             f'{answers}<div style="margin-top:8px"><b>events</b>{timeline}</div></div>')
 
 

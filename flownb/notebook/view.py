@@ -435,8 +435,8 @@ class RunView(FlownbWidget):
         if self.run is None and self.origin_error:
             read_only += f'<div class="flownb-muted">{escape_html("⚠ " + self.origin_error)}' \
                          "</div>"
-        return HTMLText(f"<b>{escape_html(model.workflow_id)}</b> · run <code>"
-                        f"{escape_html(model.run_id)}</code> {_html.badge(model.status)}"
+        return HTMLText(f"{_html.run_title(model.workflow_id, model.run_id)} "
+                        f"{_html.badge(model.status)}"
                         f"{_html.elapsed(model.seconds, model.running)}{read_only}"
                         f"{_html.changes_notice(self.changes)}")
 
@@ -450,9 +450,8 @@ class RunView(FlownbWidget):
         model = self.model
         graph = _html.themed_graph(self.svg) if self.svg else ""
         if model.status in ("pending", "running"):
-            return (f'<div class="flownb-static" style="text-align:left"><b>'
-                    f"{escape_html(model.workflow_id)}</b> · run <code>"
-                    f"{escape_html(model.run_id)}</code>"
+            return (f'<div class="flownb-static" style="text-align:left">'
+                    f"{_html.run_title(model.workflow_id, model.run_id)}"
                     f'<div style="color:var(--jp-ui-font-color2,#5f6368);font-size:12px">'
                     "flownb's live view of this run: in Jupyter, it shows each step's "
                     f'status as the run goes</div><div style="display:flex">{graph}</div></div>')
@@ -460,9 +459,7 @@ class RunView(FlownbWidget):
         outcome = _html.result_block(model.status, result if has_result else None,
                                      model.error, [s.path.split(".") for s in model.suspended])
         return (f'<div class="flownb-static" style="text-align:left">{self.header.value}'
-                '<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
-                f"<div>{graph}</div><div>{_html.step_table(model.rows)}{outcome}</div>"
-                "</div></div>")
+                f"{_html.beside(graph, _html.step_table(model.rows) + outcome)}</div>")
 
     def _ipython_display_(self) -> None:
         """Display the view with a display id, kept so that its saved HTML can show the

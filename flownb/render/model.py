@@ -594,7 +594,7 @@ def _by_node(results: Mapping[str, StepResult], mapped: _Mapped,
     else:
         found = _nodes_of_paths(paths)
     mapped.paths, mapped.nodes = paths, found
-    node_paths = found
+    node_paths = found  # every path's node, in order
     if node_paths and node_paths.count(node_paths[0]) == len(node_paths):
         # one node (a foreach's own result and its items): node strings are interned, so
         # the count compares pointers
@@ -711,7 +711,8 @@ def _fold(node_path: str, paths: list[str], results: list[StepResult], span: _Sp
 
 
 def _bounds(times: list[float | None]) -> tuple[float | None, float | None, int]:
-    """The earliest and the latest of ``times`` that are not ``None``, and how many are."""
+    """The earliest and the latest of ``times`` that are not ``None``, and how many are
+    ``None``."""
     try:
         low, high = min(times), max(times)  # type: ignore[type-var]  # None raises
     except (TypeError, ValueError):  # a None beside a time; no times
